@@ -1,1 +1,72 @@
-fn main() {}
+//! `plenum`: database control for AI agents. One SQL input, one JSON envelope out, read-only
+//! unless a human-set ceiling and the caller's flags allow more.
+//!
+//! See `docs/ARCHITECTURE.md` for the map of this crate.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod capability;
+mod cli;
+mod connection;
+mod error;
+mod exec;
+mod output;
+mod pipeline;
+mod plugins;
+mod request;
+mod sanitize;
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use error::Failure;
+use output::{print_once, Envelope};
+use sanitize::Sanitizer;
+
+static PANIC_MESSAGE: Mutex<Option<String>> = Mutex::new(None);
+
+fn main() -> ExitCode {
+    // A panic must still end in one envelope: remember its message instead of printing it.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|location| format!(" at {}:{}", location.file(), location.line()))
+            .unwrap_or_default();
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        if let Ok(mut slot) = PANIC_MESSAGE.lock() {
+            *slot = Some(format!("{payload}{location}"));
+        }
+    }));
+    let args: Vec<_> = std::env::args_os().collect();
+    let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
+        Ok(response) => {
+            let ok = response.ok();
+            (response.envelope().to_json(), ok)
+        }
+        Err(_) => {
+            let detail = PANIC_MESSAGE
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take())
+                .unwrap_or_default();
+            let failure = Failure::internal(format!(
+                "plenum hit a bug and stopped ({detail}); please report it"
+            ));
+            (
+                Envelope::failure(None, "unknown", &failure, &Sanitizer::new()).to_json(),
+                false,
+            )
+        }
+    };
+    print_once(&json);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,1 +1,57 @@
-//! Placeholder.
+//! The SQLite engine plugin for Plenum, built on `rusqlite` with a bundled SQLite.
+//!
+//! Layers this plugin adds under the host's gate:
+//!
+//! * Read sessions open the file with `SQLITE_OPEN_READ_ONLY` (never creating it), turn on
+//!   `query_only`, and refuse any prepared statement SQLite does not call read-only.
+//! * An authorizer denies, per tier, what that tier must not do (writes, schema changes,
+//!   ATTACH/DETACH, pragma setters, file and extension functions).
+//! * Each `execute` prepares exactly one statement: `rusqlite` refuses a tail.
+//! * Rows stream from `sqlite3_step`; a timeout interrupts through `sqlite3_interrupt`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod authorizer;
+mod introspect;
+mod connection;
+mod cursor;
+mod values;
+
+use plenum_plugin_api::{
+    Capabilities, ConnectParams, Connection, Plugin, PluginError, PluginInfo, PluginResult,
+};
+
+/// The SQLite plugin.
+pub struct SqlitePlugin;
+
+impl Plugin for SqlitePlugin {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "plenum-sqlite".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            engines: vec!["sqlite".into()].into(),
+            dialect: "sqlite".into(),
+            capabilities: Capabilities {
+                cancel: true,
+                introspect: true,
+                transactions: true,
+                transactional_ddl: true,
+            },
+            description: format!("SQLite {} (bundled) through rusqlite", rusqlite::version())
+                .into(),
+        }
+    }
+
+    fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>> {
+        let file = params.file.as_ref().into_option().ok_or_else(|| {
+            PluginError::connection("the sqlite engine needs a database file (--file)")
+        })?;
+        Ok(Box::new(connection::SqliteConnection::open(
+            file.as_str(),
+            params.access,
+            params.statement_timeout_ms,
+        )?))
+    }
+}
+
+plenum_plugin_api::export_plugin!(SqlitePlugin);

@@ -1,0 +1,213 @@
+//! Turning flags, a DSN (and later saved connections) into the parameters a plugin opens a
+//! session with. Secrets stay in [`SecretString`] until the moment they cross to the plugin,
+//! and every secret resolved here is handed to the request's [`Sanitizer`].
+
+mod dsn;
+
+use std::path::PathBuf;
+
+use clap::Args;
+use plenum_plugin_api::abi_stable::std_types::{ROption, RString, RVec, Tuple2};
+use plenum_plugin_api::{AccessMode, ConnectParams, SslMode};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Failure;
+use crate::sanitize::Sanitizer;
+
+pub use dsn::parse_dsn;
+
+/// Connection flags shared by every command that talks to a database.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectionArgs {
+    /// Engine name, as a plugin declares it (`sqlite`, `postgres`, `mysql`, …).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Connection URL, e.g. `postgres://user@host:5432/db?sslmode=require`. A password in it
+    /// works but is discouraged; prefer --password-env.
+    #[arg(long)]
+    pub dsn: Option<String>,
+    /// Database file (file engines such as SQLite).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Server host.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Server port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// User name.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Name of an environment variable that holds the password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Database name.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// TLS mode: disable, prefer, require, verify-ca, verify-full.
+    #[arg(long, value_name = "MODE")]
+    pub ssl_mode: Option<String>,
+    /// PEM file with CA certificates to trust.
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+}
+
+/// A fully resolved connection target.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionSpec {
+    /// Engine name.
+    pub engine: String,
+    /// Absolute database file path.
+    pub file: Option<PathBuf>,
+    /// Server host.
+    pub host: Option<String>,
+    /// Server port.
+    pub port: Option<u16>,
+    /// User.
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<SecretString>,
+    /// Database.
+    pub database: Option<String>,
+    /// TLS mode.
+    pub ssl_mode: Option<SslMode>,
+    /// CA file.
+    pub ssl_ca: Option<PathBuf>,
+    /// Engine-specific options.
+    pub options: Vec<(String, String)>,
+}
+
+/// Parses an `--ssl-mode` value.
+pub fn parse_ssl_mode(text: &str) -> Result<SslMode, Failure> {
+    match text.to_ascii_lowercase().replace('_', "-").as_str() {
+        "disable" | "disabled" => Ok(SslMode::Disable),
+        "prefer" | "preferred" | "allow" => Ok(SslMode::Prefer),
+        "require" | "required" => Ok(SslMode::Require),
+        "verify-ca" => Ok(SslMode::VerifyCa),
+        "verify-full" | "verify-identity" => Ok(SslMode::VerifyFull),
+        other => Err(Failure::invalid_input(format!(
+            "unknown ssl mode '{other}': use disable, prefer, require, verify-ca or verify-full"
+        ))),
+    }
+}
+
+/// Reads the password from the environment variable `name`, naming the variable (never
+/// the value) when it is missing.
+pub fn password_from_env(name: &str) -> Result<SecretString, Failure> {
+    match std::env::var(name) {
+        Ok(value) => Ok(SecretString::from(value)),
+        Err(std::env::VarError::NotPresent) => Err(Failure::config(format!(
+            "the password variable {name} is not set in the environment"
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Failure::config(format!(
+            "the password variable {name} is not valid UTF-8"
+        ))),
+    }
+}
+
+/// Makes `path` absolute (relative to the current directory) and checks it is UTF-8.
+pub fn absolute_file(path: &std::path::Path) -> Result<PathBuf, Failure> {
+    let absolute = std::path::absolute(path).map_err(|error| {
+        Failure::invalid_input(format!("cannot resolve the file path: {error}"))
+    })?;
+    if absolute.to_str().is_none() {
+        return Err(Failure::invalid_input(format!(
+            "the file path {} is not valid UTF-8; rename the file or use a UTF-8 path",
+            absolute.display()
+        )));
+    }
+    Ok(absolute)
+}
+
+impl ConnectionSpec {
+    /// Resolves flags (and a DSN) into a target. Flags override what the DSN says.
+    pub fn from_args(args: &ConnectionArgs, sanitizer: &mut Sanitizer) -> Result<Self, Failure> {
+        let mut spec = match &args.dsn {
+            Some(dsn) => {
+                sanitizer.add_secret(dsn);
+                parse_dsn(dsn, sanitizer)?
+            }
+            None => ConnectionSpec::default(),
+        };
+        spec.apply_flags(args, sanitizer)?;
+        if spec.engine.is_empty() {
+            return Err(Failure::invalid_input(
+                "no engine given: pass --engine NAME (see `plenum plugins`) or --dsn URL",
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// Overrides fields with the flags that are set.
+    pub fn apply_flags(
+        &mut self,
+        args: &ConnectionArgs,
+        sanitizer: &mut Sanitizer,
+    ) -> Result<(), Failure> {
+        if let Some(engine) = &args.engine {
+            self.engine = engine.to_ascii_lowercase();
+        }
+        if let Some(file) = &args.file {
+            self.file = Some(absolute_file(file)?);
+        }
+        if let Some(host) = &args.host {
+            self.host = Some(host.clone());
+        }
+        if let Some(port) = args.port {
+            self.port = Some(port);
+        }
+        if let Some(user) = &args.user {
+            self.user = Some(user.clone());
+        }
+        if let Some(variable) = &args.password_env {
+            let password = password_from_env(variable)?;
+            sanitizer.add_secret(password.expose_secret());
+            self.password = Some(password);
+        }
+        if let Some(database) = &args.database {
+            self.database = Some(database.clone());
+        }
+        if let Some(mode) = &args.ssl_mode {
+            self.ssl_mode = Some(parse_ssl_mode(mode)?);
+        }
+        if let Some(ca) = &args.ssl_ca {
+            self.ssl_ca = Some(absolute_file(ca)?);
+        }
+        Ok(())
+    }
+
+    /// The parameters handed to the plugin. This is where the password leaves its
+    /// `SecretString`, and only into the plugin's own parameter block.
+    pub fn to_params(&self, access: AccessMode, statement_timeout_ms: u64) -> ConnectParams {
+        fn text(value: &Option<String>) -> ROption<RString> {
+            value.as_deref().map(RString::from).into()
+        }
+        fn path(value: &Option<PathBuf>) -> ROption<RString> {
+            value
+                .as_ref()
+                .and_then(|path| path.to_str())
+                .map(RString::from)
+                .into()
+        }
+        let mut params = ConnectParams::new(&self.engine, access);
+        params.file = path(&self.file);
+        params.host = text(&self.host);
+        params.port = self.port.into();
+        params.user = text(&self.user);
+        params.password = self
+            .password
+            .as_ref()
+            .map(|secret| RString::from(secret.expose_secret()))
+            .into();
+        params.database = text(&self.database);
+        params.ssl_mode = self.ssl_mode.unwrap_or(SslMode::Prefer);
+        params.ssl_ca = path(&self.ssl_ca);
+        params.statement_timeout_ms = statement_timeout_ms;
+        params.options = self
+            .options
+            .iter()
+            .map(|(key, value)| Tuple2(RString::from(key.as_str()), RString::from(value.as_str())))
+            .collect::<RVec<_>>();
+        params
+    }
+}

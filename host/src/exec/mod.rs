@@ -1,0 +1,192 @@
+//! Running validated statements through a plugin, inside limits the host enforces.
+//!
+//! The host owns the transaction: `begin`, every statement one by one, then `commit` only if
+//! all succeeded and the session may write; read sessions are always rolled back.
+
+mod watchdog;
+
+pub use watchdog::{OnStuck, Watchdog};
+
+use std::time::{Duration, Instant};
+
+use plenum_gate::Statement;
+use plenum_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
+use plenum_plugin_api::{AccessMode, Column, ConnectionBox, PluginError, Value};
+
+use crate::error::{ErrorCode, Failure};
+use crate::output::{RowWriter, Truncation};
+
+/// Limits the host enforces while it pulls rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Rows returned at most.
+    pub max_rows: u64,
+    /// Bytes of row JSON at most.
+    pub max_bytes: u64,
+    /// Time for the whole call.
+    pub timeout: Duration,
+}
+
+impl Limits {
+    /// Rows returned when the caller does not say.
+    pub const DEFAULT_MAX_ROWS: u64 = 500;
+    /// Bytes of row JSON returned when the caller does not say (1 MiB).
+    pub const DEFAULT_MAX_BYTES: u64 = 1 << 20;
+    /// Milliseconds a call may take when the caller does not say.
+    pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+}
+
+/// What running the statements produced.
+#[derive(Debug)]
+pub struct Execution {
+    /// Columns of the last statement that returned rows.
+    pub columns: Vec<Column>,
+    /// Its rows, as a JSON array.
+    pub rows_json: Vec<u8>,
+    /// Rows in `rows_json`.
+    pub rows_returned: u64,
+    /// Rows changed by writes, summed; `None` when nothing reported changes.
+    pub rows_affected: Option<u64>,
+    /// The limit that cut the rows, if any.
+    pub truncated_by: Option<Truncation>,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// Rows asked of a plugin per fetch.
+const BATCH_ROWS: u64 = 512;
+
+fn plugin_failure(error: PluginError, watchdog: &Watchdog) -> Failure {
+    if watchdog.fired() {
+        return Failure::new(
+            ErrorCode::Timeout,
+            format!(
+                "the query ran longer than the timeout of {} ms and was cancelled",
+                watchdog.timeout().as_millis()
+            ),
+        );
+    }
+    Failure::from_plugin(error)
+}
+
+/// Runs `statements` on `connection` in one host-owned transaction.
+pub fn execute(
+    connection: &mut ConnectionBox,
+    statements: &[Statement],
+    params: &[Value],
+    access: AccessMode,
+    limits: Limits,
+    watchdog: &Watchdog,
+) -> Result<Execution, Failure> {
+    let started = Instant::now();
+    connection
+        .begin()
+        .into_result()
+        .map_err(|error| plugin_failure(error, watchdog))?;
+    let result = run_statements(connection, statements, params, limits, watchdog);
+    let finish = match (&result, access) {
+        (Ok(_), AccessMode::Write | AccessMode::Ddl) => connection.commit(),
+        _ => connection.rollback(),
+    };
+    let mut execution = result?;
+    finish
+        .into_result()
+        .map_err(|error| plugin_failure(error, watchdog))?;
+    execution.elapsed = started.elapsed();
+    Ok(execution)
+}
+
+fn run_statements(
+    connection: &mut ConnectionBox,
+    statements: &[Statement],
+    params: &[Value],
+    limits: Limits,
+    watchdog: &Watchdog,
+) -> Result<Execution, Failure> {
+    let mut execution = Execution {
+        columns: Vec::new(),
+        rows_json: b"[]".to_vec(),
+        rows_returned: 0,
+        rows_affected: None,
+        truncated_by: None,
+        elapsed: Duration::ZERO,
+    };
+    let mut batch: RVec<Value> = RVec::with_capacity(BATCH_ROWS as usize * 8);
+    for (index, statement) in statements.iter().enumerate() {
+        // Parameters bind to the single statement of a call; several statements take none.
+        let statement_params = if statements.len() == 1 { params } else { &[] };
+        // Writes run to completion so their effect is whole; reads stop at the limit.
+        let is_write = statement.tier > plenum_gate::Tier::Read;
+        let hint = if is_write { 0 } else { limits.max_rows.saturating_add(1) };
+        let mut cursor = connection
+            .execute(
+                RStr::from_str(&statement.sql),
+                RSlice::from_slice(statement_params),
+                hint,
+            )
+            .into_result()
+            .map_err(|error| {
+                let mut failure = plugin_failure(error, watchdog);
+                if statements.len() > 1 {
+                    failure.message = format!("statement {}: {}", index + 1, failure.message);
+                }
+                failure
+            })?;
+        let columns: Vec<Column> = cursor.columns().into_iter().collect();
+        let width = columns.len();
+        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes);
+        let mut exhausted = false;
+        let mut rows_seen = 0u64;
+        loop {
+            let wanted = if is_write {
+                BATCH_ROWS
+            } else {
+                // Never ask for more than the limit plus the one probe row.
+                BATCH_ROWS.min(writer.rows_left() + 1)
+            };
+            batch.clear();
+            let fetched = cursor
+                .fetch(wanted as u32, &mut batch)
+                .into_result()
+                .map_err(|error| plugin_failure(error, watchdog))?;
+            if fetched == 0 {
+                exhausted = true;
+                break;
+            }
+            if width == 0 || batch.len() != fetched as usize * width {
+                return Err(Failure::plugin(format!(
+                    "the plugin returned {} values for {fetched} rows of {width} columns",
+                    batch.len()
+                )));
+            }
+            rows_seen += u64::from(fetched);
+            for row in batch.chunks(width) {
+                if !writer.push(row) {
+                    break;
+                }
+            }
+            if writer.is_full() && !is_write {
+                break;
+            }
+        }
+        let affected = if exhausted {
+            cursor.rows_affected().into_option()
+        } else {
+            None
+        };
+        drop(cursor);
+        if let Some(affected) = affected {
+            execution.rows_affected = Some(execution.rows_affected.unwrap_or(0) + affected);
+        } else if is_write && width > 0 {
+            // A write with RETURNING: the rows it returned are the rows it changed.
+            execution.rows_affected = Some(execution.rows_affected.unwrap_or(0) + rows_seen);
+        }
+        if width > 0 {
+            execution.columns = columns;
+            execution.truncated_by = writer.truncated_by();
+            execution.rows_returned = writer.rows();
+            execution.rows_json = writer.finish();
+        }
+    }
+    Ok(execution)
+}

@@ -1,0 +1,139 @@
+//! The one JSON document every invocation prints.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::error::{ErrorCode, Failure};
+use crate::sanitize::Sanitizer;
+
+/// Why a result was cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Truncation {
+    /// More rows existed than `max_rows`.
+    MaxRows,
+    /// The next row would have exceeded `max_bytes`.
+    MaxBytes,
+}
+
+/// Facts about how a query ran.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Meta {
+    /// Wall time from the first statement's start to the last row read, in milliseconds.
+    pub execution_ms: u64,
+    /// Rows in `data.rows`.
+    pub rows_returned: u64,
+    /// Whether rows were left out because of a limit.
+    pub truncated: bool,
+    /// Which limit cut the result, when `truncated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_by: Option<Truncation>,
+    /// Statements executed.
+    pub statements: usize,
+    /// The access mode the session was opened with (`read`, `write`, `ddl`).
+    pub access: String,
+}
+
+/// The error part of a failed envelope.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorBody {
+    /// Stable error code.
+    pub code: ErrorCode,
+    /// What went wrong and, where possible, what to do about it. Scrubbed of secrets.
+    pub message: String,
+    /// The engine's SQLSTATE, when it reported one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlstate: Option<String>,
+}
+
+/// The envelope of any command. `data` and `meta` are present iff `ok`; `error` iff not.
+#[derive(Debug, Serialize)]
+pub struct Envelope {
+    /// Whether the command succeeded. The exit code is 0 iff this is true.
+    pub ok: bool,
+    /// The engine the command ran against, when one was involved.
+    pub engine: Option<String>,
+    /// The command (`query`, `plugins`, `introspect`, …).
+    pub command: String,
+    /// The command's result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+    /// Facts about the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// The failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+impl Envelope {
+    /// A successful envelope.
+    pub fn success(
+        engine: Option<String>,
+        command: &str,
+        data: Box<RawValue>,
+        meta: Option<Meta>,
+    ) -> Self {
+        Envelope {
+            ok: true,
+            engine,
+            command: command.to_owned(),
+            data: Some(data),
+            meta,
+            error: None,
+        }
+    }
+
+    /// A failed envelope; the message is scrubbed with `sanitizer`.
+    pub fn failure(
+        engine: Option<String>,
+        command: &str,
+        failure: &Failure,
+        sanitizer: &Sanitizer,
+    ) -> Self {
+        Envelope {
+            ok: false,
+            engine,
+            command: command.to_owned(),
+            data: None,
+            meta: None,
+            error: Some(ErrorBody {
+                code: failure.code,
+                message: sanitizer.scrub(&failure.message),
+                sqlstate: failure.sqlstate.clone(),
+            }),
+        }
+    }
+
+    /// The envelope as one line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|error| {
+            format!(
+                r#"{{"ok":false,"engine":null,"command":"{}","error":{{"code":"INTERNAL_ERROR","message":"cannot render the result: {}"}}}}"#,
+                self.command.escape_default(),
+                error.to_string().escape_default()
+            )
+        })
+    }
+}
+
+static PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// Prints `json` and a newline on stdout unless something was printed already, so a
+/// watchdog and the main thread can never produce two documents. Returns whether it printed.
+pub fn print_once(json: &str) -> bool {
+    if PRINTED.swap(true, Ordering::SeqCst) {
+        return false;
+    }
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    // A closed stdout (e.g. `| head`) is not worth a second error.
+    let _ = lock.write_all(json.as_bytes());
+    let _ = lock.write_all(b"\n");
+    let _ = lock.flush();
+    true
+}

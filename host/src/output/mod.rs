@@ -1,0 +1,8 @@
+//! What Plenum prints: the envelope, the JSON rendering of rows, and the JSON Schemas.
+
+pub mod envelope;
+pub mod rows;
+pub mod schema;
+
+pub use envelope::{print_once, Envelope, ErrorBody, Meta, Truncation};
+pub use rows::RowWriter;

@@ -1,0 +1,200 @@
+//! Writes result rows straight to JSON text while enforcing the row and byte limits.
+
+use base64::Engine as _;
+use plenum_plugin_api::Value;
+
+use super::Truncation;
+
+/// The largest integer JSON readers represent exactly (2^53); larger ones become strings.
+const MAX_SAFE_INTEGER: u64 = 1 << 53;
+
+/// Accumulates rows as a JSON array (`[[…],[…]]`) within `max_rows` and `max_bytes`.
+#[derive(Debug)]
+pub struct RowWriter {
+    json: Vec<u8>,
+    row: Vec<u8>,
+    rows: u64,
+    max_rows: u64,
+    max_bytes: u64,
+    truncated_by: Option<Truncation>,
+}
+
+impl RowWriter {
+    /// A writer that accepts at most `max_rows` rows and `max_bytes` bytes of row JSON.
+    pub fn new(max_rows: u64, max_bytes: u64) -> Self {
+        let mut json = Vec::with_capacity(4096);
+        json.push(b'[');
+        RowWriter {
+            json,
+            row: Vec::with_capacity(256),
+            rows: 0,
+            max_rows,
+            max_bytes,
+            truncated_by: None,
+        }
+    }
+
+    /// Rows accepted so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Which limit stopped the writer, if one did.
+    pub fn truncated_by(&self) -> Option<Truncation> {
+        self.truncated_by
+    }
+
+    /// Whether the writer takes no more rows.
+    pub fn is_full(&self) -> bool {
+        self.truncated_by.is_some()
+    }
+
+    /// How many more rows the writer can take before it must report truncation by rows.
+    pub fn rows_left(&self) -> u64 {
+        self.max_rows.saturating_sub(self.rows)
+    }
+
+    /// Offers one row; returns false (and records why) when a limit refuses it.
+    pub fn push(&mut self, values: &[Value]) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        if self.rows >= self.max_rows {
+            self.truncated_by = Some(Truncation::MaxRows);
+            return false;
+        }
+        self.row.clear();
+        self.row.push(b'[');
+        for (index, value) in values.iter().enumerate() {
+            if index > 0 {
+                self.row.push(b',');
+            }
+            write_value(&mut self.row, value);
+        }
+        self.row.push(b']');
+        let separator = usize::from(self.rows > 0);
+        // +1 for the closing bracket of the array.
+        let total = self.json.len() + separator + self.row.len() + 1;
+        if total as u64 > self.max_bytes {
+            self.truncated_by = Some(Truncation::MaxBytes);
+            return false;
+        }
+        if separator == 1 {
+            self.json.push(b',');
+        }
+        self.json.extend_from_slice(&self.row);
+        self.rows += 1;
+        true
+    }
+
+    /// Marks the result as cut by the row limit (the probe row existed).
+    pub fn mark_truncated_by_rows(&mut self) {
+        if self.truncated_by.is_none() {
+            self.truncated_by = Some(Truncation::MaxRows);
+        }
+    }
+
+    /// The JSON array of all accepted rows.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.json.push(b']');
+        self.json
+    }
+}
+
+/// Appends one value's JSON: big integers and decimals as strings, bytes as base64,
+/// non-finite floats as null, JSON documents embedded.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(flag) => out.extend_from_slice(if *flag { b"true" } else { b"false" }),
+        Value::Int(number) => {
+            if number.unsigned_abs() <= MAX_SAFE_INTEGER {
+                out.extend_from_slice(number.to_string().as_bytes());
+            } else {
+                write_string(out, &number.to_string());
+            }
+        }
+        Value::UInt(number) => {
+            if *number <= MAX_SAFE_INTEGER {
+                out.extend_from_slice(number.to_string().as_bytes());
+            } else {
+                write_string(out, &number.to_string());
+            }
+        }
+        Value::Float(number) => {
+            if number.is_finite() {
+                // serde_json writes the shortest representation that reads back exactly.
+                let _ = serde_json::to_writer(&mut *out, number);
+            } else {
+                out.extend_from_slice(b"null");
+            }
+        }
+        Value::Decimal(text) | Value::Text(text) => write_string(out, text.as_str()),
+        Value::Bytes(bytes) => {
+            write_string(out, &base64::engine::general_purpose::STANDARD.encode(bytes))
+        }
+        Value::Json(text) => {
+            match serde_json::from_str::<&serde_json::value::RawValue>(text.as_str()) {
+                Ok(raw) => out.extend_from_slice(raw.get().trim().as_bytes()),
+                // A plugin that sends invalid JSON still gets its text through, as a string.
+                Err(_) => write_string(out, text.as_str()),
+            }
+        }
+    }
+}
+
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(value: Value) -> String {
+        let mut out = Vec::new();
+        write_value(&mut out, &value);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn values_keep_their_meaning() {
+        assert_eq!(json(Value::Null), "null");
+        assert_eq!(json(Value::Int(-42)), "-42");
+        assert_eq!(json(Value::Int(1 << 53)), "9007199254740992");
+        assert_eq!(json(Value::Int((1 << 53) + 1)), "\"9007199254740993\"");
+        assert_eq!(json(Value::Int(i64::MIN)), "\"-9223372036854775808\"");
+        assert_eq!(json(Value::UInt(u64::MAX)), "\"18446744073709551615\"");
+        assert_eq!(json(Value::Float(1.5)), "1.5");
+        assert_eq!(json(Value::Float(f64::NAN)), "null");
+        assert_eq!(json(Value::Float(f64::NEG_INFINITY)), "null");
+        assert_eq!(json(Value::Decimal("12.50".into())), "\"12.50\"");
+        assert_eq!(json(Value::Text("a\"b\n".into())), "\"a\\\"b\\n\"");
+        assert_eq!(json(Value::Bytes(vec![0u8, 255, 1].into())), "\"AP8B\"");
+        assert_eq!(json(Value::Json(" {\"a\": [1]} ".into())), "{\"a\": [1]}");
+        assert_eq!(json(Value::Json("{oops".into())), "\"{oops\"");
+        assert_eq!(json(Value::Bool(true)), "true");
+    }
+
+    #[test]
+    fn row_limit_stops_and_flags() {
+        let mut writer = RowWriter::new(2, u64::MAX);
+        assert!(writer.push(&[Value::Int(1)]));
+        assert!(writer.push(&[Value::Int(2)]));
+        assert!(!writer.push(&[Value::Int(3)]));
+        assert_eq!(writer.truncated_by(), Some(Truncation::MaxRows));
+        assert_eq!(String::from_utf8(writer.finish()).unwrap_or_default(), "[[1],[2]]");
+    }
+
+    #[test]
+    fn byte_limit_keeps_output_within_budget() {
+        let mut writer = RowWriter::new(100, 12);
+        assert!(writer.push(&[Value::Int(1)])); // [[1]] = 5 bytes
+        assert!(writer.push(&[Value::Int(2)])); // [[1],[2]] = 9 bytes
+        assert!(!writer.push(&[Value::Int(33)])); // would be 14 bytes
+        assert_eq!(writer.truncated_by(), Some(Truncation::MaxBytes));
+        let out = writer.finish();
+        assert!(out.len() <= 12);
+        assert_eq!(String::from_utf8(out).unwrap_or_default(), "[[1],[2]]");
+    }
+}

@@ -1,0 +1,130 @@
+//! Scrubs secrets from every message that came from a plugin, a driver or a config file.
+//!
+//! Two layers: the secrets the host knows (passwords it resolved, in plain, percent-encoded
+//! and form-encoded spelling) are replaced wherever they occur, and credential shapes are
+//! masked even when the secret is unknown (`user:pass@host`, `password=…`).
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+const MASK: &str = "***";
+
+/// Replaces secrets in text. Cheap to clone; build one per request.
+#[derive(Debug, Clone, Default)]
+pub struct Sanitizer {
+    secrets: Vec<String>,
+}
+
+fn credential_patterns() -> &'static [(Regex, &'static str)] {
+    static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        [
+            // scheme://user:password@host
+            (r"(?i)([a-z][a-z0-9+.\-]*://[^:/?#@\s]*):[^@/\s]*@", "${1}:***@"),
+            // password=…, pwd=…, passwd=…, PGPASSWORD=…, MYSQL_PWD=… in key=value texts
+            (
+                r#"(?i)\b((?:[a-z_]*password|pwd|passwd|secret|token)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s;&,)'"]+)"#,
+                "${1}***",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(pattern, replacement)| {
+            Regex::new(pattern).ok().map(|regex| (regex, replacement))
+        })
+        .collect()
+    })
+}
+
+impl Sanitizer {
+    /// A sanitizer that knows no secrets yet (credential shapes are still masked).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remembers `secret` so every later message is scrubbed of it.
+    pub fn add_secret(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let percent = percent_encode_all(secret);
+        for form in [secret.to_owned(), encoded, percent] {
+            if !self.secrets.contains(&form) {
+                self.secrets.push(form);
+            }
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        self.secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    }
+
+    /// The text with every known secret and credential shape masked.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut clean = text.to_owned();
+        for secret in &self.secrets {
+            if clean.contains(secret.as_str()) {
+                clean = clean.replace(secret.as_str(), MASK);
+            }
+        }
+        for (pattern, replacement) in credential_patterns() {
+            if pattern.is_match(&clean) {
+                clean = pattern.replace_all(&clean, *replacement).into_owned();
+            }
+        }
+        clean
+    }
+}
+
+/// Percent-encodes every byte that is not unreserved in RFC 3986.
+fn percent_encode_all(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_secret_is_removed_in_every_spelling() {
+        let mut sanitizer = Sanitizer::new();
+        sanitizer.add_secret("p@ss w/rd%");
+        for text in [
+            "failed for p@ss w/rd% here",
+            "failed for p%40ss%20w%2Frd%25 here",
+            "failed for p%40ss+w%2Frd%25 here",
+        ] {
+            let clean = sanitizer.scrub(text);
+            assert_eq!(clean, "failed for *** here", "{text}");
+        }
+    }
+
+    #[test]
+    fn url_credentials_are_masked_without_knowing_them() {
+        let clean = Sanitizer::new().scrub("cannot reach postgres://app:hunter2@db:5432/x");
+        assert_eq!(clean, "cannot reach postgres://app:***@db:5432/x");
+    }
+
+    #[test]
+    fn key_value_passwords_are_masked() {
+        let clean = Sanitizer::new()
+            .scrub("host=db password=hunter2 user=app; PGPASSWORD='s3cret' pwd=\"x y\"");
+        assert!(!clean.contains("hunter2"), "{clean}");
+        assert!(!clean.contains("s3cret"), "{clean}");
+        assert!(!clean.contains("x y"), "{clean}");
+        assert!(clean.contains("user=app"), "{clean}");
+    }
+
+    #[test]
+    fn text_without_secrets_is_unchanged() {
+        let text = "no such table: users (SQLSTATE 42P01)";
+        assert_eq!(Sanitizer::new().scrub(text), text);
+    }
+}

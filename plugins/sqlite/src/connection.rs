@@ -1,0 +1,178 @@
+//! One SQLite session.
+
+use std::path::Path;
+use std::time::Duration;
+
+use plenum_plugin_api::{
+    AccessMode, CancelHandle, Connection, Cursor, IntrospectRequest, IntrospectResult,
+    PluginError, PluginResult, ServerInfo, Value,
+};
+use rusqlite::{InterruptHandle, OpenFlags};
+
+use crate::authorizer::authorize;
+use crate::cursor::{DoneCursor, RowCursor};
+use crate::values::{bind_value, query_error};
+
+/// An open SQLite database file in one access mode.
+pub(crate) struct SqliteConnection {
+    connection: rusqlite::Connection,
+    access: AccessMode,
+    file: String,
+}
+
+impl SqliteConnection {
+    /// Opens `file` for `access`: read-only for reads (a missing file is an error and is never
+    /// created), read-write for writes, and created if missing only for DDL.
+    pub(crate) fn open(file: &str, access: AccessMode, timeout_ms: u64) -> PluginResult<Self> {
+        let path = Path::new(file);
+        if access < AccessMode::Ddl && !path.exists() {
+            return Err(PluginError::connection(format!(
+                "database file does not exist: {file} (a new database is created only with --allow-ddl)"
+            )));
+        }
+        if path.is_dir() {
+            return Err(PluginError::connection(format!(
+                "database path is a directory, not a file: {file}"
+            )));
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        flags |= match access {
+            AccessMode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            AccessMode::Write => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            AccessMode::Ddl => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        };
+        let connection = rusqlite::Connection::open_with_flags(path, flags)
+            .map_err(|error| PluginError::connection(format!("cannot open {file}: {error}")))?;
+        let mut session = SqliteConnection {
+            connection,
+            access,
+            file: file.to_owned(),
+        };
+        session.configure(timeout_ms)?;
+        Ok(session)
+    }
+
+    fn configure(&mut self, timeout_ms: u64) -> PluginResult<()> {
+        let connection = &mut self.connection;
+        let setup = |error: rusqlite::Error| {
+            PluginError::connection(format!("cannot configure the session: {error}"))
+        };
+        // Opening does not read the header; a file that is not a database fails here instead
+        // of on the first statement.
+        connection
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+            .map_err(|error| match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => PluginError::connection(format!(
+                    "not a SQLite database: {}",
+                    self.file
+                )),
+                _ => setup(error),
+            })?;
+        if timeout_ms > 0 {
+            connection
+                .busy_timeout(Duration::from_millis(timeout_ms))
+                .map_err(setup)?;
+        }
+        // Views and triggers from the file must not call functions with side effects.
+        connection
+            .pragma_update(None, "trusted_schema", "OFF")
+            .map_err(setup)?;
+        if self.access == AccessMode::Read {
+            connection
+                .pragma_update(None, "query_only", "ON")
+                .map_err(setup)?;
+        }
+        let access = self.access;
+        connection
+            .authorizer(Some(move |context: rusqlite::hooks::AuthContext<'_>| {
+                authorize(access, &context)
+            }))
+            .map_err(setup)?;
+        Ok(())
+    }
+}
+
+fn command(connection: &rusqlite::Connection, sql: &str) -> PluginResult<()> {
+    connection.execute_batch(sql).map_err(query_error)
+}
+
+impl Connection for SqliteConnection {
+    fn begin(&mut self) -> PluginResult<()> {
+        match self.access {
+            AccessMode::Read => command(&self.connection, "BEGIN DEFERRED"),
+            AccessMode::Write | AccessMode::Ddl => command(&self.connection, "BEGIN IMMEDIATE"),
+        }
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &str,
+        params: &[Value],
+        _row_limit_hint: u64,
+    ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        // `prepare` refuses a statement followed by another one.
+        let mut statement = self.connection.prepare(sql).map_err(query_error)?;
+        if self.access == AccessMode::Read && !statement.readonly() {
+            return Err(PluginError::query(
+                "refused by the read-only session: the statement would write",
+            ));
+        }
+        let expected = statement.parameter_count();
+        if expected != params.len() {
+            return Err(PluginError::query(format!(
+                "the statement has {expected} parameter(s) but {} were given",
+                params.len()
+            )));
+        }
+        for (index, value) in params.iter().enumerate() {
+            bind_value(&mut statement, index + 1, value)?;
+        }
+        if statement.column_count() == 0 {
+            statement.raw_execute().map_err(query_error)?;
+            let changed = self.connection.changes();
+            return Ok(Box::new(DoneCursor::new(Some(changed))));
+        }
+        Ok(Box::new(RowCursor::new(statement)))
+    }
+
+    fn commit(&mut self) -> PluginResult<()> {
+        if self.connection.is_autocommit() {
+            return Ok(());
+        }
+        command(&self.connection, "COMMIT")
+    }
+
+    fn rollback(&mut self) -> PluginResult<()> {
+        if self.connection.is_autocommit() {
+            return Ok(());
+        }
+        command(&self.connection, "ROLLBACK")
+    }
+
+    fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {
+        Ok(Box::new(SqliteCancel(self.connection.get_interrupt_handle())))
+    }
+
+    fn server_info(&mut self) -> PluginResult<ServerInfo> {
+        Ok(ServerInfo {
+            version: format!("SQLite {}", rusqlite::version()).into(),
+            database: plenum_plugin_api::abi_stable::std_types::ROption::RSome(
+                self.file.as_str().into(),
+            ),
+            user: plenum_plugin_api::abi_stable::std_types::ROption::RNone,
+        })
+    }
+
+    fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
+        crate::introspect::introspect(&self.connection, request)
+    }
+}
+
+struct SqliteCancel(InterruptHandle);
+
+impl CancelHandle for SqliteCancel {
+    fn cancel(&self) -> PluginResult<()> {
+        self.0.interrupt();
+        Ok(())
+    }
+}
