@@ -1,0 +1,313 @@
+//! Support for the end-to-end tests: run the built `plenum` binary, snapshot files, reach the
+//! live database servers.
+//!
+//! The binary and the plugin libraries must be built first (`cargo build --workspace`); the
+//! tests find them next to the test executable's target directory.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::io::Write;
+
+use serde_json::Value as Json;
+
+/// The target directory the tests run from (`target/debug`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> -> target/debug
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("target directory")
+}
+
+/// The `plenum` binary under test.
+pub fn plenum_bin() -> PathBuf {
+    let path = target_dir().join(format!("plenum{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// The path of a plugin library built in this workspace, e.g. `plugin_library("sqlite")`.
+pub fn plugin_library(crate_suffix: &str) -> PathBuf {
+    let path = target_dir().join(format!(
+        "{}plenum_{crate_suffix}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// The result of one `plenum` run.
+#[derive(Debug)]
+pub struct Run {
+    /// The one JSON document printed on stdout.
+    pub json: Json,
+    /// Exit code.
+    pub code: i32,
+    /// Raw stdout.
+    pub stdout: String,
+    /// Raw stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// `ok` of the envelope.
+    pub fn ok(&self) -> bool {
+        self.json["ok"] == Json::Bool(true)
+    }
+
+    /// `error.code` of the envelope, or "" when ok.
+    pub fn error_code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// `error.message` of the envelope, or "".
+    pub fn error_message(&self) -> &str {
+        self.json["error"]["message"].as_str().unwrap_or("")
+    }
+
+    /// `data.rows` of a query envelope.
+    pub fn rows(&self) -> Vec<Json> {
+        self.json["data"]["rows"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Panics with the whole run unless the envelope is ok.
+    pub fn assert_ok(&self) -> &Self {
+        assert!(self.ok(), "expected ok, got: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(self.code, 0, "ok envelope must exit 0");
+        self
+    }
+
+    /// Panics unless the envelope failed with `code` (and exited non-zero).
+    pub fn assert_error(&self, code: &str) -> &Self {
+        assert_eq!(
+            self.error_code(),
+            code,
+            "expected error {code}, got: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert_ne!(self.code, 0, "failed envelope must exit non-zero");
+        self
+    }
+}
+
+/// A `plenum` invocation being built.
+#[derive(Debug, Clone)]
+pub struct Plenum {
+    args: Vec<std::ffi::OsString>,
+    env: Vec<(String, String)>,
+    env_remove: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    cwd: Option<PathBuf>,
+}
+
+impl Plenum {
+    /// `plenum` with `args`. The plugin path points at the workspace's build; the ceiling and
+    /// saved-connection variables of the outer environment are cleared.
+    pub fn new<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Plenum {
+            args: args.into_iter().map(|a| a.as_ref().to_owned()).collect(),
+            env: Vec::new(),
+            env_remove: vec!["PLENUM_MAX_CAPABILITY".into(), "PLENUM_PLUGIN_PATH".into()],
+            stdin: None,
+            cwd: None,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Feeds `bytes` on standard input.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Runs in `dir`.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Runs and checks the output contract: exactly one JSON document on stdout, exit code 0
+    /// iff `ok`.
+    pub fn run(self) -> Run {
+        let mut command = Command::new(plenum_bin());
+        command.args(&self.args);
+        for key in &self.env_remove {
+            command.env_remove(key);
+        }
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn plenum");
+        if let Some(bytes) = &self.stdin {
+            if let Some(mut stdin) = child.stdin.take() {
+                // The process may exit before reading everything; that is its business.
+                let _ = stdin.write_all(bytes);
+            }
+        }
+        let output = child.wait_with_output().expect("wait for plenum");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let code = output.status.code().unwrap_or(-1);
+        let json: Json = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+            panic!("stdout is not one JSON document ({error}):\n{stdout}\nstderr: {stderr}")
+        });
+        assert_eq!(
+            stdout.trim_end().lines().count(),
+            1,
+            "stdout must be one line of JSON: {stdout}"
+        );
+        let ok = json["ok"] == Json::Bool(true);
+        assert_eq!(code == 0, ok, "exit code {code} disagrees with ok={ok}: {stdout}");
+        Run {
+            json,
+            code,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Bytes of every file in a directory (not recursive), to prove nothing changed.
+pub fn snapshot_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            files.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(&path).expect("read file"),
+            );
+        }
+    }
+    files
+}
+
+/// A temporary directory with a SQLite database built by `setup_sql`.
+pub struct SqliteFixture {
+    /// The directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+    /// The database file.
+    pub file: PathBuf,
+}
+
+impl SqliteFixture {
+    /// Creates `app.db` in a new temporary directory and runs `setup_sql` on it.
+    pub fn new(setup_sql: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("app.db");
+        let connection = rusqlite::Connection::open(&file).expect("create database");
+        connection.execute_batch(setup_sql).expect("setup SQL");
+        drop(connection);
+        SqliteFixture { dir, file }
+    }
+
+    /// `plenum query --engine sqlite --file <file> --sql <sql>` plus `extra` flags.
+    pub fn query(&self, sql: &str, extra: &[&str]) -> Run {
+        Plenum::new(["query", "--engine", "sqlite", "--file"])
+            .args([self.file.as_os_str()])
+            .args(["--sql", sql])
+            .args(extra)
+            .run()
+    }
+
+    /// Runs `sql` directly (not through plenum) and returns the first column of every row.
+    pub fn direct(&self, sql: &str) -> Vec<String> {
+        let connection = rusqlite::Connection::open(&self.file).expect("open database");
+        let mut statement = connection.prepare(sql).expect("prepare");
+        statement
+            .query_map([], |row| {
+                let value: rusqlite::types::Value = row.get(0)?;
+                Ok(format!("{value:?}"))
+            })
+            .expect("query")
+            .map(|value| value.expect("row"))
+            .collect()
+    }
+
+    /// The directory's files and their bytes.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        snapshot_dir(self.dir.path())
+    }
+}
+
+/// Whether unreachable live servers must fail the tests (`CI=true`) instead of skipping them.
+pub fn live_required() -> bool {
+    std::env::var("CI").map(|value| value == "true" || value == "1").unwrap_or(false)
+}
+
+/// The PostgreSQL test URL (`PLENUM_TEST_POSTGRES_URL`).
+pub fn postgres_url() -> String {
+    std::env::var("PLENUM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The MySQL/MariaDB test URL (`PLENUM_TEST_MYSQL_URL`).
+pub fn mysql_url() -> String {
+    std::env::var("PLENUM_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// Whether a TCP server answers at the URL's host and port. When it does not: under CI the
+/// test fails; elsewhere a notice is printed and the caller should return (skip).
+pub fn server_available(url: &str, what: &str) -> bool {
+    let authority = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .map(|authority| authority.rsplit('@').next().unwrap_or(authority))
+        .unwrap_or("");
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .map(|address| {
+            std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(2))
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if !reachable {
+        if live_required() {
+            panic!("{what} at {authority} is unreachable and CI=true requires it");
+        }
+        eprintln!("skipped: {what} at {authority} is unreachable (set CI=true to make this fail)");
+    }
+    reachable
+}

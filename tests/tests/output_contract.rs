@@ -1,0 +1,65 @@
+//! Every envelope matches the JSON Schema `plenum schema` publishes.
+
+use plenum_e2e::{Plenum, SqliteFixture};
+use serde_json::Value as Json;
+
+fn schemas() -> Json {
+    let run = Plenum::new(["schema"]).run();
+    run.assert_ok();
+    run.json["data"].clone()
+}
+
+fn assert_valid(schema: &Json, instance: &Json) {
+    let validator = jsonschema::validator_for(schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\ninstance: {instance}");
+}
+
+#[test]
+fn query_results_match_the_query_schema() {
+    let schemas = schemas();
+    let db = SqliteFixture::new(
+        "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB); INSERT INTO t VALUES (1, 2.5, 'x', x'01'), (NULL, NULL, NULL, NULL);",
+    );
+    for (sql, flags) in [
+        ("SELECT * FROM t", &[][..]),
+        ("SELECT * FROM t", &["--max-rows", "1"][..]),
+        ("UPDATE t SET i = 2", &["--allow-write"][..]),
+    ] {
+        let run = db.query(sql, flags);
+        run.assert_ok();
+        assert_valid(&schemas["query"], &run.json);
+        assert!(!schemas["error"].is_null());
+    }
+}
+
+#[test]
+fn failures_match_the_error_schema_and_not_the_success_one() {
+    let schemas = schemas();
+    let db = SqliteFixture::new("CREATE TABLE t (i INTEGER);");
+    for run in [
+        db.query("DELETE FROM t", &[]),
+        db.query("SELEC", &[]),
+        db.query("SELECT * FROM missing", &[]),
+        Plenum::new(["query", "--bogus"]).run(),
+        Plenum::new(["query", "--engine", "nosuch", "--sql", "SELECT 1"]).run(),
+    ] {
+        assert!(!run.ok());
+        assert_valid(&schemas["error"], &run.json);
+        let validator = jsonschema::validator_for(&schemas["query"]).expect("schema compiles");
+        assert!(!validator.is_valid(&run.json), "an error validated as success");
+    }
+}
+
+#[test]
+fn other_commands_match_the_generic_schema() {
+    let schemas = schemas();
+    for args in [&["plugins"][..], &["schema"][..], &["--help"][..]] {
+        let run = Plenum::new(args).run();
+        run.assert_ok();
+        assert_valid(&schemas["result"], &run.json);
+    }
+}
