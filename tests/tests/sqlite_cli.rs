@@ -267,3 +267,17 @@ fn bad_flags_and_help_are_json() {
     assert!(help.json["data"]["text"].as_str().unwrap_or("").contains("query"));
     Plenum::new(["query", "--engine", "sqlite"]).run().assert_error("INVALID_INPUT");
 }
+
+#[test]
+fn the_shipped_example_answers_the_quick_start_query_and_stays_untouched() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo.db");
+    let before = std::fs::read(&demo).expect("examples/demo.db is in the repository");
+    let run = Plenum::new(["query", "--engine", "sqlite", "--file"])
+        .args([demo.as_os_str()])
+        .args(["--sql", "SELECT id, name FROM users", "--max-rows", "50"])
+        .run();
+    run.assert_ok();
+    assert_eq!(run.rows().len(), 4);
+    assert_eq!(run.rows()[0], json!([1, "Ada Lovelace"]));
+    assert_eq!(std::fs::read(&demo).expect("read"), before);
+}
