@@ -1,0 +1,375 @@
+//! One session with a MySQL or MariaDB server: connecting, the access-mode backstop,
+//! statement execution and transactions.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql::mysql_common::named_params::ParsedNamedParams;
+use mysql::prelude::Queryable;
+use mysql::{Conn, DriverError, Error, Opts, OptsBuilder, Params, SslOpts};
+use plenum_plugin_api::{
+    AccessMode, CancelHandle, ConnectParams, Connection, Cursor, IntrospectRequest,
+    IntrospectResult, PluginError, PluginResult, ServerInfo, SslMode, Value,
+};
+
+use crate::cancel::MysqlCancel;
+use crate::cursor::{cancelled, MysqlCursor, Rows};
+use crate::decode::{decode, encode_param, Decoding};
+use crate::error::{connect_error, query_error, Target};
+use crate::fallback::{is_single_show_statement, UNSUPPORTED_IN_PREPARED};
+use crate::introspect;
+
+const DEFAULT_HOST: &str = "127.0.0.1";
+const DEFAULT_PORT: u16 = 3306;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Added to the host's statement timeout for the server-side backstop, so the host's own
+/// watchdog (which cancels and reports) normally fires first.
+const SERVER_TIMEOUT_MARGIN_MS: u64 = 500;
+
+/// Which server family a session talks to; they name their statement timeout differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// MariaDB: `max_statement_time`, in seconds (fractional), for every statement.
+    MariaDb,
+    /// MySQL: `max_execution_time`, in milliseconds, for read-only `SELECT` only.
+    MySql,
+}
+
+/// An open session.
+pub struct MysqlConnection {
+    conn: Conn,
+    opts: Opts,
+    password: Option<Arc<str>>,
+    access: AccessMode,
+    server: ServerKind,
+    connection_id: u32,
+    in_transaction: bool,
+    /// The session's `sql_select_limit` as this plugin last set it (`None` = server default).
+    select_limit: Option<u64>,
+    cancel_requested: Arc<AtomicBool>,
+}
+
+fn tls_options(mode: SslMode, ca: Option<&str>) -> Option<SslOpts> {
+    let ca = ca.map(PathBuf::from);
+    match mode {
+        SslMode::Disable => None,
+        SslMode::Prefer | SslMode::Require => Some(
+            SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyCa => Some(
+            SslOpts::default()
+                .with_root_cert_path(ca)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyFull => Some(SslOpts::default().with_root_cert_path(ca)),
+    }
+}
+
+impl MysqlConnection {
+    /// Opens a session in the access mode of `params`, read-only at the engine for
+    /// [`AccessMode::Read`], with the server-side statement timeout set.
+    pub fn open(params: &ConnectParams) -> PluginResult<Self> {
+        let host = params
+            .host
+            .as_ref()
+            .map_or(DEFAULT_HOST, |host| host.as_str());
+        let port = params.port.into_option().unwrap_or(DEFAULT_PORT);
+        let user = params.user.as_ref().map(|user| user.as_str()).into_option();
+        let password = params
+            .password
+            .as_ref()
+            .map(|password| password.as_str())
+            .into_option();
+        let database = params.database.as_ref().map(|db| db.as_str()).into_option();
+        let ssl_ca = params.ssl_ca.as_ref().map(|ca| ca.as_str()).into_option();
+        let target = Target {
+            host,
+            port,
+            user,
+            database,
+            password,
+            tls: params.ssl_mode != SslMode::Disable,
+        };
+        if let Some(ca) = ssl_ca {
+            if let Err(error) = std::fs::metadata(ca) {
+                return Err(PluginError::connection(format!(
+                    "TLS failure: cannot read the ssl_ca file '{ca}': {error}"
+                )));
+            }
+        }
+
+        // Built field by field, never from a URL, so no driver message can echo a DSN.
+        let base = OptsBuilder::new()
+            .ip_or_hostname(Some(host))
+            .tcp_port(port)
+            .user(user)
+            .pass(password)
+            .db_name(database)
+            // The driver would otherwise switch loopback sessions to the Unix socket, where
+            // it skips TLS; the session goes where the user said.
+            .prefer_socket(false)
+            .tcp_connect_timeout(Some(CONNECT_TIMEOUT));
+        let with_tls = base.clone().ssl_opts(tls_options(params.ssl_mode, ssl_ca));
+        let (conn, opts) = match Conn::new(with_tls.clone()) {
+            Ok(conn) => (conn, Opts::from(with_tls)),
+            Err(Error::DriverError(DriverError::TlsNotSupported))
+                if params.ssl_mode == SslMode::Prefer =>
+            {
+                let conn = Conn::new(base.clone()).map_err(|e| connect_error(&e, &target))?;
+                (conn, Opts::from(base))
+            }
+            Err(error) => return Err(connect_error(&error, &target)),
+        };
+
+        let mut session = MysqlConnection {
+            connection_id: conn.connection_id(),
+            conn,
+            opts,
+            password: password.map(Arc::from),
+            access: params.access,
+            server: ServerKind::MySql,
+            in_transaction: false,
+            select_limit: None,
+            cancel_requested: Arc::new(AtomicBool::new(false)),
+        };
+        session.server = session.detect_server()?;
+        if params.access == AccessMode::Read {
+            session.fixed("SET SESSION TRANSACTION READ ONLY")?;
+        }
+        if params.statement_timeout_ms > 0 {
+            let limit_ms = params
+                .statement_timeout_ms
+                .saturating_add(SERVER_TIMEOUT_MARGIN_MS);
+            let statement = match session.server {
+                ServerKind::MariaDb => format!(
+                    "SET SESSION max_statement_time = {}.{:03}",
+                    limit_ms / 1000,
+                    limit_ms % 1000
+                ),
+                ServerKind::MySql => format!("SET SESSION max_execution_time = {limit_ms}"),
+            };
+            session.fixed(&statement)?;
+        }
+        Ok(session)
+    }
+
+    /// The server family, from `VERSION()`.
+    pub fn server_kind(&self) -> ServerKind {
+        self.server
+    }
+
+    fn detect_server(&mut self) -> PluginResult<ServerKind> {
+        let rows = self.fixed_rows("SELECT VERSION()", Params::Empty)?;
+        let version = rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|value| match value {
+                mysql::Value::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ok(if version.contains("MariaDB") {
+            ServerKind::MariaDb
+        } else {
+            ServerKind::MySql
+        })
+    }
+
+    fn error(&self, error: &Error) -> PluginError {
+        query_error(error, self.password.as_deref())
+    }
+
+    /// Runs SQL this plugin wrote itself (never user text): transaction control and session
+    /// settings, which the text protocol is fine for.
+    fn fixed(&mut self, sql: &str) -> PluginResult<()> {
+        let result = self.conn.query_drop(sql);
+        result.map_err(|error| self.error(&error))
+    }
+
+    /// Runs a fixed catalog query with bound parameters and collects its rows.
+    pub(crate) fn fixed_rows(
+        &mut self,
+        sql: &str,
+        params: Params,
+    ) -> PluginResult<Vec<Vec<mysql::Value>>> {
+        let password = self.password.clone();
+        let to_error = |error: Error| query_error(&error, password.as_deref());
+        let result = self.conn.exec_iter(sql, params).map_err(to_error)?;
+        let mut rows = Vec::new();
+        for row in result {
+            let values = row.map_err(to_error)?.unwrap_raw();
+            rows.push(
+                values
+                    .into_iter()
+                    .map(|value| value.unwrap_or(mysql::Value::NULL))
+                    .collect(),
+            );
+        }
+        Ok(rows)
+    }
+
+    /// Sets `sql_select_limit` to `hint` rows (0 = the server's default) when it differs from
+    /// what the session has, so the server stops sending rows the host will never read.
+    ///
+    /// The reset to `DEFAULT` happens before the next statement that needs it rather than
+    /// when a cursor is dropped: the cursor borrows the connection until then.
+    fn set_select_limit(&mut self, hint: u64) -> PluginResult<()> {
+        let wanted = (hint > 0).then_some(hint);
+        if wanted == self.select_limit {
+            return Ok(());
+        }
+        let statement = match wanted {
+            Some(rows) => format!("SET SESSION sql_select_limit = {rows}"),
+            None => "SET SESSION sql_select_limit = DEFAULT".to_owned(),
+        };
+        // Unknown until the statement succeeds, so a failure makes the next call set it again.
+        self.select_limit = Some(0);
+        self.fixed(&statement)?;
+        self.select_limit = wanted;
+        Ok(())
+    }
+
+    /// Runs `work` inside a read-only transaction, or inside the host's transaction when one
+    /// is open (starting another would commit it implicitly).
+    fn read_only<T>(&mut self, work: impl FnOnce(&mut Self) -> PluginResult<T>) -> PluginResult<T> {
+        self.set_select_limit(0)?;
+        if self.in_transaction {
+            return work(self);
+        }
+        self.fixed("START TRANSACTION READ ONLY")?;
+        let outcome = work(self);
+        let rolled_back = self.fixed("ROLLBACK");
+        let value = outcome?;
+        rolled_back?;
+        Ok(value)
+    }
+}
+
+/// Refuses SQL the driver would rewrite before sending: it turns `:name` into `?` for its
+/// named-parameter feature, and the host validated the statement as written.
+fn refuse_named_params(sql: &str) -> PluginResult<()> {
+    let rewritten = match ParsedNamedParams::parse(sql.as_bytes()) {
+        Ok(parsed) => !parsed.params().is_empty(),
+        Err(_) => true,
+    };
+    if rewritten {
+        return Err(PluginError::query(
+            "named parameters (`:name`) are not supported; use `?` placeholders",
+        ));
+    }
+    Ok(())
+}
+
+fn bound(params: &[Value]) -> Params {
+    if params.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(params.iter().map(encode_param).collect())
+    }
+}
+
+impl Connection for MysqlConnection {
+    fn begin(&mut self) -> PluginResult<()> {
+        let statement = match self.access {
+            AccessMode::Read => "START TRANSACTION READ ONLY",
+            AccessMode::Write | AccessMode::Ddl => "START TRANSACTION READ WRITE",
+        };
+        self.fixed(statement)?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &str,
+        params: &[Value],
+        row_limit_hint: u64,
+    ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        refuse_named_params(sql)?;
+        self.set_select_limit(row_limit_hint)?;
+        self.cancel_requested.store(false, Ordering::SeqCst);
+        // Prepared statements accept exactly one statement: stacked SQL fails here.
+        let statement = match self.conn.prep(sql) {
+            Ok(statement) => Some(statement),
+            Err(Error::MySqlError(server))
+                if server.code == UNSUPPORTED_IN_PREPARED
+                    && params.is_empty()
+                    && is_single_show_statement(sql) =>
+            {
+                None
+            }
+            Err(error) => return Err(self.error(&error)),
+        };
+        let cancel_requested = Arc::clone(&self.cancel_requested);
+        let password = self.password.clone();
+        let to_error = |error: Error| {
+            if cancel_requested.load(Ordering::SeqCst) {
+                cancelled()
+            } else {
+                query_error(&error, password.as_deref())
+            }
+        };
+        let rows = match statement {
+            Some(statement) => Rows::Binary(
+                self.conn
+                    .exec_iter(&statement, bound(params))
+                    .map_err(to_error)?,
+            ),
+            None => Rows::Text(self.conn.query_iter(sql).map_err(to_error)?),
+        };
+        Ok(Box::new(MysqlCursor::new(
+            rows,
+            Arc::clone(&self.cancel_requested),
+            self.password.clone(),
+        )))
+    }
+
+    fn commit(&mut self) -> PluginResult<()> {
+        self.in_transaction = false;
+        self.fixed("COMMIT")
+    }
+
+    fn rollback(&mut self) -> PluginResult<()> {
+        self.in_transaction = false;
+        self.fixed("ROLLBACK")
+    }
+
+    fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {
+        Ok(Box::new(MysqlCancel::new(
+            &self.opts,
+            self.connection_id,
+            Arc::clone(&self.cancel_requested),
+        )))
+    }
+
+    fn server_info(&mut self) -> PluginResult<ServerInfo> {
+        self.set_select_limit(0)?;
+        let rows = self.fixed_rows(
+            "SELECT VERSION(), DATABASE(), CURRENT_USER()",
+            Params::Empty,
+        )?;
+        let text = |index: usize| {
+            rows.first()
+                .and_then(|row| row.get(index))
+                .map(|value| decode(Decoding::Text, value.clone()))
+                .and_then(|value| match value {
+                    Value::Text(text) => Some(text),
+                    _ => None,
+                })
+        };
+        Ok(ServerInfo {
+            version: text(0).unwrap_or_default(),
+            database: text(1).into(),
+            user: text(2).into(),
+        })
+    }
+
+    fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
+        self.read_only(|session| introspect::run(session, request))
+    }
+}
