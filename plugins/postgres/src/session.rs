@@ -1,0 +1,189 @@
+//! The plugin-API objects: [`PgSession`], [`PgCursor`] and [`PgCancelHandle`].
+
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use plenum_plugin_api::abi_stable::std_types::RVec;
+use plenum_plugin_api::{
+    CancelHandle, Column, ConnectParams, Connection, Cursor, IntrospectRequest, IntrospectResult,
+    PluginError, PluginResult, ServerInfo, Value,
+};
+use postgres::CancelToken;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::connect::connect;
+use crate::worker::{self, Reply, Request};
+
+/// One PostgreSQL session in the access mode it was opened with.
+///
+/// The client lives on a worker thread (see the `worker` module); each call is a request to
+/// it and waits for the answer. `execute` without `begin` opens the session's transaction
+/// itself, and it stays open until `commit` or `rollback`. Dropping the session rolls back an
+/// open transaction, closes the connection and waits for the worker to finish.
+pub struct PgSession {
+    requests: Option<Sender<Request>>,
+    worker: Option<JoinHandle<()>>,
+    cancel: Arc<CancelTarget>,
+}
+
+struct CancelTarget {
+    token: CancelToken,
+    connector: MakeRustlsConnect,
+}
+
+impl PgSession {
+    /// Connects and starts the session's worker.
+    pub fn open(params: &ConnectParams) -> PluginResult<PgSession> {
+        let connected = connect(params)?;
+        let (requests, inbox) = mpsc::channel();
+        let access = params.access;
+        let client = connected.client;
+        let worker = thread::Builder::new()
+            .name("plenum-postgres-session".to_owned())
+            .spawn(move || worker::run(client, access, inbox))
+            .map_err(|e| PluginError::internal(format!("cannot start the session thread: {e}")))?;
+        Ok(PgSession {
+            requests: Some(requests),
+            worker: Some(worker),
+            cancel: Arc::new(CancelTarget {
+                token: connected.cancel_token,
+                connector: connected.connector,
+            }),
+        })
+    }
+
+    fn send(&self, request: Request) -> PluginResult<()> {
+        self.requests
+            .as_ref()
+            .and_then(|requests| requests.send(request).ok())
+            .ok_or_else(worker_gone)
+    }
+
+    fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> PluginResult<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(request(reply))?;
+        answer.recv().map_err(|_| worker_gone())?
+    }
+}
+
+fn worker_gone() -> PluginError {
+    PluginError::internal("the session's worker thread stopped")
+}
+
+impl Drop for PgSession {
+    fn drop(&mut self) {
+        // Closing the channel ends the worker, which rolls back and disconnects.
+        self.requests.take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Connection for PgSession {
+    fn begin(&mut self) -> PluginResult<()> {
+        self.call(Request::Begin)
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &str,
+        params: &[Value],
+        row_limit_hint: u64,
+    ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        let columns = self.call(|reply| Request::Execute {
+            sql: sql.to_owned(),
+            params: params.to_vec(),
+            row_limit_hint,
+            reply,
+        })?;
+        Ok(Box::new(PgCursor {
+            session: self,
+            columns,
+            done: false,
+            rows_affected: None,
+        }))
+    }
+
+    fn commit(&mut self) -> PluginResult<()> {
+        self.call(Request::Commit)
+    }
+
+    fn rollback(&mut self) -> PluginResult<()> {
+        self.call(Request::Rollback)
+    }
+
+    fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {
+        Ok(Box::new(PgCancelHandle(Arc::clone(&self.cancel))))
+    }
+
+    fn server_info(&mut self) -> PluginResult<ServerInfo> {
+        self.call(Request::ServerInfo)
+    }
+
+    fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
+        let request = request.clone();
+        self.call(|reply| Request::Introspect(request, reply))
+    }
+}
+
+/// The rows of one statement, read from its portal batch by batch.
+pub struct PgCursor<'a> {
+    session: &'a PgSession,
+    columns: Vec<Column>,
+    done: bool,
+    rows_affected: Option<u64>,
+}
+
+impl Cursor for PgCursor<'_> {
+    fn columns(&self) -> Vec<Column> {
+        self.columns.clone()
+    }
+
+    fn fetch(&mut self, max_rows: usize, out: &mut RVec<Value>) -> PluginResult<usize> {
+        if self.done || max_rows == 0 {
+            return Ok(0);
+        }
+        let batch = self
+            .session
+            .call(|reply| Request::Fetch { max_rows, reply });
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(error) => {
+                self.done = true;
+                return Err(error);
+            }
+        };
+        self.done = batch.done;
+        // Statements that return rows report them as rows; the count is for writes.
+        if batch.done && self.columns.is_empty() {
+            self.rows_affected = batch.rows_affected;
+        }
+        out.extend(batch.values);
+        Ok(batch.rows)
+    }
+
+    fn rows_affected(&self) -> Option<u64> {
+        self.rows_affected
+    }
+}
+
+impl Drop for PgCursor<'_> {
+    fn drop(&mut self) {
+        // Closes the portal: the server drops whatever rows were not read.
+        let _ = self.session.send(Request::Close);
+    }
+}
+
+/// Sends PostgreSQL's cancel request for the session's running statement.
+pub struct PgCancelHandle(Arc<CancelTarget>);
+
+impl CancelHandle for PgCancelHandle {
+    fn cancel(&self) -> PluginResult<()> {
+        self.0
+            .token
+            .cancel_query(self.0.connector.clone())
+            .map_err(|e| PluginError::connection(format!("cannot send the cancel request: {e}")))
+    }
+}

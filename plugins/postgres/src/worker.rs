@@ -1,0 +1,327 @@
+//! The thread that owns a session's client.
+//!
+//! A portal lives only inside a transaction, and the driver's `Transaction` borrows the
+//! `Client`, so the host-owned transaction (open from `begin` to `commit`) cannot sit in a
+//! struct next to its client. The worker thread keeps both on its stack instead: it owns the
+//! client, holds the open transaction and the open portal in nested loops, and serves the
+//! session's calls, which arrive as [`Request`]s over a channel and are answered one by one.
+
+use std::ops::ControlFlow;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use plenum_plugin_api::{
+    AccessMode, Column, IntrospectRequest, IntrospectResult, PluginError, PluginResult, ServerInfo,
+    Value,
+};
+use postgres::{Client, GenericClient, Transaction};
+
+use crate::errors::query_error;
+use crate::introspect;
+use crate::statement::{Batch, OpenStatement};
+
+/// Where a call's answer goes.
+pub type Reply<T> = SyncSender<PluginResult<T>>;
+
+/// A call from the session to its worker.
+pub enum Request {
+    /// Start the host-owned transaction.
+    Begin(Reply<()>),
+    /// Prepare and bind one statement; answers with its columns.
+    Execute {
+        /// The statement.
+        sql: String,
+        /// Its bound parameters.
+        params: Vec<Value>,
+        /// The most rows the host will read (0 = unknown).
+        row_limit_hint: u64,
+        /// Where the columns go.
+        reply: Reply<Vec<Column>>,
+    },
+    /// Read up to `max_rows` rows of the open statement.
+    Fetch {
+        /// Row limit for this batch.
+        max_rows: usize,
+        /// Where the rows go.
+        reply: Reply<Batch>,
+    },
+    /// The cursor is gone: close the open statement's portal.
+    Close,
+    /// Commit the host-owned transaction.
+    Commit(Reply<()>),
+    /// Roll the host-owned transaction back.
+    Rollback(Reply<()>),
+    /// Server version, database and user.
+    ServerInfo(Reply<ServerInfo>),
+    /// A catalog question.
+    Introspect(IntrospectRequest, Reply<IntrospectResult>),
+}
+
+/// Ends the worker: the session dropped its end of the channel.
+type Flow = ControlFlow<()>;
+
+/// Serves `requests` with `client` until the session goes away; an open transaction is rolled
+/// back then (the driver does it when the transaction is dropped).
+pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) {
+    while let Ok(request) = requests.recv() {
+        match request {
+            Request::Begin(reply) => match begin(&mut client, access) {
+                Ok(transaction) => {
+                    answer(reply, Ok(()));
+                    if serve_transaction(transaction, None, &requests).is_break() {
+                        return;
+                    }
+                }
+                Err(error) => answer(reply, Err(error)),
+            },
+            // A statement without `begin` opens the session's transaction itself; it stays open
+            // until `commit` or `rollback`, like one opened by `begin`.
+            Request::Execute { .. } => match begin(&mut client, access) {
+                Ok(transaction) => {
+                    if serve_transaction(transaction, Some(request), &requests).is_break() {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    if let Request::Execute { reply, .. } = request {
+                        answer(reply, Err(error));
+                    }
+                }
+            },
+            Request::Commit(reply) => {
+                answer(reply, Err(PluginError::query("no transaction is open")))
+            }
+            Request::Rollback(reply) => answer(reply, Ok(())),
+            Request::ServerInfo(reply) => answer(reply, server_info(&mut client)),
+            Request::Introspect(request, reply) => {
+                answer(reply, introspect_read_only(&mut client, &request))
+            }
+            Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
+            Request::Close => {}
+        }
+    }
+}
+
+fn answer<T>(reply: Reply<T>, result: PluginResult<T>) {
+    // The session waits for every answer; if it is gone, there is no one left to tell.
+    let _ = reply.send(result);
+}
+
+fn no_cursor() -> PluginError {
+    PluginError::internal("no statement is open")
+}
+
+/// Starts a transaction in the session's access mode.
+///
+/// Read transactions are `READ ONLY`, and a first fixed query takes their snapshot: PostgreSQL
+/// lets `SET TRANSACTION READ WRITE` switch a transaction back only before its first query.
+fn begin(client: &mut Client, access: AccessMode) -> PluginResult<Transaction<'_>> {
+    let read_only = access == AccessMode::Read;
+    let mut transaction = client
+        .build_transaction()
+        .read_only(read_only)
+        .start()
+        .map_err(|e| query_error(&e))?;
+    if read_only {
+        transaction
+            .batch_execute("SELECT 1")
+            .map_err(|e| query_error(&e))?;
+    }
+    Ok(transaction)
+}
+
+fn serve_transaction(
+    mut transaction: Transaction<'_>,
+    first: Option<Request>,
+    requests: &Receiver<Request>,
+) -> Flow {
+    let mut pending = first;
+    let mut failed = false;
+    loop {
+        let request = match pending.take() {
+            Some(request) => request,
+            None => match requests.recv() {
+                Ok(request) => request,
+                Err(_) => return Flow::Break(()),
+            },
+        };
+        match request {
+            Request::Execute {
+                sql,
+                params,
+                row_limit_hint,
+                reply,
+            } => {
+                let statement = OpenStatement::open(&mut transaction, &sql, &params);
+                let statement = match statement {
+                    Ok(statement) => statement,
+                    Err(error) => {
+                        failed = true;
+                        answer(reply, Err(error));
+                        continue;
+                    }
+                };
+                answer(reply, Ok(statement.columns().to_vec()));
+                let cursor = serve_cursor(&mut transaction, &statement, row_limit_hint, requests);
+                failed |= cursor.failed;
+                cursor.flow?;
+            }
+            Request::Commit(reply) => {
+                let result = if failed {
+                    // PostgreSQL would answer COMMIT on a failed transaction with a rollback.
+                    let _ = transaction.rollback();
+                    Err(PluginError::query(
+                        "a statement of this transaction failed; it was rolled back",
+                    ))
+                } else {
+                    transaction.commit().map_err(|e| query_error(&e))
+                };
+                answer(reply, result);
+                return Flow::Continue(());
+            }
+            Request::Rollback(reply) => {
+                answer(reply, transaction.rollback().map_err(|e| query_error(&e)));
+                return Flow::Continue(());
+            }
+            Request::Begin(reply) => answer(
+                reply,
+                Err(PluginError::query("a transaction is already open")),
+            ),
+            Request::ServerInfo(reply) => answer(reply, server_info(&mut transaction)),
+            Request::Introspect(request, reply) => {
+                answer(reply, introspect::run(&mut transaction, &request))
+            }
+            Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
+            Request::Close => {}
+        }
+    }
+}
+
+struct CursorEnd {
+    flow: Flow,
+    failed: bool,
+}
+
+/// Serves `Fetch` calls for `statement` until the cursor closes.
+///
+/// `row_limit_hint` caps the rows asked of the server until the host has that many: a host
+/// that will stop at 101 rows never makes the server produce a full batch of 1000.
+fn serve_cursor(
+    transaction: &mut Transaction<'_>,
+    statement: &OpenStatement,
+    row_limit_hint: u64,
+    requests: &Receiver<Request>,
+) -> CursorEnd {
+    let mut fetched: u64 = 0;
+    let mut done = false;
+    let mut failed = false;
+    loop {
+        let Ok(request) = requests.recv() else {
+            return CursorEnd {
+                flow: Flow::Break(()),
+                failed,
+            };
+        };
+        match request {
+            Request::Close => {
+                return CursorEnd {
+                    flow: Flow::Continue(()),
+                    failed,
+                }
+            }
+            Request::Fetch { max_rows, reply } => {
+                if done {
+                    answer(
+                        reply,
+                        Ok(Batch {
+                            done: true,
+                            ..Batch::default()
+                        }),
+                    );
+                    continue;
+                }
+                let limit = batch_limit(max_rows, row_limit_hint, fetched);
+                let batch = statement.fetch(transaction, limit);
+                match &batch {
+                    Ok(batch) => {
+                        fetched = fetched.saturating_add(batch.rows as u64);
+                        done = batch.done;
+                    }
+                    Err(_) => {
+                        done = true;
+                        failed = true;
+                    }
+                }
+                answer(reply, batch);
+            }
+            // The cursor borrows the session mutably, so nothing else can be asked while it
+            // is open; answer anyway rather than leave a caller waiting.
+            Request::Begin(reply) | Request::Commit(reply) | Request::Rollback(reply) => {
+                answer(reply, Err(busy()))
+            }
+            Request::Execute { reply, .. } => answer(reply, Err(busy())),
+            Request::ServerInfo(reply) => answer(reply, Err(busy())),
+            Request::Introspect(_, reply) => answer(reply, Err(busy())),
+        }
+    }
+}
+
+fn busy() -> PluginError {
+    PluginError::internal("a statement is still open on this session")
+}
+
+/// Rows to ask the server for: what the host asked, but no more than it still wants.
+fn batch_limit(max_rows: usize, row_limit_hint: u64, fetched: u64) -> usize {
+    if row_limit_hint > fetched {
+        let wanted = usize::try_from(row_limit_hint - fetched).unwrap_or(usize::MAX);
+        max_rows.min(wanted)
+    } else {
+        max_rows
+    }
+}
+
+fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
+    let row = client
+        .query_one(
+            "SELECT version(), current_database()::text, current_user::text",
+            &[],
+        )
+        .map_err(|e| query_error(&e))?;
+    let text = |index: usize| -> PluginResult<String> {
+        row.try_get(index)
+            .map_err(|e| PluginError::internal(format!("unexpected server_info column: {e}")))
+    };
+    Ok(ServerInfo {
+        version: text(0)?.into(),
+        database: plenum_plugin_api::abi_stable::std_types::ROption::RSome(text(1)?.into()),
+        user: plenum_plugin_api::abi_stable::std_types::ROption::RSome(text(2)?.into()),
+    })
+}
+
+/// Introspection outside a host transaction runs in a read-only one that is rolled back.
+fn introspect_read_only(
+    client: &mut Client,
+    request: &IntrospectRequest,
+) -> PluginResult<IntrospectResult> {
+    let mut transaction = client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .map_err(|e| query_error(&e))?;
+    let result = introspect::run(&mut transaction, request);
+    transaction.rollback().map_err(|e| query_error(&e))?;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_limit;
+
+    #[test]
+    fn batches_stop_at_the_hint_until_it_is_reached() {
+        assert_eq!(batch_limit(1000, 101, 0), 101);
+        assert_eq!(batch_limit(50, 101, 100), 1);
+        assert_eq!(batch_limit(1000, 101, 101), 1000);
+        assert_eq!(batch_limit(1000, 0, 0), 1000);
+        assert_eq!(batch_limit(10, 101, 0), 10);
+    }
+}
