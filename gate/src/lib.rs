@@ -1,1 +1,209 @@
-//! Placeholder.
+//! `plenum-gate`: Plenum's capability gate.
+//!
+//! Every SQL input passes through [`check`] (or [`classify`]) before any engine sees it. The
+//! gate lexes the input with the engine's own dialect, splits it into statements, parses each
+//! one and walks its whole tree, and gives each statement a [`Tier`]: read < write < ddl.
+//! Whatever it does not understand it refuses (fail closed).
+//!
+//! ```
+//! use plenum_gate::{check, Dialect, Tier};
+//!
+//! let statements = check("SELECT 1; SELECT 'a;b'", Dialect::Sqlite, Tier::Read).unwrap();
+//! assert_eq!(statements[1].sql, "SELECT 'a;b'");
+//!
+//! let error = check("DELETE FROM t", Dialect::Sqlite, Tier::Read).unwrap_err();
+//! assert_eq!(error.to_string(), "statement 1 (DELETE) needs --allow-write");
+//! ```
+//!
+//! # What the host gets
+//!
+//! One [`Statement`] per statement in the input, in order. [`Statement::sql`] is the exact
+//! source text from the statement's first token to its last: leading and trailing whitespace
+//! and comments, and the terminating `;`, are not part of it; comments inside it are. For
+//! `SELECT 1; /* c */ SELECT 'a;b' ;` the texts are `SELECT 1` and `SELECT 'a;b'`.
+//! [`Statement::line`] and [`Statement::column`] point at that first token (1-based; columns
+//! count characters). The host hands each text to the engine as one statement.
+//!
+//! # How statements are found
+//!
+//! * The whole input is tokenized once with sqlparser's tokenizer for the dialect, so strings,
+//!   quoted identifiers, dollar quotes and comments are lexed the way that dialect does.
+//! * It is split at top-level `;` tokens. Empty pieces are skipped; an input with nothing else
+//!   is [`GateError::Empty`].
+//! * Each piece must parse to exactly one statement. A `CREATE` piece that fails to parse at its
+//!   end is joined with the following pieces (up to 256) until it parses, and is kept only if
+//!   it is a trigger, function or procedure, whose bodies legitimately hold semicolons
+//!   (SQLite `CREATE TRIGGER … BEGIN …; END`). PostgreSQL dollar-quoted bodies are single
+//!   tokens and need no joining.
+//! * A statement is refused or gets a tier; [`classify`] stops at the first refusal or parse
+//!   error; [`check`] then reports the first statement above the grant.
+//!
+//! # Lexical rules, checked on the whole input first
+//!
+//! * A NUL character anywhere is a parse error (engines disagree on where input ends).
+//! * MySQL: executable comments `/*! … */` and MariaDB's `/*M! … */` are refused anywhere;
+//!   `--` not followed by an ASCII space or control character is refused (MySQL would not read
+//!   it as a comment, and sqlparser accepts Unicode spaces there). `#` starts a comment to the
+//!   end of the line in both MySQL and sqlparser's MySQL dialect. The generic dialect also
+//!   expands `/*! … */`, so it refuses them too.
+//!
+//! # Tiers
+//!
+//! | statement | verdict |
+//! |---|---|
+//! | `SELECT`, `VALUES`, `WITH … SELECT`, `TABLE t`, `SHOW …`, `DESCRIBE t`, `EXPLAIN …` (without ANALYZE), `EXPLAIN QUERY PLAN …`, read-only `PRAGMA`s, `ASSERT` | read |
+//! | `INSERT`, `UPDATE`, `DELETE`, `MERGE`, `REPLACE`, upserts, `INSERT … SELECT`, `WITH … INSERT/UPDATE/DELETE` | write |
+//! | a query with a data-modifying CTE (`WITH d AS (DELETE … RETURNING *) SELECT …`) | write |
+//! | `SELECT … FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE / FOR KEY SHARE`, MySQL `LOCK IN SHARE MODE` | write (row locks) |
+//! | `nextval()`, `setval()` anywhere | write |
+//! | `EXPLAIN ANALYZE s`, `EXPLAIN (ANALYZE …) s` (any ANALYZE option, even `false`) | the tier of `s` |
+//! | `CREATE`, `DROP`, `ALTER`, `TRUNCATE`, `RENAME`, `COMMENT ON`, indexes, views, triggers, functions, procedures, sequences, types, schemas, roles, users, extensions | ddl |
+//! | `CREATE TABLE … AS SELECT`, PostgreSQL `SELECT … INTO newtable` | ddl (creates a table) |
+//! | `GRANT`, `REVOKE`, `DENY` | ddl |
+//! | `ANALYZE`, `VACUUM` (no `INTO`), `REINDEX`, `CLUSTER`, `OPTIMIZE` | ddl (maintenance rewrites storage) |
+//! | `CALL` (PostgreSQL, MySQL), PostgreSQL `DO` blocks | ddl (their effect is unknown) |
+//! | transaction control: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`, `SET TRANSACTION`, `XA` | refused: each call runs in its own transaction owned by Plenum |
+//! | `SET`, `RESET`, `SET ROLE`, `SET SESSION AUTHORIZATION`, `USE`, `DISCARD`, `ALTER SESSION` | refused: session settings are Plenum's |
+//! | `PREPARE`, `EXECUTE`, `DEALLOCATE` | refused: they run SQL the gate cannot see |
+//! | `DECLARE`, `FETCH`, `MOVE`, `OPEN`, `CLOSE`, MySQL `HANDLER` | refused: state beyond one statement |
+//! | `LOCK TABLE(S)`, `UNLOCK TABLES` | refused |
+//! | `LISTEN`, `UNLISTEN`, `NOTIFY` | refused |
+//! | `COPY` (any form), `LOAD DATA`, `LOAD` (extensions), `UNLOAD`, `IMPORT`, `EXPORT DATA`, `INSERT OVERWRITE DIRECTORY`, `INSERT INTO FUNCTION` | refused: files and external targets |
+//! | SQLite `ATTACH`, `DETACH`, `VACUUM INTO` | refused: they open or create files |
+//! | MySQL `SELECT … INTO OUTFILE / DUMPFILE / @var` (also `(SELECT 1) INTO OUTFILE`), any MySQL `SELECT … INTO` | refused |
+//! | `PRAGMA x = v`; `PRAGMA x(v)` except the read-only table-argument pragmas; no-argument pragmas not on the read list | refused |
+//! | `ALTER SYSTEM`, `KILL`, `SHUTDOWN`, `RESTART`, `FLUSH`, `PURGE`, `CHANGE …`, `START/STOP` replication, `BINLOG`, `CHECKPOINT`, `CLONE`, `CACHE` | refused: server control |
+//! | `INSTALL` / `UNINSTALL` (plugins, components, extensions) | refused: native code |
+//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; reading `information_schema.processlist`, `pg_stat_activity`, `performance_schema.threads` / `events_statements_*`, `sys.processlist` / `sys.session` | refused: they show other sessions' SQL, which may hold secrets |
+//! | MySQL `DO`, procedural statements outside a body (`IF`, `WHILE`, `CASE`, `SIGNAL`, …) | refused |
+//! | anything else sqlparser parses but the gate does not list | refused (fail closed) |
+//! | anything that does not parse | parse error |
+//!
+//! Read pragmas, no argument: `user_version`, `schema_version`, `application_id`,
+//! `foreign_keys`, `journal_mode`, `page_count`, `page_size`, `freelist_count`, `encoding`,
+//! `integrity_check`, `quick_check`, `foreign_key_check`, `table_list`, `database_list`,
+//! `collation_list`, `function_list`, `module_list`, `pragma_list`, `compile_options`,
+//! `data_version` and the other settings listed in `special.rs` (read without an argument, they
+//! only report). With one argument (identifier, string or number; `PRAGMA table_info(users)`
+//! is handled by the gate because sqlparser 0.63 does not parse it): `table_info`,
+//! `table_xinfo`, `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`,
+//! `foreign_key_check`, `integrity_check`, `quick_check`, `table_list`.
+//!
+//! # Functions
+//!
+//! Function calls are checked anywhere in the tree (select list, `WHERE`, `FROM` table
+//! functions, defaults, nested subqueries, `CALL`), by the last part of the name,
+//! case-insensitively (`pg_catalog.lo_export` and `LO_EXPORT` match). In every dialect:
+//!
+//! * refused: SQLite `load_extension`, `readfile`, `writefile`, `edit`, `fts3_tokenizer`,
+//!   `zipfile`, `fsdir`; PostgreSQL large objects (`lo_*`, `loread`, `lowrite`),
+//!   `pg_read_file`, `pg_read_binary_file`, `pg_ls_*`, `pg_stat_file`, `pg_file_*`,
+//!   `pg_terminate_backend`, `pg_cancel_backend`, `pg_reload_conf`, `pg_rotate_logfile`,
+//!   `set_config`, `pg_notify`, `pg_advisory_*`, `pg_try_advisory_*`, replication slot, WAL,
+//!   backup and promote functions, `pg_stat_reset*`, `pg_stat_get_activity`, `dblink*`,
+//!   `query_to_xml*`, `cursor_to_xml*`; MySQL `LOAD_FILE`, `GET_LOCK`, `RELEASE_LOCK`,
+//!   `RELEASE_ALL_LOCKS`, `IS_FREE_LOCK`, `IS_USED_LOCK`, `sys_exec`, `sys_eval`;
+//! * write: `nextval`, `setval`;
+//! * allowed at read: `pg_sleep`, MySQL `SLEEP` and `BENCHMARK` — they only cost time, and the
+//!   host's timeout cancels them on the server;
+//! * allowed at read: every other function, including user-defined ones. A user function may
+//!   write; the engine's read-only transaction (and for MySQL, the read-only transaction plus
+//!   the account's privileges) is the layer that stops it. The gate cannot see function bodies.
+//!
+//! SQLite virtual tables over files (`zipfile`, `fsdir`, `csv`, `fileio` modules) are refused
+//! in `CREATE VIRTUAL TABLE`.
+//!
+//! # Forms handled by the gate itself
+//!
+//! sqlparser 0.63 does not parse some reads agents use; the gate recognizes exactly these:
+//! `PRAGMA [schema.]name[(argument)]` (all PRAGMA forms go through the gate's recognizer),
+//! PostgreSQL/MySQL `TABLE t [ORDER BY …] [LIMIT …]` (parsed as `SELECT * FROM t …`), MySQL
+//! `… LOCK IN SHARE MODE` at the end of a query (write), `SHOW` variants made only of names,
+//! strings, numbers and `=` (read), PostgreSQL `DO [LANGUAGE l] 'body'` (ddl), `VACUUM`,
+//! `REINDEX` and `CLUSTER` with names and options only (ddl). `DESCRIBE t` and most `SHOW`
+//! forms parse natively.
+//!
+//! Not supported (parse errors): MySQL `LOCK IN SHARE MODE` inside a subquery, `SHOW` with
+//! parentheses, `CREATE` forms sqlparser does not know (e.g. `CREATE RULE`).
+//!
+//! # Assumptions
+//!
+//! The engine lexes strings the way sqlparser's dialect does: MySQL with backslash escapes
+//! (no `NO_BACKSLASH_ESCAPES`), PostgreSQL with `standard_conforming_strings = on`. Plugins
+//! must not change those settings. Each statement text is sent through a one-statement
+//! protocol, so a disagreement the gate misses fails at the engine instead of running.
+//!
+//! # Robustness
+//!
+//! Parsing never panics the caller (a panic inside sqlparser becomes a parse error), nesting
+//! depth is bounded by sqlparser's recursion limit (50), and long left-deep chains
+//! (`1+1+…`, repeated `UNION`) run on a stack sized from the statement's token count, so they
+//! cannot overflow the caller's stack. Statements over 1,000,000 tokens are refused as parse
+//! errors.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod classify;
+mod dialect;
+mod driver;
+mod error;
+mod functions;
+mod lex;
+mod reasons;
+mod special;
+mod tier;
+mod walk;
+
+pub use dialect::Dialect;
+pub use error::GateError;
+pub use tier::Tier;
+
+/// One classified statement of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The statement's exact source text, from its first token to its last (no surrounding
+    /// whitespace or comments, no trailing `;`). This is the text to hand to the engine.
+    pub sql: String,
+    /// Upper-case label for messages: `SELECT`, `INSERT`, `CREATE TABLE`, `PRAGMA`,
+    /// `EXPLAIN ANALYZE`, `WITH … DELETE`, …
+    pub kind: String,
+    /// The tier the statement needs.
+    pub tier: Tier,
+    /// Line of the statement's first token (1-based).
+    pub line: u64,
+    /// Column of the statement's first token (1-based, in characters).
+    pub column: u64,
+}
+
+/// Splits `sql` into statements and gives each its tier.
+///
+/// Errors: [`GateError::Parse`] if any statement does not lex or parse, [`GateError::Empty`] if
+/// there is no statement, [`GateError::Refused`] for the first statement that is never
+/// allowed. Nothing of the input may run unless this returns `Ok`.
+pub fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
+    driver::classify(sql, dialect)
+}
+
+/// [`classify`], then requires every statement's tier to be at most `granted`.
+///
+/// On success returns the statements to run, in order. Otherwise reports the first problem:
+/// a parse error or refusal anywhere, else the first statement above the grant as
+/// [`GateError::NeedsTier`].
+pub fn check(sql: &str, dialect: Dialect, granted: Tier) -> Result<Vec<Statement>, GateError> {
+    let statements = classify(sql, dialect)?;
+    if let Some((position, statement)) = statements
+        .iter()
+        .enumerate()
+        .find(|(_, statement)| statement.tier > granted)
+    {
+        return Err(GateError::NeedsTier {
+            index: position + 1,
+            kind: statement.kind.clone(),
+            needed: statement.tier,
+            granted,
+            line: statement.line,
+            column: statement.column,
+        });
+    }
+    Ok(statements)
+}

@@ -18,6 +18,17 @@ pub struct Ceiling {
     pub source: String,
 }
 
+impl Ceiling {
+    /// The ceiling a saved connection carries, named by the connection and the file that
+    /// holds it (as errors quote it: `saved connection 'prod' in /app/.plenum/config.json`).
+    pub fn saved(tier: Tier, name: &str, file: &std::path::Path) -> Self {
+        Ceiling {
+            tier,
+            source: format!("saved connection '{name}' in {}", file.display()),
+        }
+    }
+}
+
 /// The environment variable that caps every call of this process.
 pub const MAX_CAPABILITY_ENV: &str = "PLENUM_MAX_CAPABILITY";
 
@@ -67,7 +78,10 @@ pub fn requested_tier(allow_write: bool, allow_ddl: bool) -> Tier {
 
 /// Fails when `requested` exceeds any ceiling, naming the lowest one it exceeds.
 pub fn enforce(requested: Tier, ceilings: &[Ceiling]) -> Result<(), Failure> {
-    let lowest = ceilings.iter().filter(|c| requested > c.tier).min_by_key(|c| c.tier);
+    let lowest = ceilings
+        .iter()
+        .filter(|c| requested > c.tier)
+        .min_by_key(|c| c.tier);
     match lowest {
         None => Ok(()),
         Some(ceiling) => Err(Failure::capability(format!(
@@ -104,7 +118,10 @@ mod tests {
     fn lowest_ceiling_wins_and_is_named() {
         let ceilings = [ceiling(Tier::Ddl, "A"), ceiling(Tier::Read, "B")];
         assert!(enforce(Tier::Read, &ceilings).is_ok());
-        let error = enforce(Tier::Write, &ceilings).err().map(|f| f.message).unwrap_or_default();
+        let error = enforce(Tier::Write, &ceilings)
+            .err()
+            .map(|f| f.message)
+            .unwrap_or_default();
         assert!(error.contains("ceiling is read (set by B)"), "{error}");
     }
 

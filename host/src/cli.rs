@@ -8,12 +8,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::capability::{ceiling_from_env, requested_tier};
-use crate::connection::{ConnectionArgs, ConnectionSpec};
+use crate::capability::requested_tier;
+use crate::connection::{resolve, ConnectionArgs, Resolved};
 use crate::error::{ErrorCode, Failure};
 use crate::exec::{Limits, OnStuck};
-use crate::output::{print_once, Envelope};
-use crate::plugins::Registry;
+use crate::output::{print_once, stream, Envelope};
+use crate::pipeline::StreamedOutcome;
 use crate::request::{QueryRequest, Response};
 use crate::sanitize::Sanitizer;
 
@@ -29,10 +29,24 @@ struct Cli {
 enum Command {
     /// Run SQL (read-only unless --allow-write / --allow-ddl).
     Query(QueryArgs),
-    /// List the engine plugins Plenum finds, and where it looks.
-    Plugins,
+    /// List, verify or describe engine plugins, and where Plenum looks for them.
+    Plugins(crate::plugins::PluginsArgs),
     /// Print the JSON Schemas of the output envelopes.
     Schema,
+    /// Describe schemas, tables and views without writing catalog SQL.
+    Introspect(crate::introspect::IntrospectArgs),
+    /// Save, list or test named connections.
+    Connect(crate::saved::ConnectArgs),
+    /// Serve the Model Context Protocol on stdin/stdout.
+    Mcp(crate::mcp::McpArgs),
+}
+
+/// What a command leaves for `main` to do.
+pub enum Outcome {
+    /// Print this response as the one envelope.
+    Respond(Response),
+    /// The command spoke its own protocol on stdout (MCP); exit with this code.
+    Exit(i32),
 }
 
 /// Flags of `plenum query`.
@@ -63,15 +77,15 @@ struct QueryArgs {
     timeout_ms: u64,
 }
 
-/// Parses `args`, runs the command and returns its response. Never prints.
-pub fn run(args: Vec<OsString>) -> Response {
+/// Parses `args` and runs the command. Only `mcp` prints by itself.
+pub fn run(args: Vec<OsString>) -> Outcome {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(error) => return clap_response(error),
+        Err(error) => return Outcome::Respond(clap_response(error)),
     };
-    match cli.command {
-        Command::Query(args) => query(args),
-        Command::Plugins => plugins(),
+    Outcome::Respond(match cli.command {
+        Command::Query(args) => return query(args),
+        Command::Plugins(args) => crate::plugins::run(args),
         Command::Schema => Response::data(
             None,
             "schema",
@@ -79,7 +93,10 @@ pub fn run(args: Vec<OsString>) -> Response {
             None,
             Sanitizer::new(),
         ),
-    }
+        Command::Introspect(args) => crate::introspect::introspect(args),
+        Command::Connect(args) => crate::saved::connect(args),
+        Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args)),
+    })
 }
 
 fn clap_response(error: clap::Error) -> Response {
@@ -139,13 +156,16 @@ fn read_sql(args: &QueryArgs) -> Result<String, Failure> {
     })
 }
 
-fn query(args: QueryArgs) -> Response {
+fn query(args: QueryArgs) -> Outcome {
     let mut sanitizer = Sanitizer::new();
     let engine = args.connection.engine.clone();
     let prepared = (|| {
-        let connection = ConnectionSpec::from_args(&args.connection, &mut sanitizer)?;
+        let Resolved {
+            spec: connection,
+            ceilings,
+            ..
+        } = resolve(&args.connection, &mut sanitizer)?;
         let sql = read_sql(&args)?;
-        let ceilings = ceiling_from_env()?.into_iter().collect();
         Ok::<_, Failure>(QueryRequest {
             connection,
             sql,
@@ -161,44 +181,47 @@ fn query(args: QueryArgs) -> Response {
     })();
     let request = match prepared {
         Ok(request) => request,
-        Err(failure) => return Response::failure(engine, "query", failure, sanitizer),
+        Err(failure) => {
+            return Outcome::Respond(Response::failure(engine, "query", failure, sanitizer))
+        }
     };
     let on_stuck = exit_on_stuck(
         Some(request.connection.engine.clone()),
+        "query",
         request.limits.timeout,
         sanitizer.clone(),
     );
-    crate::pipeline::run_query(request, sanitizer, on_stuck)
+    match crate::pipeline::run_query_to_stdout(request, sanitizer, on_stuck) {
+        StreamedOutcome::Respond(response) => Outcome::Respond(response),
+        StreamedOutcome::Printed(ok) => Outcome::Exit(if ok { 0 } else { 1 }),
+    }
 }
 
-/// For the CLI, a plugin that ignores a cancel ends the process with a TIMEOUT envelope.
-fn exit_on_stuck(engine: Option<String>, timeout: Duration, sanitizer: Sanitizer) -> OnStuck {
+/// For the CLI, a plugin that ignores a cancel ends the process with a TIMEOUT envelope of
+/// `command`.
+pub fn exit_on_stuck(
+    engine: Option<String>,
+    command: &'static str,
+    timeout: Duration,
+    sanitizer: Sanitizer,
+) -> OnStuck {
     Box::new(move || {
         let failure = Failure::new(
             ErrorCode::Timeout,
             format!(
-                "the query ran longer than the timeout of {} ms and the engine did not stop when cancelled",
+                "`plenum {command}` ran longer than the timeout of {} ms and the engine did not stop when cancelled",
                 timeout.as_millis()
             ),
         );
-        let envelope = Envelope::failure(engine, "query", &failure, &sanitizer);
+        if stream::started() {
+            stream::finish(&crate::pipeline::streamed_failure_tail(
+                &failure, &sanitizer,
+            ));
+            std::process::exit(1);
+        }
+        let envelope = Envelope::failure(engine, command, &failure, &sanitizer);
         if print_once(&envelope.to_json()) {
             std::process::exit(1);
         }
     })
-}
-
-fn plugins() -> Response {
-    let registry = Registry::discover();
-    let plugins = registry.list();
-    Response::data(
-        None,
-        "plugins",
-        &json!({
-            "plugins": plugins,
-            "search_path": registry.dirs(),
-        }),
-        None,
-        Sanitizer::new(),
-    )
 }

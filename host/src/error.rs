@@ -88,7 +88,10 @@ impl Failure {
         Failure {
             code,
             message: error.message.into_string(),
-            sqlstate: error.sqlstate.into_option().map(|state| state.into_string()),
+            sqlstate: error
+                .sqlstate
+                .into_option()
+                .map(|state| state.into_string()),
         }
     }
 }

@@ -10,11 +10,14 @@ mod cli;
 mod connection;
 mod error;
 mod exec;
+mod introspect;
+mod mcp;
 mod output;
 mod pipeline;
 mod plugins;
 mod request;
 mod sanitize;
+mod saved;
 
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -44,10 +47,11 @@ fn main() -> ExitCode {
     }));
     let args: Vec<_> = std::env::args_os().collect();
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
-        Ok(response) => {
+        Ok(cli::Outcome::Respond(response)) => {
             let ok = response.ok();
             (response.envelope().to_json(), ok)
         }
+        Ok(cli::Outcome::Exit(code)) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(_) => {
             let detail = PANIC_MESSAGE
                 .lock()

@@ -1,23 +1,69 @@
 //! The one path every query takes, whichever front end asked:
 //! ceiling → plugin → gate → session in the needed access mode → execute within limits.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use plenum_gate::Tier;
+use plenum_plugin_api::{AccessMode, ConnectionBox};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::capability::{access_mode, enforce};
+use crate::connection::ConnectionSpec;
 use crate::error::{ErrorCode, Failure};
 use crate::exec::{self, OnStuck, Watchdog};
+use crate::output::rows::Spill;
 use crate::output::schema::ColumnOut;
-use crate::output::Meta;
-use crate::plugins::Registry;
+use crate::output::stream::{self, SPILL_THRESHOLD};
+use crate::output::{Envelope, Meta, RowsOut};
+use crate::plugins::{LoadedPlugin, Registry};
 use crate::request::{QueryRequest, Response};
 use crate::sanitize::Sanitizer;
 
 /// The largest SQL text accepted (bytes).
 pub const MAX_SQL_BYTES: usize = 16 << 20;
+
+/// An open plugin session and the watchdog that bounds the call. The watchdog is the first
+/// field so it stops (and lets go of the cancel handle) before the session closes.
+pub struct Session {
+    /// The call's timeout, armed with the session's cancel handle.
+    pub watchdog: Watchdog,
+    /// The plugin session.
+    pub connection: ConnectionBox,
+}
+
+/// Starts the call's watchdog, opens a session on `plugin` in `access` mode and arms the
+/// watchdog with the session's cancel handle. Every command that talks to a database opens
+/// its session here.
+pub fn open_session(
+    plugin: &LoadedPlugin,
+    target: &ConnectionSpec,
+    access: AccessMode,
+    timeout: Duration,
+    on_stuck: OnStuck,
+) -> Result<Session, Failure> {
+    let watchdog = Watchdog::start(timeout, on_stuck);
+    let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    let params = target.to_params(access, timeout_ms);
+    let connection = plugin.connect(&params).map_err(|error| {
+        if watchdog.fired() {
+            Failure::new(
+                ErrorCode::Timeout,
+                format!("connecting took longer than the timeout of {timeout_ms} ms"),
+            )
+        } else {
+            Failure::from_plugin(error)
+        }
+    })?;
+    drop(params);
+    if let Ok(handle) = connection.cancel_handle().into_result() {
+        watchdog.arm(handle);
+    }
+    Ok(Session {
+        watchdog,
+        connection,
+    })
+}
 
 #[derive(Serialize)]
 struct QueryDataOut<'a> {
@@ -26,21 +72,109 @@ struct QueryDataOut<'a> {
     rows_affected: Option<u64>,
 }
 
-/// Runs one query request and returns its response (never panics on bad input).
+/// What a query produced.
+enum QueryOutput {
+    /// The whole `data` value and `meta`.
+    Data(Box<RawValue>, Meta),
+    /// The rows were streamed to stdout; what is left to write.
+    Streamed(Meta, Option<u64>),
+}
+
+/// How a query that may stream ended.
+pub enum StreamedOutcome {
+    /// Nothing was streamed: print this response.
+    Respond(Response),
+    /// The envelope was written to stdout already; this is its `ok`.
+    Printed(bool),
+}
+
+/// Runs one query request and returns its response, held in memory (never panics on bad
+/// input). For the MCP server and other callers that need the whole result.
 pub fn run_query(request: QueryRequest, sanitizer: Sanitizer, on_stuck: OnStuck) -> Response {
     let engine = request.connection.engine.clone();
-    match query(&request, on_stuck) {
-        Ok((data, meta)) => Response {
+    match query(&request, on_stuck, false) {
+        Ok(QueryOutput::Data(data, meta)) => Response {
             engine: Some(engine),
             command: "query",
             outcome: Ok((data, Some(meta))),
             sanitizer,
         },
+        // Not reachable without streaming; reported rather than assumed.
+        Ok(QueryOutput::Streamed(..)) => Response::failure(
+            Some(engine),
+            "query",
+            Failure::internal("a result was streamed where it must not be"),
+            sanitizer,
+        ),
         Err(failure) => Response::failure(Some(engine), "query", failure, sanitizer),
     }
 }
 
-fn query(request: &QueryRequest, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta), Failure> {
+/// Runs one query request for the CLI: a result too large to hold streams to stdout.
+pub fn run_query_to_stdout(
+    request: QueryRequest,
+    sanitizer: Sanitizer,
+    on_stuck: OnStuck,
+) -> StreamedOutcome {
+    let engine = request.connection.engine.clone();
+    match query(&request, on_stuck, true) {
+        Ok(QueryOutput::Data(data, meta)) => StreamedOutcome::Respond(Response {
+            engine: Some(engine),
+            command: "query",
+            outcome: Ok((data, Some(meta))),
+            sanitizer,
+        }),
+        Ok(QueryOutput::Streamed(meta, rows_affected)) => {
+            let tail = format!(
+                r#","rows_affected":{}}},"meta":{},"ok":true}}"#,
+                serde_json::to_string(&rows_affected).unwrap_or_else(|_| "null".into()),
+                serde_json::to_string(&meta).unwrap_or_else(|_| "{}".into()),
+            );
+            StreamedOutcome::Printed(stream::finish(&tail))
+        }
+        Err(failure) if stream::started() => {
+            stream::finish(&streamed_failure_tail(&failure, &sanitizer));
+            StreamedOutcome::Printed(false)
+        }
+        Err(failure) => {
+            StreamedOutcome::Respond(Response::failure(Some(engine), "query", failure, sanitizer))
+        }
+    }
+}
+
+/// The end of a streamed envelope whose query failed after rows were written.
+pub fn streamed_failure_tail(failure: &Failure, sanitizer: &Sanitizer) -> String {
+    let envelope = Envelope::failure(None, "query", failure, sanitizer);
+    format!(
+        r#","rows_affected":null}},"error":{},"ok":false}}"#,
+        serde_json::to_string(&envelope.error).unwrap_or_else(|_| "null".into())
+    )
+}
+
+fn spill_prefix(engine: &str, columns: &[plenum_plugin_api::Column]) -> Spill {
+    let columns: Vec<ColumnOut> = columns
+        .iter()
+        .map(|column| ColumnOut {
+            name: column.name.to_string(),
+            type_name: column.type_name.to_string(),
+        })
+        .collect();
+    let prefix = format!(
+        r#"{{"engine":{},"command":"query","data":{{"columns":{},"rows":["#,
+        serde_json::to_string(engine).unwrap_or_else(|_| "null".into()),
+        serde_json::to_string(&columns).unwrap_or_else(|_| "[]".into()),
+    );
+    Spill {
+        prefix: prefix.into_bytes(),
+        threshold: SPILL_THRESHOLD,
+    }
+}
+
+fn query(
+    request: &QueryRequest,
+    on_stuck: OnStuck,
+    may_stream: bool,
+) -> Result<QueryOutput, Failure> {
     let started = Instant::now();
     enforce(request.requested, &request.ceilings)?;
     if request.sql.len() > MAX_SQL_BYTES {
@@ -64,36 +198,40 @@ fn query(request: &QueryRequest, on_stuck: OnStuck) -> Result<(Box<RawValue>, Me
         .unwrap_or(Tier::Read);
     let access = access_mode(needed);
     let limits = request.limits;
-    let watchdog = Watchdog::start(limits.timeout, on_stuck);
-    let timeout_ms = u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX);
-    let params = request.connection.to_params(access, timeout_ms);
-    let mut connection = plugin.connect(&params).map_err(|error| {
-        if watchdog.fired() {
-            Failure::new(
-                ErrorCode::Timeout,
-                format!("connecting took longer than the timeout of {timeout_ms} ms"),
-            )
-        } else {
-            Failure::from_plugin(error)
-        }
-    })?;
-    drop(params);
-    if let Ok(handle) = connection.cancel_handle().into_result() {
-        watchdog.arm(handle);
-    }
+    let mut session = open_session(
+        &plugin,
+        &request.connection,
+        access,
+        limits.timeout,
+        on_stuck,
+    )?;
+    let engine = request.connection.engine.as_str();
+    let prefix = |columns: &[plenum_plugin_api::Column]| spill_prefix(engine, columns);
     let execution = exec::execute(
-        &mut connection,
+        &mut session.connection,
         &statements,
         &request.params,
         access,
         limits,
-        &watchdog,
+        &session.watchdog,
+        may_stream.then_some(&prefix as exec::SpillPrefix<'_>),
     )?;
-    drop(watchdog);
-    drop(connection);
+    drop(session);
 
-    let rows_json = String::from_utf8(execution.rows_json)
-        .map_err(|_| Failure::internal("row JSON is not UTF-8"))?;
+    let meta = Meta {
+        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        rows_returned: execution.rows_returned,
+        truncated: execution.truncated_by.is_some(),
+        truncated_by: execution.truncated_by,
+        statements: statements.len(),
+        access: access.as_str().to_owned(),
+    };
+    let rows_json = match execution.rows {
+        RowsOut::Streamed => return Ok(QueryOutput::Streamed(meta, execution.rows_affected)),
+        RowsOut::Buffered(bytes) => bytes,
+    };
+    let rows_json =
+        String::from_utf8(rows_json).map_err(|_| Failure::internal("row JSON is not UTF-8"))?;
     let rows = RawValue::from_string(rows_json)
         .map_err(|error| Failure::internal(format!("row JSON is invalid: {error}")))?;
     let data = QueryDataOut {
@@ -110,13 +248,5 @@ fn query(request: &QueryRequest, on_stuck: OnStuck) -> Result<(Box<RawValue>, Me
     };
     let data = serde_json::value::to_raw_value(&data)
         .map_err(|error| Failure::internal(format!("cannot render the result: {error}")))?;
-    let meta = Meta {
-        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        rows_returned: execution.rows_returned,
-        truncated: execution.truncated_by.is_some(),
-        truncated_by: execution.truncated_by,
-        statements: statements.len(),
-        access: access.as_str().to_owned(),
-    };
-    Ok((data, meta))
+    Ok(QueryOutput::Data(data, meta))
 }

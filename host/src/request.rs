@@ -84,9 +84,7 @@ impl Response {
     pub fn envelope(self) -> Envelope {
         match self.outcome {
             Ok((data, meta)) => Envelope::success(self.engine, self.command, data, meta),
-            Err(failure) => {
-                Envelope::failure(self.engine, self.command, &failure, &self.sanitizer)
-            }
+            Err(failure) => Envelope::failure(self.engine, self.command, &failure, &self.sanitizer),
         }
     }
 }

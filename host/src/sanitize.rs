@@ -55,7 +55,8 @@ impl Sanitizer {
             }
         }
         // Longest first, so a secret that contains another is replaced whole.
-        self.secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        self.secrets
+            .sort_by_key(|secret| std::cmp::Reverse(secret.len()));
     }
 
     /// The text with every known secret and credential shape masked.

@@ -14,7 +14,7 @@ use abi_stable::{package_version_strings, sabi_trait, StableAbi};
 
 use crate::error::PluginError;
 use crate::introspect::{IntrospectRequest, IntrospectResult};
-use crate::types::{Column, ConnectParams, PluginInfo, ServerInfo, Value};
+use crate::types::{Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, Value};
 
 /// Cancels the statement running on a connection, from another thread.
 #[sabi_trait]
@@ -78,10 +78,8 @@ pub trait ConnectionAbi: Send {
 
     /// Schema introspection through bound catalog queries.
     #[sabi(last_prefix_field)]
-    fn introspect(
-        &mut self,
-        request: &IntrospectRequest,
-    ) -> RResult<IntrospectResult, PluginError>;
+    fn introspect(&mut self, request: &IntrospectRequest)
+        -> RResult<IntrospectResult, PluginError>;
 }
 
 /// An owned connection object.
@@ -119,6 +117,9 @@ pub struct PluginModule {
     /// Opens a session in the access mode of `params`.
     #[sabi(last_prefix_field)]
     pub connect: extern "C" fn(&ConnectParams) -> RResult<ConnectionBox, PluginError>,
+    /// Since API 1.1: who maintains the plugin and under what license. A host reads it
+    /// through an `Option`-returning accessor, which is `None` for plugins built against 1.0.
+    pub about: extern "C" fn() -> RResult<PluginAbout, PluginError>,
 }
 
 impl RootModule for PluginModuleRef {

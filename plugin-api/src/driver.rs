@@ -18,7 +18,7 @@ use crate::abi::{
 };
 use crate::error::{PluginError, PluginResult};
 use crate::introspect::{IntrospectRequest, IntrospectResult};
-use crate::types::{Column, ConnectParams, PluginInfo, ServerInfo, Value};
+use crate::types::{Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, Value};
 
 /// An engine plugin: a type with no state that describes itself and opens sessions.
 ///
@@ -30,6 +30,11 @@ pub trait Plugin: 'static {
     /// Opens a session. Sessions opened with [`AccessMode::Read`](crate::AccessMode::Read)
     /// must be read-only at the engine, so a write fails even if it reached the plugin.
     fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>>;
+
+    /// Who maintains the plugin (API 1.1). The default says nothing.
+    fn about() -> PluginAbout {
+        PluginAbout::default()
+    }
 }
 
 /// An open session. See [`ConnectionAbi`] for the protocol the host follows.
@@ -225,6 +230,10 @@ extern "C" fn info_entry<P: Plugin>() -> RResult<PluginInfo, PluginError> {
     guard(|| Ok(P::info()))
 }
 
+extern "C" fn about_entry<P: Plugin>() -> RResult<PluginAbout, PluginError> {
+    guard(|| Ok(P::about()))
+}
+
 extern "C" fn connect_entry<P: Plugin>(
     params: &ConnectParams,
 ) -> RResult<ConnectionBox, PluginError> {
@@ -247,6 +256,7 @@ pub fn root_module<P: Plugin>() -> PluginModuleRef {
         api_version: API_VERSION,
         info: info_entry::<P>,
         connect: connect_entry::<P>,
+        about: about_entry::<P>,
     }
     .leak_into_prefix()
 }

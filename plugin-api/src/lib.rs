@@ -26,7 +26,9 @@ pub mod error;
 pub mod introspect;
 pub mod types;
 
-pub use abi::{ApiVersion, CancelHandleBox, ConnectionBox, CursorBox, PluginModule, PluginModuleRef};
+pub use abi::{
+    ApiVersion, CancelHandleBox, ConnectionBox, CursorBox, PluginModule, PluginModuleRef,
+};
 pub use driver::{CancelHandle, Connection, Cursor, NoCancel, Plugin, API_VERSION};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use introspect::{
@@ -34,7 +36,8 @@ pub use introspect::{
     TableDetail, TableKind, TableSummary,
 };
 pub use types::{
-    AccessMode, Capabilities, Column, ConnectParams, PluginInfo, ServerInfo, SslMode, Value,
+    AccessMode, Capabilities, Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, SslMode,
+    Value,
 };
 
 /// Re-exported so plugins and the host name the same version of the ABI crate.
@@ -67,7 +70,7 @@ pub mod __private {
     #![allow(unsafe_code)]
 
     use abi_stable::library::{
-        CheckTypeLayout, LibHeader, RootModuleResult, __call_root_module_loader,
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };
 
     use crate::{Plugin, PluginModuleRef};

@@ -199,3 +199,16 @@ pub struct ServerInfo {
     /// Current user.
     pub user: ROption<RString>,
 }
+
+/// Who maintains a plugin and under what terms (plugin API 1.1). Informational: the host
+/// shows it in `plenum plugins` and never decides anything from it.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginAbout {
+    /// Home page or source repository.
+    pub homepage: ROption<RString>,
+    /// SPDX license expression, e.g. `MIT OR Apache-2.0`.
+    pub license: ROption<RString>,
+    /// Authors or maintainers.
+    pub authors: RVec<RString>,
+}

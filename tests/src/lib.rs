@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::io::Write;
 
 use serde_json::Value as Json;
 
@@ -81,12 +81,20 @@ impl Run {
 
     /// `data.rows` of a query envelope.
     pub fn rows(&self) -> Vec<Json> {
-        self.json["data"]["rows"].as_array().cloned().unwrap_or_default()
+        self.json["data"]["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Panics with the whole run unless the envelope is ok.
     pub fn assert_ok(&self) -> &Self {
-        assert!(self.ok(), "expected ok, got: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(
+            self.ok(),
+            "expected ok, got: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
         assert_eq!(self.code, 0, "ok envelope must exit 0");
         self
     }
@@ -138,7 +146,8 @@ impl Plenum {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -174,7 +183,11 @@ impl Plenum {
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
-        command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        command.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn plenum");
         if let Some(bytes) = &self.stdin {
@@ -196,7 +209,11 @@ impl Plenum {
             "stdout must be one line of JSON: {stdout}"
         );
         let ok = json["ok"] == Json::Bool(true);
-        assert_eq!(code == 0, ok, "exit code {code} disagrees with ok={ok}: {stdout}");
+        assert_eq!(
+            code == 0,
+            ok,
+            "exit code {code} disagrees with ok={ok}: {stdout}"
+        );
         Run {
             json,
             code,
@@ -271,7 +288,9 @@ impl SqliteFixture {
 
 /// Whether unreachable live servers must fail the tests (`CI=true`) instead of skipping them.
 pub fn live_required() -> bool {
-    std::env::var("CI").map(|value| value == "true" || value == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|value| value == "true" || value == "1")
+        .unwrap_or(false)
 }
 
 /// The PostgreSQL test URL (`PLENUM_TEST_POSTGRES_URL`).
@@ -310,4 +329,241 @@ pub fn server_available(url: &str, what: &str) -> bool {
         eprintln!("skipped: {what} at {authority} is unreachable (set CI=true to make this fail)");
     }
     reachable
+}
+
+/// Whether a plugin that serves `engine` loads (`plenum plugins` reports it `ok`). When none
+/// does, prints a "skipped" notice and returns false: a missing plugin skips its tests even
+/// under `CI=true` (plugins are built separately; `plugin_host` tests cover loading).
+pub fn engine_available(engine: &str) -> bool {
+    let run = Plenum::new(["plugins"]).run();
+    let available = run.json["data"]["plugins"]
+        .as_array()
+        .map(|plugins| {
+            plugins.iter().any(|plugin| {
+                plugin["status"] == "ok"
+                    && plugin["engines"]
+                        .as_array()
+                        .is_some_and(|engines| engines.iter().any(|name| name == engine))
+            })
+        })
+        .unwrap_or(false);
+    if !available {
+        eprintln!("skipped: no loadable plugin serves engine '{engine}' (see `plenum plugins`)");
+    }
+    available
+}
+
+/// A name no other test (or earlier run) uses: `prefix_<pid>_<counter>_<nanos>`.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A temporary home and project folder for tests of saved connections: every `plenum` run
+/// from [`ConfigSandbox::plenum`] has `HOME` and `XDG_CONFIG_HOME` inside it and runs in the
+/// project folder.
+pub struct ConfigSandbox {
+    /// Holds everything (deleted on drop).
+    pub root: tempfile::TempDir,
+    /// The `HOME` of the runs.
+    pub home: PathBuf,
+    /// The `XDG_CONFIG_HOME` of the runs.
+    pub xdg: PathBuf,
+    /// The current directory of the runs.
+    pub project: PathBuf,
+}
+
+impl Default for ConfigSandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConfigSandbox {
+    /// Creates `home/`, `xdg/` (not created: plenum must create it) and `project/`.
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("temp dir");
+        let home = root.path().join("home");
+        let project = root.path().join("project");
+        std::fs::create_dir_all(&home).expect("home");
+        std::fs::create_dir_all(&project).expect("project");
+        let xdg = root.path().join("xdg");
+        ConfigSandbox {
+            root,
+            home,
+            xdg,
+            project,
+        }
+    }
+
+    /// `plenum` with `args`, in the project folder, with the sandbox's HOME and XDG_CONFIG_HOME.
+    pub fn plenum<I, S>(&self, args: I) -> Plenum
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Plenum::new(args)
+            .env("HOME", &self.home.to_string_lossy())
+            .env("XDG_CONFIG_HOME", &self.xdg.to_string_lossy())
+            .current_dir(&self.project)
+    }
+
+    /// The project's `.plenum/config.json`.
+    pub fn local_config(&self) -> PathBuf {
+        self.project.join(".plenum").join("config.json")
+    }
+
+    /// `$XDG_CONFIG_HOME/plenum/connections.json`.
+    pub fn global_config(&self) -> PathBuf {
+        self.xdg.join("plenum").join("connections.json")
+    }
+}
+
+/// Whether the command-line client `program` runs; when not, the same rule as for an
+/// unreachable server applies (fail under `CI=true`, else print a notice and skip).
+pub fn client_available(program: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if !found {
+        if live_required() {
+            panic!("the `{program}` client is missing and CI=true requires the live tests");
+        }
+        eprintln!(
+            "skipped: the `{program}` client is not installed (set CI=true to make this fail)"
+        );
+    }
+    found
+}
+
+fn run_client(mut command: Command, sql: &str, what: &str) -> String {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("spawn {what}: {error}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(sql.as_bytes())
+            .expect("write SQL to the client");
+    }
+    let output = child.wait_with_output().expect("wait for the client");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{sql}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Runs `sql` with `psql` against `url` (stops at the first error, which panics) and returns
+/// the unaligned, tuples-only output. For fixtures: the SQL the tests check goes through plenum.
+pub fn psql(url: &str, sql: &str) -> String {
+    let mut command = Command::new("psql");
+    command.args([
+        url,
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-f",
+        "-",
+    ]);
+    run_client(command, sql, "psql")
+}
+
+/// Runs `sql` with the `mysql` client against the server of `url` (user, password, host,
+/// port; no database) and returns its batch output. For fixtures, like [`psql`].
+pub fn mysql_client(url: &str, sql: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap_or("");
+    let authority = rest.split('/').next().unwrap_or("");
+    let (credentials, address) = authority.rsplit_once('@').unwrap_or(("root", authority));
+    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+    let (host, port) = address.rsplit_once(':').unwrap_or((address, "3306"));
+    let mut command = Command::new("mysql");
+    command.args([
+        "--batch",
+        "--skip-column-names",
+        "--protocol=TCP",
+        "--default-character-set=utf8mb4",
+    ]);
+    command.args(["-h", host, "-P", port, "-u", user]);
+    if !password.is_empty() {
+        command.env("MYSQL_PWD", password);
+    }
+    run_client(command, sql, "mysql")
+}
+
+/// `url` with its path (database) replaced by `database`.
+pub fn url_with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split('/').next().unwrap_or("");
+    format!("{scheme}://{authority}/{database}")
+}
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("workspace root")
+}
+
+/// Builds a Cargo project kept outside the workspace (the plugin template, the plugin built
+/// against an older API) into `target/external`, and returns the folder its libraries land in
+/// (`target/external/debug`). `manifest` is relative to the workspace root.
+pub fn build_external(manifest: &str) -> PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let target = target_dir()
+        .parent()
+        .map(|dir| dir.join("external"))
+        .expect("target directory");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(workspace_root().join(manifest))
+        .arg("--target-dir")
+        .arg(&target)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "cargo build --manifest-path {manifest} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("debug")
+}
+
+/// Copies the library `source` into `dir` (same file name, mode 0755) and returns the copy.
+pub fn install_library(source: &Path, dir: &Path) -> PathBuf {
+    let copy = dir.join(source.file_name().expect("library file name"));
+    std::fs::copy(source, &copy).expect("copy library");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    copy
 }

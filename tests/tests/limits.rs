@@ -26,7 +26,14 @@ fn measure(db: &SqliteFixture, sql: &str, max_rows: &str) -> (Duration, Option<u
         Command::new(plenum_bin())
     };
     let output = command
-        .args(["query", "--engine", "sqlite", "--max-rows", max_rows, "--file"])
+        .args([
+            "query",
+            "--engine",
+            "sqlite",
+            "--max-rows",
+            max_rows,
+            "--file",
+        ])
         .arg(&db.file)
         .args(["--sql", sql])
         .output()
@@ -38,7 +45,10 @@ fn measure(db: &SqliteFixture, sql: &str, max_rows: &str) -> (Duration, Option<u
     assert_eq!(json["meta"]["rows_returned"], 100);
     let peak = String::from_utf8_lossy(&output.stderr)
         .lines()
-        .find_map(|line| line.strip_prefix("PEAK_KB=").and_then(|kb| kb.trim().parse().ok()));
+        .find_map(|line| {
+            line.strip_prefix("PEAK_KB=")
+                .and_then(|kb| kb.trim().parse().ok())
+        });
     (elapsed, peak)
 }
 

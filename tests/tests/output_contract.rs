@@ -50,7 +50,10 @@ fn failures_match_the_error_schema_and_not_the_success_one() {
         assert!(!run.ok());
         assert_valid(&schemas["error"], &run.json);
         let validator = jsonschema::validator_for(&schemas["query"]).expect("schema compiles");
-        assert!(!validator.is_valid(&run.json), "an error validated as success");
+        assert!(
+            !validator.is_valid(&run.json),
+            "an error validated as success"
+        );
     }
 }
 

@@ -32,7 +32,11 @@ fn no_refused_statement_ever_reaches_a_plugin() {
             .run();
         assert!(!run.ok(), "{sql:?} was allowed: {}", run.stdout);
     }
-    assert!(recorded(&log).is_empty(), "plugin received: {:?}", recorded(&log));
+    assert!(
+        recorded(&log).is_empty(),
+        "plugin received: {:?}",
+        recorded(&log)
+    );
 
     // Accepted statements arrive one per call, exactly as written.
     Plenum::new(["query", "--engine", "test-recorder", "--file"])
@@ -51,8 +55,16 @@ fn a_panicking_plugin_gives_a_clean_plugin_error() {
     for engine in ["test-panic", "test-connect-panic"] {
         let run = Plenum::new(["query", "--engine", engine, "--sql", "SELECT 1"]).run();
         run.assert_error("PLUGIN_ERROR");
-        assert!(run.error_message().contains("panicked"), "{}", run.error_message());
-        assert!(run.stderr.is_empty(), "panic printed to stderr: {}", run.stderr);
+        assert!(
+            run.error_message().contains("panicked"),
+            "{}",
+            run.error_message()
+        );
+        assert!(
+            run.stderr.is_empty(),
+            "panic printed to stderr: {}",
+            run.stderr
+        );
     }
 }
 
@@ -76,17 +88,28 @@ fn a_plugin_that_ignores_cancel_still_ends_in_a_timeout_envelope() {
     ])
     .run();
     run.assert_error("TIMEOUT");
-    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn the_host_stops_pulling_rows_at_the_limit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("rows.log");
-    let run = Plenum::new(["query", "--engine", "test-rows", "--max-rows", "100", "--file"])
-        .args([log.as_os_str()])
-        .args(["--sql", "SELECT n FROM endless"])
-        .run();
+    let run = Plenum::new([
+        "query",
+        "--engine",
+        "test-rows",
+        "--max-rows",
+        "100",
+        "--file",
+    ])
+    .args([log.as_os_str()])
+    .args(["--sql", "SELECT n FROM endless"])
+    .run();
     run.assert_ok();
     assert_eq!(run.rows().len(), 100);
     assert_eq!(run.json["meta"]["truncated"], true);
@@ -98,8 +121,16 @@ fn the_host_stops_pulling_rows_at_the_limit() {
 fn a_missing_engine_is_one_plugin_error_naming_it() {
     let run = Plenum::new(["query", "--engine", "nosuchdb", "--sql", "SELECT 1"]).run();
     run.assert_error("PLUGIN_ERROR");
-    assert!(run.error_message().contains("'nosuchdb'"), "{}", run.error_message());
-    assert!(run.error_message().contains("searched"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("'nosuchdb'"),
+        "{}",
+        run.error_message()
+    );
+    assert!(
+        run.error_message().contains("searched"),
+        "{}",
+        run.error_message()
+    );
 }
 
 #[test]
@@ -111,14 +142,27 @@ fn plugins_lists_what_it_finds_and_reports_broken_files() {
         std::env::consts::DLL_SUFFIX
     ));
     std::fs::write(&fake, b"not a shared library").expect("write");
+    // Opted in, so the file is opened (and found broken) rather than refused for lacking a
+    // manifest; plugins_trust.rs covers the refusal.
     let run = Plenum::new(["plugins"])
-        .env("PLENUM_PLUGIN_PATH", dir.path().to_str().unwrap_or_default())
+        .env(
+            "PLENUM_PLUGIN_PATH",
+            dir.path().to_str().unwrap_or_default(),
+        )
+        .env("PLENUM_ALLOW_UNVERIFIED_PLUGINS", "1")
         .run();
     run.assert_ok();
-    let plugins = run.json["data"]["plugins"].as_array().cloned().unwrap_or_default();
+    let plugins = run.json["data"]["plugins"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let sqlite = plugins
         .iter()
-        .find(|plugin| plugin["engines"].as_array().is_some_and(|e| e.contains(&"sqlite".into())))
+        .find(|plugin| {
+            plugin["engines"]
+                .as_array()
+                .is_some_and(|e| e.contains(&"sqlite".into()))
+        })
         .expect("sqlite plugin listed");
     assert_eq!(sqlite["status"], "ok");
     assert_eq!(sqlite["dialect"], "sqlite");
@@ -131,14 +175,25 @@ fn plugins_lists_what_it_finds_and_reports_broken_files() {
         .find(|plugin| plugin["path"].as_str() == fake.to_str())
         .expect("broken file listed");
     assert_eq!(broken["status"], "error");
-    assert!(broken["error"].as_str().unwrap_or("").contains("cannot open"));
+    assert!(broken["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("cannot open"));
 
     // Asking for its engine explains what is wrong with the file that looked like it.
     let run = Plenum::new(["query", "--engine", "fake", "--sql", "SELECT 1"])
-        .env("PLENUM_PLUGIN_PATH", dir.path().to_str().unwrap_or_default())
+        .env(
+            "PLENUM_PLUGIN_PATH",
+            dir.path().to_str().unwrap_or_default(),
+        )
+        .env("PLENUM_ALLOW_UNVERIFIED_PLUGINS", "1")
         .run();
     run.assert_error("PLUGIN_ERROR");
-    assert!(run.error_message().contains(fake.to_str().unwrap_or("?")), "{}", run.error_message());
+    assert!(
+        run.error_message().contains(fake.to_str().unwrap_or("?")),
+        "{}",
+        run.error_message()
+    );
 }
 
 #[test]
@@ -157,11 +212,22 @@ fn relative_plugin_paths_and_the_current_directory_are_never_searched() {
         .run();
     run.assert_ok();
     assert!(!run.stdout.contains("plenum_sneaky"), "{}", run.stdout);
-    assert!(run.stdout.contains("relative paths are not searched"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("relative paths are not searched"),
+        "{}",
+        run.stdout
+    );
     let run = Plenum::new(["plugins"])
-        .env("PLENUM_PLUGIN_PATH", dir.path().to_str().unwrap_or_default())
+        .env(
+            "PLENUM_PLUGIN_PATH",
+            dir.path().to_str().unwrap_or_default(),
+        )
         .current_dir(dir.path())
         .run();
     assert!(!run.stdout.contains("plenum_sneaky"), "{}", run.stdout);
-    assert!(run.stdout.contains("current directory is not searched"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("current directory is not searched"),
+        "{}",
+        run.stdout
+    );
 }

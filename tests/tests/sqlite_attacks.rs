@@ -97,11 +97,7 @@ fn assert_nothing_changed(db: &SqliteFixture, flags: &[&str], attacks: &[&str]) 
     let before = db.snapshot();
     for sql in attacks {
         let run = db.query(sql, flags);
-        assert!(
-            !run.ok(),
-            "{flags:?} allowed {sql:?}: {}",
-            run.stdout
-        );
+        assert!(!run.ok(), "{flags:?} allowed {sql:?}: {}", run.stdout);
         assert!(
             matches!(
                 run.error_code(),
@@ -110,7 +106,11 @@ fn assert_nothing_changed(db: &SqliteFixture, flags: &[&str], attacks: &[&str]) 
             "{sql:?} failed with {}",
             run.stdout
         );
-        assert_eq!(db.snapshot(), before, "{flags:?} {sql:?} changed the directory");
+        assert_eq!(
+            db.snapshot(),
+            before,
+            "{flags:?} {sql:?} changed the directory"
+        );
     }
 }
 
@@ -137,13 +137,25 @@ fn refusals_name_the_flag_that_is_needed() {
     let db = SqliteFixture::new(SCHEMA);
     let run = db.query("DELETE FROM users", &[]);
     run.assert_error("CAPABILITY_VIOLATION");
-    assert!(run.error_message().contains("--allow-write"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("--allow-write"),
+        "{}",
+        run.error_message()
+    );
     let run = db.query("DROP TABLE users", &["--allow-write"]);
     run.assert_error("CAPABILITY_VIOLATION");
-    assert!(run.error_message().contains("--allow-ddl"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("--allow-ddl"),
+        "{}",
+        run.error_message()
+    );
     let run = db.query("SELEC 1", &[]);
     run.assert_error("PARSE_ERROR");
-    assert!(run.error_message().contains("line"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("line"),
+        "{}",
+        run.error_message()
+    );
 }
 
 #[test]
@@ -156,7 +168,11 @@ fn environment_ceiling_binds_the_flags() {
         .env("PLENUM_MAX_CAPABILITY", "read")
         .run();
     run.assert_error("CAPABILITY_VIOLATION");
-    assert!(run.error_message().contains("PLENUM_MAX_CAPABILITY"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("PLENUM_MAX_CAPABILITY"),
+        "{}",
+        run.error_message()
+    );
     assert_eq!(db.snapshot(), before);
     let bad = plenum_e2e::Plenum::new(["query", "--engine", "sqlite", "--file"])
         .args([db.file.as_os_str()])

@@ -49,7 +49,13 @@ fn big_integers_become_strings_and_infinity_null() {
     run.assert_ok();
     assert_eq!(
         run.rows(),
-        vec![json!(["9007199254740993", -9007199254740992_i64, null, null, 0.1])]
+        vec![json!([
+            "9007199254740993",
+            -9007199254740992_i64,
+            null,
+            null,
+            0.1
+        ])]
     );
 }
 
@@ -60,13 +66,20 @@ fn read_only_introspection_forms_work_in_the_read_tier() {
     let info = db.query("PRAGMA table_info(users)", &[]);
     info.assert_ok();
     let names: Vec<_> = info.rows().iter().map(|row| row[1].clone()).collect();
-    assert_eq!(names, vec![json!("id"), json!("name"), json!("score"), json!("avatar")]);
+    assert_eq!(
+        names,
+        vec![json!("id"), json!("name"), json!("score"), json!("avatar")]
+    );
     db.query("PRAGMA index_list(users)", &[]).assert_ok();
     db.query("PRAGMA user_version", &[]).assert_ok();
     let plan = db.query("EXPLAIN QUERY PLAN SELECT * FROM users WHERE id = 1", &[]);
     plan.assert_ok();
     assert!(!plan.rows().is_empty());
-    assert_eq!(db.snapshot(), before, "introspection must not change any file");
+    assert_eq!(
+        db.snapshot(),
+        before,
+        "introspection must not change any file"
+    );
 }
 
 #[test]
@@ -105,7 +118,10 @@ fn write_tier_changes_rows_but_not_the_schema() {
         .assert_error("CAPABILITY_VIOLATION");
     db.query("DROP TABLE users", &["--allow-write"])
         .assert_error("CAPABILITY_VIOLATION");
-    assert_eq!(db.direct("SELECT sql FROM sqlite_schema ORDER BY name"), schema_before);
+    assert_eq!(
+        db.direct("SELECT sql FROM sqlite_schema ORDER BY name"),
+        schema_before
+    );
 }
 
 #[test]
@@ -128,7 +144,11 @@ fn a_failing_statement_rolls_back_the_whole_call() {
         &["--allow-write"],
     );
     run.assert_error("QUERY_FAILED");
-    assert!(run.error_message().starts_with("statement 2:"), "{}", run.error_message());
+    assert!(
+        run.error_message().starts_with("statement 2:"),
+        "{}",
+        run.error_message()
+    );
     assert_eq!(db.direct("SELECT count(*) FROM users"), vec!["Integer(3)"]);
 }
 
@@ -143,7 +163,12 @@ fn read_tier_never_creates_a_missing_file() {
     run.assert_error("CONNECTION_FAILED");
     assert!(run.error_message().contains("does not exist"));
     assert!(!file.exists());
-    assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(99), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .map(|d| d.count())
+            .unwrap_or(99),
+        0
+    );
     // Not even the write tier creates it; only DDL may.
     Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
         .args([file.as_os_str()])
@@ -162,7 +187,10 @@ fn row_limit_truncates_and_flags() {
     assert_eq!(run.json["meta"]["truncated"], true);
     assert_eq!(run.json["meta"]["truncated_by"], "max_rows");
     let exact = db.query("SELECT id FROM users ORDER BY id", &["--max-rows", "3"]);
-    assert_eq!(exact.json["meta"]["truncated"], false, "probe row must not flag an exact fit");
+    assert_eq!(
+        exact.json["meta"]["truncated"], false,
+        "probe row must not flag an exact fit"
+    );
 }
 
 #[test]
@@ -174,7 +202,9 @@ fn byte_limit_truncates_and_flags() {
     run.assert_ok();
     let rows = run.rows();
     assert!(!rows.is_empty() && rows.len() < 100, "{} rows", rows.len());
-    let bytes = serde_json::to_string(&run.json["data"]["rows"]).map(|s| s.len()).unwrap_or(0);
+    let bytes = serde_json::to_string(&run.json["data"]["rows"])
+        .map(|s| s.len())
+        .unwrap_or(0);
     assert!(bytes <= 1000, "{bytes} bytes of rows");
     assert_eq!(run.json["meta"]["truncated_by"], "max_bytes");
 }
@@ -221,8 +251,16 @@ fn invalid_utf8_sql_file_is_a_clear_error() {
         .args([sql_file.as_os_str()])
         .run();
     run.assert_error("INVALID_INPUT");
-    assert!(run.error_message().contains("not valid UTF-8"), "{}", run.error_message());
-    assert!(run.error_message().contains("offset 8"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("not valid UTF-8"),
+        "{}",
+        run.error_message()
+    );
+    assert!(
+        run.error_message().contains("offset 8"),
+        "{}",
+        run.error_message()
+    );
 }
 
 #[cfg(unix)]
@@ -230,12 +268,18 @@ fn invalid_utf8_sql_file_is_a_clear_error() {
 fn non_utf8_database_path_is_a_clear_error() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join(std::ffi::OsStr::from_bytes(b"bad\xffname.db"));
+    let path = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"bad\xffname.db"));
     let run = Plenum::new(["query", "--engine", "sqlite", "--sql", "SELECT 1", "--file"])
         .args([path.as_os_str()])
         .run();
     run.assert_error("INVALID_INPUT");
-    assert!(run.error_message().contains("not valid UTF-8"), "{}", run.error_message());
+    assert!(
+        run.error_message().contains("not valid UTF-8"),
+        "{}",
+        run.error_message()
+    );
 }
 
 #[test]
@@ -250,22 +294,43 @@ fn a_file_that_is_not_a_database_fails_cleanly_and_is_untouched() {
             .args(extra)
             .run();
         run.assert_error("CONNECTION_FAILED");
-        assert!(run.error_message().contains("not a SQLite database"), "{}", run.error_message());
+        assert!(
+            run.error_message().contains("not a SQLite database"),
+            "{}",
+            run.error_message()
+        );
     }
     assert_eq!(std::fs::read(&file).expect("read"), before);
 }
 
 #[test]
 fn bad_flags_and_help_are_json() {
-    Plenum::new(["query", "--no-such-flag"]).run().assert_error("INVALID_INPUT");
-    Plenum::new(["frobnicate"]).run().assert_error("INVALID_INPUT");
-    Plenum::new(["query", "--engine", "sqlite", "--max-rows", "many", "--sql", "x"])
+    Plenum::new(["query", "--no-such-flag"])
         .run()
         .assert_error("INVALID_INPUT");
+    Plenum::new(["frobnicate"])
+        .run()
+        .assert_error("INVALID_INPUT");
+    Plenum::new([
+        "query",
+        "--engine",
+        "sqlite",
+        "--max-rows",
+        "many",
+        "--sql",
+        "x",
+    ])
+    .run()
+    .assert_error("INVALID_INPUT");
     let help = Plenum::new(["--help"]).run();
     help.assert_ok();
-    assert!(help.json["data"]["text"].as_str().unwrap_or("").contains("query"));
-    Plenum::new(["query", "--engine", "sqlite"]).run().assert_error("INVALID_INPUT");
+    assert!(help.json["data"]["text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("query"));
+    Plenum::new(["query", "--engine", "sqlite"])
+        .run()
+        .assert_error("INVALID_INPUT");
 }
 
 #[test]

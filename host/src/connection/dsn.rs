@@ -10,7 +10,9 @@ use crate::sanitize::Sanitizer;
 
 fn decode(text: &str, what: &str) -> Result<String, Failure> {
     percent_decode(text).ok_or_else(|| {
-        Failure::invalid_input(format!("the DSN's {what} is not valid percent-encoded UTF-8"))
+        Failure::invalid_input(format!(
+            "the DSN's {what} is not valid percent-encoded UTF-8"
+        ))
     })
 }
 
@@ -56,7 +58,11 @@ pub fn parse_dsn(dsn: &str, sanitizer: &mut Sanitizer) -> Result<ConnectionSpec,
     match host {
         Some(host) => {
             // IPv6 literals come back bracketed; drivers want them bare.
-            spec.host = Some(host.trim_start_matches('[').trim_end_matches(']').to_owned());
+            spec.host = Some(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            );
             spec.port = url.port();
             let database = url.path().trim_start_matches('/');
             if !database.is_empty() {
@@ -117,15 +123,17 @@ mod tests {
     fn file_dsn_gives_an_absolute_file() {
         let spec = parse_dsn("sqlite:///tmp/app.db", &mut Sanitizer::new()).expect("valid");
         assert_eq!(spec.engine, "sqlite");
-        assert_eq!(spec.file.as_deref(), Some(std::path::Path::new("/tmp/app.db")));
+        assert_eq!(
+            spec.file.as_deref(),
+            Some(std::path::Path::new("/tmp/app.db"))
+        );
         assert!(spec.host.is_none());
     }
 
     #[test]
     fn bad_dsn_error_does_not_quote_the_dsn() {
-        let error = parse_dsn("postgres://u:s3cr3t@[bad", &mut Sanitizer::new())
-            .err()
-            .expect("invalid");
+        let error =
+            parse_dsn("postgres://u:s3cr3t@[bad", &mut Sanitizer::new()).expect_err("invalid");
         assert!(!error.message.contains("s3cr3t"), "{}", error.message);
     }
 }

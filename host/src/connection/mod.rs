@@ -1,8 +1,9 @@
-//! Turning flags, a DSN (and later saved connections) into the parameters a plugin opens a
-//! session with. Secrets stay in [`SecretString`] until the moment they cross to the plugin,
-//! and every secret resolved here is handed to the request's [`Sanitizer`].
+//! Turning a saved connection, a DSN and flags into the parameters a plugin opens a session
+//! with ([`resolve`]). Secrets stay in [`SecretString`] until the moment they cross to the
+//! plugin, and every secret resolved here is handed to the request's [`Sanitizer`].
 
 mod dsn;
+pub mod resolve;
 
 use std::path::PathBuf;
 
@@ -15,10 +16,15 @@ use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 
 pub use dsn::parse_dsn;
+pub use resolve::{known_names, resolve, Resolved};
 
 /// Connection flags shared by every command that talks to a database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectionArgs {
+    /// A saved connection (see `plenum connect --list`); the other flags override its fields.
+    /// Without it, the project's default connection applies unless --engine or --dsn is given.
+    #[arg(long, value_name = "NAME")]
+    pub connection: Option<String>,
     /// Engine name, as a plugin declares it (`sqlite`, `postgres`, `mysql`, …).
     #[arg(long)]
     pub engine: Option<String>,
@@ -120,7 +126,8 @@ pub fn absolute_file(path: &std::path::Path) -> Result<PathBuf, Failure> {
 }
 
 impl ConnectionSpec {
-    /// Resolves flags (and a DSN) into a target. Flags override what the DSN says.
+    /// The target that a DSN and flags alone describe; `--connection` and the saved
+    /// connections are not consulted (commands use [`resolve`]). Flags override the DSN.
     pub fn from_args(args: &ConnectionArgs, sanitizer: &mut Sanitizer) -> Result<Self, Failure> {
         let mut spec = match &args.dsn {
             Some(dsn) => {
@@ -136,6 +143,25 @@ impl ConnectionSpec {
             ));
         }
         Ok(spec)
+    }
+
+    /// Overrides fields with those `other` sets (its options are merged, `other` winning).
+    pub fn overlay(&mut self, other: ConnectionSpec) {
+        if !other.engine.is_empty() {
+            self.engine = other.engine;
+        }
+        self.file = other.file.or(self.file.take());
+        self.host = other.host.or(self.host.take());
+        self.port = other.port.or(self.port);
+        self.user = other.user.or(self.user.take());
+        self.password = other.password.or(self.password.take());
+        self.database = other.database.or(self.database.take());
+        self.ssl_mode = other.ssl_mode.or(self.ssl_mode);
+        self.ssl_ca = other.ssl_ca.or(self.ssl_ca.take());
+        for (key, value) in other.options {
+            self.options.retain(|(existing, _)| *existing != key);
+            self.options.push((key, value));
+        }
     }
 
     /// Overrides fields with the flags that are set.

@@ -5,7 +5,7 @@
 
 mod watchdog;
 
-pub use watchdog::{OnStuck, Watchdog};
+pub use watchdog::{OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,8 @@ use plenum_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
 use plenum_plugin_api::{AccessMode, Column, ConnectionBox, PluginError, Value};
 
 use crate::error::{ErrorCode, Failure};
-use crate::output::{RowWriter, Truncation};
+use crate::output::rows::Spill;
+use crate::output::{RowWriter, RowsOut, Truncation};
 
 /// Limits the host enforces while it pulls rows.
 #[derive(Debug, Clone, Copy)]
@@ -41,9 +42,9 @@ impl Limits {
 pub struct Execution {
     /// Columns of the last statement that returned rows.
     pub columns: Vec<Column>,
-    /// Its rows, as a JSON array.
-    pub rows_json: Vec<u8>,
-    /// Rows in `rows_json`.
+    /// Its rows: a JSON array in memory, or already streamed to stdout.
+    pub rows: RowsOut,
+    /// Rows in `rows`.
     pub rows_returned: u64,
     /// Rows changed by writes, summed; `None` when nothing reported changes.
     pub rows_affected: Option<u64>,
@@ -56,7 +57,9 @@ pub struct Execution {
 /// Rows asked of a plugin per fetch.
 const BATCH_ROWS: u64 = 512;
 
-fn plugin_failure(error: PluginError, watchdog: &Watchdog) -> Failure {
+/// The failure for a plugin error: TIMEOUT when the watchdog fired (the error is then the
+/// cancel's echo), else the error's own class.
+pub fn plugin_failure(error: PluginError, watchdog: &Watchdog) -> Failure {
     if watchdog.fired() {
         return Failure::new(
             ErrorCode::Timeout,
@@ -69,7 +72,11 @@ fn plugin_failure(error: PluginError, watchdog: &Watchdog) -> Failure {
     Failure::from_plugin(error)
 }
 
-/// Runs `statements` on `connection` in one host-owned transaction.
+/// Builds the envelope prefix for streaming a result with these columns.
+pub type SpillPrefix<'a> = &'a dyn Fn(&[Column]) -> Spill;
+
+/// Runs `statements` on `connection` in one host-owned transaction. With `spill`, a single
+/// read statement with a large result streams its rows to stdout.
 pub fn execute(
     connection: &mut ConnectionBox,
     statements: &[Statement],
@@ -77,13 +84,14 @@ pub fn execute(
     access: AccessMode,
     limits: Limits,
     watchdog: &Watchdog,
+    spill: Option<SpillPrefix<'_>>,
 ) -> Result<Execution, Failure> {
     let started = Instant::now();
     connection
         .begin()
         .into_result()
         .map_err(|error| plugin_failure(error, watchdog))?;
-    let result = run_statements(connection, statements, params, limits, watchdog);
+    let result = run_statements(connection, statements, params, limits, watchdog, spill);
     let finish = match (&result, access) {
         (Ok(_), AccessMode::Write | AccessMode::Ddl) => connection.commit(),
         _ => connection.rollback(),
@@ -102,10 +110,11 @@ fn run_statements(
     params: &[Value],
     limits: Limits,
     watchdog: &Watchdog,
+    spill: Option<SpillPrefix<'_>>,
 ) -> Result<Execution, Failure> {
     let mut execution = Execution {
         columns: Vec::new(),
-        rows_json: b"[]".to_vec(),
+        rows: RowsOut::Buffered(b"[]".to_vec()),
         rows_returned: 0,
         rows_affected: None,
         truncated_by: None,
@@ -117,7 +126,11 @@ fn run_statements(
         let statement_params = if statements.len() == 1 { params } else { &[] };
         // Writes run to completion so their effect is whole; reads stop at the limit.
         let is_write = statement.tier > plenum_gate::Tier::Read;
-        let hint = if is_write { 0 } else { limits.max_rows.saturating_add(1) };
+        let hint = if is_write {
+            0
+        } else {
+            limits.max_rows.saturating_add(1)
+        };
         let mut cursor = connection
             .execute(
                 RStr::from_str(&statement.sql),
@@ -134,7 +147,10 @@ fn run_statements(
             })?;
         let columns: Vec<Column> = cursor.columns().into_iter().collect();
         let width = columns.len();
-        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes);
+        // Only a lone read can stream: nothing after it can fail and nothing can replace it.
+        let may_stream = statements.len() == 1 && !is_write && width > 0;
+        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes)
+            .with_spill(spill.filter(|_| may_stream).map(|prefix| prefix(&columns)));
         let mut exhausted = false;
         let mut rows_seen = 0u64;
         loop {
@@ -185,7 +201,7 @@ fn run_statements(
             execution.columns = columns;
             execution.truncated_by = writer.truncated_by();
             execution.rows_returned = writer.rows();
-            execution.rows_json = writer.finish();
+            execution.rows = writer.finish();
         }
     }
     Ok(execution)

@@ -18,6 +18,9 @@ pub enum Truncation {
     MaxRows,
     /// The next row would have exceeded `max_bytes`.
     MaxBytes,
+    /// Most of the call's time was used, so the rest was left out (the introspection summary
+    /// stops early instead of failing with TIMEOUT).
+    Timeout,
 }
 
 /// Facts about how a query ran.
@@ -123,10 +126,15 @@ impl Envelope {
 
 static PRINTED: AtomicBool = AtomicBool::new(false);
 
+/// Claims stdout for the one document of this process; false if it was claimed before.
+pub fn claim_stdout() -> bool {
+    !PRINTED.swap(true, Ordering::SeqCst)
+}
+
 /// Prints `json` and a newline on stdout unless something was printed already, so a
 /// watchdog and the main thread can never produce two documents. Returns whether it printed.
 pub fn print_once(json: &str) -> bool {
-    if PRINTED.swap(true, Ordering::SeqCst) {
+    if !claim_stdout() {
         return false;
     }
     let stdout = std::io::stdout();

@@ -3,6 +3,7 @@
 pub mod envelope;
 pub mod rows;
 pub mod schema;
+pub mod stream;
 
 pub use envelope::{print_once, Envelope, ErrorBody, Meta, Truncation};
-pub use rows::RowWriter;
+pub use rows::{RowWriter, RowsOut};

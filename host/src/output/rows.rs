@@ -8,15 +8,38 @@ use super::Truncation;
 /// The largest integer JSON readers represent exactly (2^53); larger ones become strings.
 const MAX_SAFE_INTEGER: u64 = 1 << 53;
 
-/// Accumulates rows as a JSON array (`[[…],[…]]`) within `max_rows` and `max_bytes`.
+/// Where a writer may stream its rows once they grow past the in-memory threshold.
+#[derive(Debug, Clone)]
+pub struct Spill {
+    /// The envelope up to and including `"rows":[`.
+    pub prefix: Vec<u8>,
+    /// Bytes held before streaming starts.
+    pub threshold: usize,
+}
+
+/// The rows a writer produced.
+#[derive(Debug)]
+pub enum RowsOut {
+    /// The JSON array, in memory.
+    Buffered(Vec<u8>),
+    /// The rows went to stdout; the array is closed.
+    Streamed,
+}
+
+/// Accumulates rows as a JSON array (`[[…],[…]]`) within `max_rows` and `max_bytes`,
+/// optionally streaming them to stdout when they outgrow memory.
 #[derive(Debug)]
 pub struct RowWriter {
     json: Vec<u8>,
     row: Vec<u8>,
+    /// Bytes of the array so far, streamed or held.
+    length: u64,
     rows: u64,
     max_rows: u64,
     max_bytes: u64,
     truncated_by: Option<Truncation>,
+    spill: Option<Spill>,
+    streaming: bool,
 }
 
 impl RowWriter {
@@ -27,11 +50,20 @@ impl RowWriter {
         RowWriter {
             json,
             row: Vec::with_capacity(256),
+            length: 1,
             rows: 0,
             max_rows,
             max_bytes,
             truncated_by: None,
+            spill: None,
+            streaming: false,
         }
+    }
+
+    /// The same writer, allowed to stream through [`super::stream`].
+    pub fn with_spill(mut self, spill: Option<Spill>) -> Self {
+        self.spill = spill;
+        self
     }
 
     /// Rows accepted so far.
@@ -72,10 +104,10 @@ impl RowWriter {
             write_value(&mut self.row, value);
         }
         self.row.push(b']');
-        let separator = usize::from(self.rows > 0);
+        let separator = u64::from(self.rows > 0);
         // +1 for the closing bracket of the array.
-        let total = self.json.len() + separator + self.row.len() + 1;
-        if total as u64 > self.max_bytes {
+        let total = self.length + separator + self.row.len() as u64 + 1;
+        if total > self.max_bytes {
             self.truncated_by = Some(Truncation::MaxBytes);
             return false;
         }
@@ -83,21 +115,46 @@ impl RowWriter {
             self.json.push(b',');
         }
         self.json.extend_from_slice(&self.row);
+        self.length = total - 1;
         self.rows += 1;
+        self.flush_if_large();
         true
     }
 
-    /// Marks the result as cut by the row limit (the probe row existed).
-    pub fn mark_truncated_by_rows(&mut self) {
-        if self.truncated_by.is_none() {
-            self.truncated_by = Some(Truncation::MaxRows);
+    fn flush_if_large(&mut self) {
+        if self.streaming {
+            if self.json.len() >= super::stream::CHUNK {
+                super::stream::write(&self.json);
+                self.json.clear();
+            }
+            return;
+        }
+        let Some(spill) = &self.spill else {
+            return;
+        };
+        if self.json.len() < spill.threshold {
+            return;
+        }
+        if super::stream::begin(&spill.prefix) {
+            // The prefix ends with the array's opening bracket.
+            super::stream::write(&self.json[1..]);
+            self.json.clear();
+            self.streaming = true;
+        } else {
+            self.spill = None;
         }
     }
 
-    /// The JSON array of all accepted rows.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.json.push(b']');
-        self.json
+    /// The rows: the JSON array in memory, or the note that they were streamed.
+    pub fn finish(mut self) -> RowsOut {
+        if self.streaming {
+            super::stream::write(&self.json);
+            super::stream::close_rows();
+            RowsOut::Streamed
+        } else {
+            self.json.push(b']');
+            RowsOut::Buffered(self.json)
+        }
     }
 }
 
@@ -130,9 +187,10 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
             }
         }
         Value::Decimal(text) | Value::Text(text) => write_string(out, text.as_str()),
-        Value::Bytes(bytes) => {
-            write_string(out, &base64::engine::general_purpose::STANDARD.encode(bytes))
-        }
+        Value::Bytes(bytes) => write_string(
+            out,
+            &base64::engine::general_purpose::STANDARD.encode(bytes),
+        ),
         Value::Json(text) => {
             match serde_json::from_str::<&serde_json::value::RawValue>(text.as_str()) {
                 Ok(raw) => out.extend_from_slice(raw.get().trim().as_bytes()),
@@ -150,6 +208,13 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn buffered(writer: RowWriter) -> String {
+        match writer.finish() {
+            RowsOut::Buffered(bytes) => String::from_utf8(bytes).unwrap_or_default(),
+            RowsOut::Streamed => "streamed".to_owned(),
+        }
+    }
 
     fn json(value: Value) -> String {
         let mut out = Vec::new();
@@ -183,7 +248,7 @@ mod tests {
         assert!(writer.push(&[Value::Int(2)]));
         assert!(!writer.push(&[Value::Int(3)]));
         assert_eq!(writer.truncated_by(), Some(Truncation::MaxRows));
-        assert_eq!(String::from_utf8(writer.finish()).unwrap_or_default(), "[[1],[2]]");
+        assert_eq!(buffered(writer), "[[1],[2]]");
     }
 
     #[test]
@@ -193,8 +258,8 @@ mod tests {
         assert!(writer.push(&[Value::Int(2)])); // [[1],[2]] = 9 bytes
         assert!(!writer.push(&[Value::Int(33)])); // would be 14 bytes
         assert_eq!(writer.truncated_by(), Some(Truncation::MaxBytes));
-        let out = writer.finish();
+        let out = buffered(writer);
         assert!(out.len() <= 12);
-        assert_eq!(String::from_utf8(out).unwrap_or_default(), "[[1],[2]]");
+        assert_eq!(out, "[[1],[2]]");
     }
 }

@@ -45,6 +45,8 @@ struct ErrorEnvelope {
     engine: Option<String>,
     command: String,
     error: ErrorBody,
+    /// Rows already streamed before a large result failed part-way.
+    data: Option<Json>,
 }
 
 #[derive(JsonSchema)]
@@ -54,6 +56,8 @@ struct GenericEnvelope {
     engine: Option<String>,
     command: String,
     data: Json,
+    /// Present for commands that read from a database (e.g. `introspect`).
+    meta: Option<Meta>,
 }
 
 fn with_ok(schema: Schema, ok: bool, title: &str) -> Json {
@@ -70,7 +74,11 @@ fn with_ok(schema: Schema, ok: bool, title: &str) -> Json {
 
 /// The schema of a successful `query` envelope.
 pub fn query_envelope() -> Json {
-    with_ok(schemars::schema_for!(QueryEnvelope), true, "plenum query result")
+    with_ok(
+        schemars::schema_for!(QueryEnvelope),
+        true,
+        "plenum query result",
+    )
 }
 
 /// The schema of every failed envelope.
@@ -80,7 +88,11 @@ pub fn error_envelope() -> Json {
 
 /// The schema of a successful envelope of any other command.
 pub fn generic_envelope() -> Json {
-    with_ok(schemars::schema_for!(GenericEnvelope), true, "plenum result")
+    with_ok(
+        schemars::schema_for!(GenericEnvelope),
+        true,
+        "plenum result",
+    )
 }
 
 /// All schemas by name, as `plenum schema` prints them.

@@ -11,82 +11,101 @@ pub struct SearchDir {
     pub path: PathBuf,
     /// Where it came from: `PLENUM_PLUGIN_PATH`, `executable`, `user`.
     pub source: &'static str,
+    /// Whether it is part of the installation (the executable's directory or its `plugins/`
+    /// subfolder), whose libraries need no manifest.
+    pub installation: bool,
     /// Why it is not searched, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 
+/// A library file found on the search path.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The library, an absolute path.
+    pub path: PathBuf,
+    /// Whether it was found in an installation directory.
+    pub installation: bool,
+}
+
+/// The directories that belong to the installation: the executable's own directory and its
+/// `plugins/` subfolder. Whatever can write there could replace `plenum` itself.
+pub fn installation_dirs() -> Vec<PathBuf> {
+    let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.canonicalize().ok())
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    else {
+        return Vec::new();
+    };
+    vec![exe_dir.join("plugins"), exe_dir]
+}
+
+/// `path` with symbolic links resolved when it exists, as given otherwise.
+fn resolved(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// The search path, in order: `PLENUM_PLUGIN_PATH`, the executable's directory and its
 /// `plugins/` subfolder, then the per-user plugin directory. Relative entries and the current
-/// directory are never searched (a file dropped there must not become code we run).
+/// directory are never searched (a file dropped there must not become code we run), except
+/// when the current directory is the installation itself.
 pub fn search_path() -> Vec<SearchDir> {
-    let mut dirs = Vec::new();
-    let current = std::env::current_dir().ok();
+    let installation = installation_dirs();
+    let current = std::env::current_dir().ok().map(|dir| resolved(&dir));
+    let mut wanted: Vec<(PathBuf, &'static str)> = Vec::new();
     if let Some(value) = std::env::var_os("PLENUM_PLUGIN_PATH") {
-        for path in std::env::split_paths(&value) {
-            if path.as_os_str().is_empty() {
-                continue;
-            }
-            let skipped = if !path.is_absolute() {
-                Some("relative paths are not searched".to_owned())
-            } else if current.as_deref() == Some(path.as_path()) {
-                Some("the current directory is not searched".to_owned())
-            } else {
-                None
-            };
-            dirs.push(SearchDir {
-                path,
-                source: "PLENUM_PLUGIN_PATH",
-                skipped,
-            });
-        }
+        wanted.extend(
+            std::env::split_paths(&value)
+                .filter(|path| !path.as_os_str().is_empty())
+                .map(|path| (path, "PLENUM_PLUGIN_PATH")),
+        );
     }
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    {
-        dirs.push(SearchDir {
-            path: exe_dir.join("plugins"),
-            source: "executable",
-            skipped: None,
-        });
-        dirs.push(SearchDir {
-            path: exe_dir,
-            source: "executable",
-            skipped: None,
-        });
-    }
+    wanted.extend(installation.iter().map(|dir| (dir.clone(), "executable")));
     if let Some(data) = dirs::data_dir() {
+        wanted.push((data.join("plenum").join("plugins"), "user"));
+    }
+    let mut dirs: Vec<SearchDir> = Vec::new();
+    for (path, source) in wanted {
+        let real = resolved(&path);
+        if dirs.iter().any(|dir| resolved(&dir.path) == real) {
+            continue;
+        }
+        let is_installation = installation.contains(&real);
+        let skipped = if !path.is_absolute() {
+            Some("relative paths are not searched".to_owned())
+        } else if !is_installation && current.as_deref() == Some(real.as_path()) {
+            Some("the current directory is not searched".to_owned())
+        } else {
+            None
+        };
         dirs.push(SearchDir {
-            path: data.join("plenum").join("plugins"),
-            source: "user",
-            skipped: None,
+            path,
+            source,
+            installation: is_installation,
+            skipped,
         });
     }
-    let mut seen = Vec::new();
-    dirs.retain(|dir| {
-        if seen.contains(&dir.path) {
-            false
-        } else {
-            seen.push(dir.path.clone());
-            true
-        }
-    });
     dirs
 }
 
-/// Whether `path` looks like a Plenum plugin library for this platform.
-fn is_candidate(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
-        return false;
-    };
+/// Whether `name` is a Plenum plugin library's file name for this platform
+/// (`libplenum_*.so`, `libplenum_*.dylib`, `plenum_*.dll`).
+pub fn is_library_name(name: &str) -> bool {
     let prefix = format!("{}plenum_", std::env::consts::DLL_PREFIX);
-    name.starts_with(&prefix) && name.ends_with(std::env::consts::DLL_SUFFIX) && path.is_file()
+    name.starts_with(&prefix) && name.ends_with(std::env::consts::DLL_SUFFIX)
 }
 
-/// Candidate libraries in the searched directories, in search order, each once.
-pub fn candidates(dirs: &[SearchDir]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
+fn is_candidate(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(is_library_name)
+        && path.is_file()
+}
+
+/// Candidate libraries in the searched directories, in search order, each file name once.
+pub fn candidates(dirs: &[SearchDir]) -> Vec<Candidate> {
+    let mut found: Vec<Candidate> = Vec::new();
     for dir in dirs.iter().filter(|dir| dir.skipped.is_none()) {
         let Ok(entries) = std::fs::read_dir(&dir.path) else {
             continue;
@@ -98,23 +117,32 @@ pub fn candidates(dirs: &[SearchDir]) -> Vec<PathBuf> {
             .collect();
         here.sort();
         for path in here {
-            let name = path.file_name().map(|name| name.to_owned());
             // The first library of a name on the path wins, like PATH lookup.
             if !found
                 .iter()
-                .any(|seen: &PathBuf| seen.file_name().map(|n| n.to_owned()) == name)
+                .any(|seen| seen.path.file_name() == path.file_name())
             {
-                found.push(path);
+                found.push(Candidate {
+                    path,
+                    installation: dir.installation,
+                });
             }
         }
     }
     found
 }
 
-/// Whether the library's file name mentions `engine` (e.g. `libplenum_sqlite.so`).
+/// Whether the library's name and `engine` mention each other (`libplenum_sqlite.so` for
+/// `sqlite`, `libplenum_postgres.so` for `postgresql`, `libplenum_probe.so` for `test-probe`).
 pub fn file_mentions(path: &Path, engine: &str) -> bool {
-    path.file_stem()
+    let prefix = format!("{}plenum_", std::env::consts::DLL_PREFIX);
+    let Some(name) = path
+        .file_stem()
         .and_then(|stem| stem.to_str())
-        .map(|stem| stem.to_ascii_lowercase().contains(engine))
-        .unwrap_or(false)
+        .map(|stem| stem.to_ascii_lowercase())
+    else {
+        return false;
+    };
+    let name = name.strip_prefix(&prefix).unwrap_or(&name);
+    !name.is_empty() && (name.contains(engine) || engine.contains(name))
 }

@@ -1,30 +1,37 @@
 //! A loaded plugin library and the checks it passed.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use plenum_gate::Dialect;
 use plenum_plugin_api::abi_stable::library::{lib_header_from_path, LibraryError};
 use plenum_plugin_api::{
-    Capabilities, ConnectParams, ConnectionBox, PluginError, PluginInfo, PluginModuleRef,
-    API_VERSION,
+    Capabilities, ConnectParams, ConnectionBox, PluginAbout, PluginError, PluginInfo,
+    PluginModuleRef,
 };
 use serde::Serialize;
 
+use super::manifest::{self, Manifest};
+use super::trust::Assessment;
 use crate::error::Failure;
 
-/// A plugin whose library loaded, whose API version the host speaks and whose dialect the gate
-/// knows.
+/// A plugin whose library passed the trust checks, loaded in time, speaks an API version the
+/// host speaks, agrees with its manifest and declares a dialect the gate knows.
 pub struct LoadedPlugin {
     path: PathBuf,
     module: PluginModuleRef,
     info: PluginInfo,
+    about: Option<PluginAbout>,
     dialect: Dialect,
+    trust: Assessment,
 }
 
 /// How `plenum plugins` describes one library.
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginSummary {
-    /// Plugin name (null when the library could not be read).
+    /// Plugin name (from the manifest when the library was not loaded; null when unknown).
     pub name: Option<String>,
     /// Plugin version.
     pub version: Option<String>,
@@ -38,6 +45,8 @@ pub struct PluginSummary {
     pub capabilities: Option<CapabilitiesOut>,
     /// One-line description.
     pub description: Option<String>,
+    /// Maintainer, license and home page (plugin API 1.1; null for plugins built against 1.0).
+    pub about: Option<AboutOut>,
     /// Library path.
     pub path: PathBuf,
     /// `ok` or `error`.
@@ -45,6 +54,8 @@ pub struct PluginSummary {
     /// Why the plugin cannot be used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Whether the host trusts the library, and why.
+    pub trust: Assessment,
 }
 
 /// Capabilities as printed.
@@ -71,20 +82,59 @@ impl From<Capabilities> for CapabilitiesOut {
     }
 }
 
+/// [`PluginAbout`] as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AboutOut {
+    /// Home page or repository.
+    pub homepage: Option<String>,
+    /// SPDX license expression.
+    pub license: Option<String>,
+    /// Authors or maintainers.
+    pub authors: Vec<String>,
+}
+
+impl From<&PluginAbout> for AboutOut {
+    fn from(about: &PluginAbout) -> Self {
+        AboutOut {
+            homepage: about
+                .homepage
+                .as_ref()
+                .map(|text| text.to_string())
+                .into_option(),
+            license: about
+                .license
+                .as_ref()
+                .map(|text| text.to_string())
+                .into_option(),
+            authors: about
+                .authors
+                .iter()
+                .map(|author| author.to_string())
+                .collect(),
+        }
+    }
+}
+
 impl PluginSummary {
-    /// The summary of a library that could not be used.
-    pub fn broken(path: &Path, error: &str) -> Self {
+    /// The summary of a library that could not be used, with what its manifest says.
+    pub fn broken(path: &Path, error: &str, trust: Assessment) -> Self {
+        let manifest = trust.manifest.clone();
         PluginSummary {
-            name: None,
-            version: None,
-            engines: Vec::new(),
-            dialect: None,
-            api_version: None,
+            name: manifest.as_ref().map(|m| m.name.clone()),
+            version: manifest.as_ref().map(|m| m.version.clone()),
+            engines: manifest
+                .as_ref()
+                .map(|m| m.engines.clone())
+                .unwrap_or_default(),
+            dialect: manifest.as_ref().map(|m| m.dialect.clone()),
+            api_version: manifest.as_ref().map(|m| m.api_version.clone()),
             capabilities: None,
             description: None,
+            about: None,
             path: path.to_path_buf(),
             status: "error",
             error: Some(error.to_owned()),
+            trust,
         }
     }
 }
@@ -109,28 +159,121 @@ fn describe_library_error(error: &LibraryError) -> String {
     }
 }
 
+/// What the loading thread hands back.
+struct Opened {
+    module: PluginModuleRef,
+    info: PluginInfo,
+    about: Option<PluginAbout>,
+}
+
+/// Opens the library, runs its root-module constructor and asks it what it is. This is where
+/// the library's code first runs.
+fn open(path: &Path) -> Result<Opened, String> {
+    let header = lib_header_from_path(path).map_err(|error| describe_library_error(&error))?;
+    let module = header
+        .init_root_module::<PluginModuleRef>()
+        .map_err(|error| describe_library_error(&error))?;
+    // The version is checked before any other call: a newer plugin's functions may expect
+    // more of the host than it gives.
+    manifest::check_api_version(module.api_version())?;
+    let info = (module.info())()
+        .into_result()
+        .map_err(|error: PluginError| format!("info failed: {}", error.message))?;
+    // Absent in plugins built against API 1.0.
+    let about = match module.about() {
+        Some(about) => Some(
+            about()
+                .into_result()
+                .map_err(|error: PluginError| format!("about failed: {}", error.message))?,
+        ),
+        None => None,
+    };
+    Ok(Opened {
+        module,
+        info,
+        about,
+    })
+}
+
+/// [`open`] on its own thread, given up after `timeout`. A library stuck in its constructor
+/// keeps its thread, which ends with the process; the host goes on without it.
+fn open_within(path: &Path, timeout: Duration) -> Result<Opened, String> {
+    let (sender, receiver) = mpsc::channel();
+    let library = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("plenum-plugin-load".into())
+        .spawn(move || {
+            let opened = catch_unwind(AssertUnwindSafe(|| open(&library)))
+                .unwrap_or_else(|_| Err("loading it panicked".to_owned()));
+            // The receiver is gone only when the host stopped waiting.
+            let _ = sender.send(opened);
+        })
+        .map_err(|error| format!("cannot start a thread to load it: {error}"))?;
+    match receiver.recv_timeout(timeout) {
+        Ok(opened) => opened,
+        Err(RecvTimeoutError::Timeout) => Err(format!(
+            "it did not finish loading within {} ms (its initialisation hangs or is too slow; \
+             {} sets the limit)",
+            timeout.as_millis(),
+            super::trust::LOAD_TIMEOUT_ENV
+        )),
+        Err(RecvTimeoutError::Disconnected) => Err("its loading thread stopped".to_owned()),
+    }
+}
+
+/// Where the library disagrees with its manifest, if anywhere.
+fn disagreement(manifest: &Manifest, opened: &Opened) -> Option<String> {
+    let info = &opened.info;
+    let mut engines: Vec<String> = info
+        .engines
+        .iter()
+        .map(|e| e.to_ascii_lowercase())
+        .collect();
+    let mut listed: Vec<String> = manifest
+        .engines
+        .iter()
+        .map(|e| e.to_ascii_lowercase())
+        .collect();
+    engines.sort();
+    listed.sort();
+    let api = opened.module.api_version().to_string();
+    let differences: Vec<String> = [
+        ("name", manifest.name.clone(), info.name.to_string()),
+        (
+            "version",
+            manifest.version.clone(),
+            info.version.to_string(),
+        ),
+        ("engines", listed.join(","), engines.join(",")),
+        (
+            "dialect",
+            manifest.dialect.clone(),
+            info.dialect.to_string(),
+        ),
+        ("api_version", manifest.api_version.clone(), api),
+    ]
+    .into_iter()
+    .filter(|(_, said, is)| said != is)
+    .map(|(field, said, is)| format!("{field} '{said}' but the library reports '{is}'"))
+    .collect();
+    (!differences.is_empty()).then(|| format!("its manifest says {}", differences.join(", ")))
+}
+
 impl LoadedPlugin {
-    /// Loads the library at `path` and checks its API version, metadata and dialect.
-    pub fn load(path: &Path) -> Result<Self, Failure> {
+    /// Loads the library at `path`, which `trust` allowed, within `timeout`, and checks its API
+    /// version, metadata and dialect and that it is what its manifest says.
+    pub fn load(path: &Path, trust: Assessment, timeout: Duration) -> Result<Self, Failure> {
         let fail = |what: String| Failure::plugin(format!("plugin {}: {what}", path.display()));
-        let header = lib_header_from_path(path).map_err(|error| fail(describe_library_error(&error)))?;
-        let module = header
-            .init_root_module::<PluginModuleRef>()
-            .map_err(|error| fail(describe_library_error(&error)))?;
-        let api = module.api_version();
-        if api.major != API_VERSION.major {
-            return Err(fail(format!(
-                "built against plugin API {api}, this host speaks {API_VERSION} (major versions differ)"
-            )));
+        if !trust.allows_loading() {
+            return Err(fail(format!("refused before loading: {}", trust.reason)));
         }
-        if api.minor > API_VERSION.minor {
-            return Err(fail(format!(
-                "needs plugin API {api}, this host speaks {API_VERSION}: upgrade plenum"
-            )));
+        let opened = open_within(path, timeout).map_err(fail)?;
+        if let Some(manifest) = &trust.manifest {
+            if let Some(difference) = disagreement(manifest, &opened) {
+                return Err(fail(difference));
+            }
         }
-        let info = (module.info())()
-            .into_result()
-            .map_err(|error: PluginError| fail(format!("info failed: {}", error.message)))?;
+        let info = &opened.info;
         let dialect = Dialect::from_name(info.dialect.as_str()).ok_or_else(|| {
             fail(format!(
                 "declares SQL dialect '{}', which the gate does not know",
@@ -142,9 +285,11 @@ impl LoadedPlugin {
         }
         Ok(LoadedPlugin {
             path: path.to_path_buf(),
-            module,
-            info,
+            module: opened.module,
+            info: opened.info,
+            about: opened.about,
             dialect,
+            trust,
         })
     }
 
@@ -166,6 +311,24 @@ impl LoadedPlugin {
         &self.info
     }
 
+    /// The manifest that describes this library as it is (for `plenum plugins verify`).
+    pub fn manifest(&self, sha256: String) -> Manifest {
+        Manifest {
+            manifest_version: manifest::MANIFEST_VERSION,
+            name: self.info.name.to_string(),
+            version: self.info.version.to_string(),
+            engines: self.info.engines.iter().map(|e| e.to_string()).collect(),
+            dialect: self.info.dialect.to_string(),
+            api_version: self.module.api_version().to_string(),
+            library: self
+                .path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256,
+        }
+    }
+
     /// Opens a session.
     pub fn connect(&self, params: &ConnectParams) -> Result<ConnectionBox, PluginError> {
         (self.module.connect())(params).into_result()
@@ -181,9 +344,11 @@ impl LoadedPlugin {
             api_version: Some(self.module.api_version().to_string()),
             capabilities: Some(self.info.capabilities.into()),
             description: Some(self.info.description.to_string()),
+            about: self.about.as_ref().map(AboutOut::from),
             path: self.path.clone(),
             status: "ok",
             error: None,
+            trust: self.trust.clone(),
         }
     }
 }

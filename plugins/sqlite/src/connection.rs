@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use plenum_plugin_api::{
-    AccessMode, CancelHandle, Connection, Cursor, IntrospectRequest, IntrospectResult,
-    PluginError, PluginResult, ServerInfo, Value,
+    AccessMode, CancelHandle, Connection, Cursor, IntrospectRequest, IntrospectResult, PluginError,
+    PluginResult, ServerInfo, Value,
 };
 use rusqlite::{InterruptHandle, OpenFlags};
 
@@ -62,10 +62,9 @@ impl SqliteConnection {
         connection
             .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
             .map_err(|error| match error.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::NotADatabase) => PluginError::connection(format!(
-                    "not a SQLite database: {}",
-                    self.file
-                )),
+                Some(rusqlite::ErrorCode::NotADatabase) => {
+                    PluginError::connection(format!("not a SQLite database: {}", self.file))
+                }
                 _ => setup(error),
             })?;
         if timeout_ms > 0 {
@@ -150,7 +149,9 @@ impl Connection for SqliteConnection {
     }
 
     fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {
-        Ok(Box::new(SqliteCancel(self.connection.get_interrupt_handle())))
+        Ok(Box::new(SqliteCancel(
+            self.connection.get_interrupt_handle(),
+        )))
     }
 
     fn server_info(&mut self) -> PluginResult<ServerInfo> {

@@ -37,12 +37,17 @@ pub(crate) fn introspect(
         IntrospectOp::ListTables => list_tables(
             connection,
             schema,
-            request.pattern.as_ref().map(|pattern| pattern.as_str()).into_option(),
+            request
+                .pattern
+                .as_ref()
+                .map(|pattern| pattern.as_str())
+                .into_option(),
         ),
         IntrospectOp::DescribeTable => {
-            let table = request.table.as_ref().into_option().ok_or_else(|| {
-                PluginError::query("describing a table needs the table's name")
-            })?;
+            let table =
+                request.table.as_ref().into_option().ok_or_else(|| {
+                    PluginError::query("describing a table needs the table's name")
+                })?;
             describe_table(connection, schema, table.as_str())
         }
     }
@@ -94,12 +99,16 @@ fn describe_table(
     schema: &str,
     table: &str,
 ) -> PluginResult<IntrospectResult> {
+    // The schema table is indexed by name; `pragma_table_list` would describe every table.
+    let catalog = if schema.eq_ignore_ascii_case("temp") {
+        "SELECT type FROM sqlite_temp_schema WHERE type IN ('table', 'view') AND name = ?1"
+    } else if schema.eq_ignore_ascii_case("main") {
+        "SELECT type FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?1"
+    } else {
+        return Ok(IntrospectResult::Table(ROption::RNone));
+    };
     let kind: Option<String> = connection
-        .query_row(
-            "SELECT type FROM pragma_table_list WHERE schema = ?1 AND name = ?2",
-            params![schema, table],
-            |row| row.get(0),
-        )
+        .query_row(catalog, params![table], |row| row.get(0))
         .optional()
         .map_err(query_error)?;
     let Some(kind) = kind else {
@@ -146,7 +155,10 @@ fn describe_table(
         kind: kind_of(&kind),
         comment: ROption::RNone,
         columns,
-        primary_key: key_columns.into_iter().map(|(_, name)| name.into()).collect(),
+        primary_key: key_columns
+            .into_iter()
+            .map(|(_, name)| name.into())
+            .collect(),
         foreign_keys: foreign_keys(connection, schema, table)?,
         indexes: indexes(connection, schema, table)?,
         view_definition: if kind == "view" {
@@ -220,7 +232,9 @@ fn indexes(connection: &Connection, schema: &str, table: &str) -> PluginResult<R
     for (name, unique) in list {
         let columns = columns_of
             .query_map(params![schema, name], |row| {
-                Ok(row.get::<_, Option<String>>(0)?.unwrap_or_else(|| "<expression>".into()))
+                Ok(row
+                    .get::<_, Option<String>>(0)?
+                    .unwrap_or_else(|| "<expression>".into()))
             })
             .map_err(query_error)?
             .map(|column| column.map(RString::from).map_err(query_error))

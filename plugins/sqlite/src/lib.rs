@@ -12,9 +12,9 @@
 #![warn(missing_docs)]
 
 mod authorizer;
-mod introspect;
 mod connection;
 mod cursor;
+mod introspect;
 mod values;
 
 use plenum_plugin_api::{

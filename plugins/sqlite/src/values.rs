@@ -11,9 +11,9 @@ pub(crate) fn query_error(error: rusqlite::Error) -> PluginError {
         Some(rusqlite::ErrorCode::OperationInterrupted) => {
             PluginError::timeout("the statement was interrupted")
         }
-        Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => PluginError::query(format!(
-            "refused by the session's access mode: {error}"
-        )),
+        Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => {
+            PluginError::query(format!("refused by the session's access mode: {error}"))
+        }
         _ => match error {
             rusqlite::Error::MultipleStatement => {
                 PluginError::query("only one statement can run per call")

@@ -1,0 +1,211 @@
+//! Lexing the whole input once, mapping tokens back to the source text, and the lexical rules
+//! that must hold before anything is parsed.
+
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
+
+use crate::{Dialect, GateError};
+
+/// The input's tokens and where each one starts in the source.
+pub(crate) struct Lexed {
+    /// Every token, whitespace and comments included.
+    pub tokens: Vec<TokenWithSpan>,
+    /// The byte offset at which each token starts, plus a final entry: the input's length.
+    pub offsets: Vec<usize>,
+}
+
+/// A lexical reason to stop. `Refused` is tied to a token so the caller can say which
+/// statement it belongs to.
+#[derive(Debug)]
+pub(crate) enum LexError {
+    /// Not lexable, or the tokenizer and the source disagree.
+    Parse(GateError),
+    /// A lexical shape that is never allowed.
+    Refused {
+        /// 1-based index of the statement the offending text is in.
+        statement: usize,
+        /// Statement label for the message.
+        kind: &'static str,
+        /// Why.
+        reason: &'static str,
+        /// Where the offending text starts.
+        location: Location,
+    },
+}
+
+const EXECUTABLE_COMMENT: &str = "EXECUTABLE COMMENT";
+const EXECUTABLE_COMMENT_REASON: &str =
+    "MySQL and MariaDB run the text inside /*! … */ and /*M! … */ as SQL, so it cannot be treated as a comment; write the SQL without it";
+const DOUBLE_DASH: &str = "COMMENT";
+const DOUBLE_DASH_REASON: &str =
+    "MySQL treats `--` as a comment only when a space, tab or newline follows it; write `- -` for two minus signs or put a space after `--`";
+
+/// Tokenizes `sql` with the dialect's own lexer and checks the lexical rules.
+pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Lexed, LexError> {
+    // Engines disagree on NUL: SQLite stops reading at it, PostgreSQL rejects it, MySQL's
+    // comment scanner stops at it. No engine needs it in SQL text.
+    if let Some(byte) = sql.find('\0') {
+        let location = location_of_byte(sql, byte);
+        return Err(LexError::Parse(GateError::Parse {
+            message: "the input contains a NUL character".to_owned(),
+            line: location.line,
+            column: location.column,
+        }));
+    }
+    let parser_dialect = dialect.parser_dialect();
+    let tokens = Tokenizer::new(parser_dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| {
+            LexError::Parse(GateError::Parse {
+                message: e.message,
+                line: e.location.line,
+                column: e.location.column,
+            })
+        })?;
+    let hints_expand = parser_dialect.supports_multiline_comment_hints();
+    let mysql_rules = dialect == Dialect::MySql;
+    let offsets = map_offsets(sql, &tokens, hints_expand, mysql_rules)?;
+    Ok(Lexed { tokens, offsets })
+}
+
+/// Walks the source alongside the tokens. The tokenizer's spans are contiguous (each token
+/// starts where the previous one ended) except where it expanded a `/*! … */` hint into
+/// tokens that are not in the source: that gap or overlap is how such hints are detected.
+fn map_offsets(
+    sql: &str,
+    tokens: &[TokenWithSpan],
+    hints_expand: bool,
+    mysql_rules: bool,
+) -> Result<Vec<usize>, LexError> {
+    let mut offsets = Vec::with_capacity(tokens.len() + 1);
+    let mut chars = sql.chars();
+    let mut byte = 0usize;
+    let mut here = Location::new(1, 1);
+    // Statement numbering for messages: non-empty `;`-separated pieces seen so far.
+    let mut finished_statements = 0usize;
+    let mut in_statement = false;
+    for token in tokens {
+        let statement = finished_statements + 1;
+        let refuse = |kind, reason, location| LexError::Refused {
+            statement,
+            kind,
+            reason,
+            location,
+        };
+        match token.token {
+            Token::SemiColon => {
+                finished_statements += usize::from(in_statement);
+                in_statement = false;
+            }
+            Token::Whitespace(_) => {}
+            _ => in_statement = true,
+        }
+        let is_comment = matches!(
+            token.token,
+            Token::Whitespace(Whitespace::MultiLineComment(_))
+        );
+        if token.span.start != here
+            || (hints_expand && !is_comment && sql[byte..].starts_with("/*"))
+        {
+            return Err(if hints_expand {
+                refuse(EXECUTABLE_COMMENT, EXECUTABLE_COMMENT_REASON, here)
+            } else {
+                position_mismatch(here)
+            });
+        }
+        if mysql_rules {
+            check_mysql_token(&token.token, sql, byte)
+                .map_err(|(kind, reason)| refuse(kind, reason, here))?;
+        }
+        offsets.push(byte);
+        let end = token.span.end;
+        while here != end {
+            let past_end =
+                here.line > end.line || (here.line == end.line && here.column > end.column);
+            let Some(c) = chars.next().filter(|_| !past_end) else {
+                return Err(if hints_expand {
+                    refuse(
+                        EXECUTABLE_COMMENT,
+                        EXECUTABLE_COMMENT_REASON,
+                        token.span.start,
+                    )
+                } else {
+                    position_mismatch(here)
+                });
+            };
+            byte += c.len_utf8();
+            if c == '\n' {
+                here.line += 1;
+                here.column = 1;
+            } else {
+                here.column += 1;
+            }
+        }
+    }
+    if byte != sql.len() {
+        // Text after the last token: only an expanded hint that produced no tokens leaves it.
+        return Err(if hints_expand {
+            LexError::Refused {
+                statement: finished_statements + 1,
+                kind: EXECUTABLE_COMMENT,
+                reason: EXECUTABLE_COMMENT_REASON,
+                location: here,
+            }
+        } else {
+            position_mismatch(here)
+        });
+    }
+    offsets.push(sql.len());
+    Ok(offsets)
+}
+
+/// MySQL-only lexical rules for one token starting at `byte`.
+fn check_mysql_token(
+    token: &Token,
+    sql: &str,
+    byte: usize,
+) -> Result<(), (&'static str, &'static str)> {
+    match token {
+        Token::Whitespace(Whitespace::MultiLineComment(text)) if text.starts_with("M!") => {
+            Err((EXECUTABLE_COMMENT, EXECUTABLE_COMMENT_REASON))
+        }
+        Token::Whitespace(Whitespace::SingleLineComment { prefix, comment }) if prefix == "--" => {
+            // sqlparser accepts any Unicode whitespace after `--`; MySQL only ASCII space and
+            // control characters. A disagreement would hide SQL from the gate.
+            // An empty comment text means a newline came right after `--`.
+            match comment.chars().next() {
+                None => Ok(()),
+                Some(c) if c.is_ascii_whitespace() || c.is_ascii_control() => Ok(()),
+                Some(_) => Err((DOUBLE_DASH, DOUBLE_DASH_REASON)),
+            }
+        }
+        Token::Minus if sql[byte..].starts_with("--") => Err((DOUBLE_DASH, DOUBLE_DASH_REASON)),
+        _ => Ok(()),
+    }
+}
+
+fn position_mismatch(here: Location) -> LexError {
+    LexError::Parse(GateError::Parse {
+        message: "the tokenizer's positions do not match the input".to_owned(),
+        line: here.line,
+        column: here.column,
+    })
+}
+
+/// Line and column (1-based, columns in characters) of a byte offset, as sqlparser counts them.
+pub(crate) fn location_of_byte(sql: &str, byte: usize) -> Location {
+    let mut location = Location::new(1, 1);
+    for c in sql[..byte].chars() {
+        if c == '\n' {
+            location.line += 1;
+            location.column = 1;
+        } else {
+            location.column += 1;
+        }
+    }
+    location
+}
+
+/// Whether a token is whitespace or a comment.
+pub(crate) fn is_trivia(token: &Token) -> bool {
+    matches!(token, Token::Whitespace(_))
+}

@@ -1,0 +1,370 @@
+//! The verdict for a parsed statement: an exhaustive allow-list over statement kinds, plus a
+//! walk over the whole tree for effects that hide inside queries and expressions.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor, TableObject,
+    Visit, Visitor,
+};
+
+use crate::functions::{self, Effect};
+use crate::reasons;
+use crate::{Dialect, Tier};
+
+/// The tier a parsed statement needs, or why it is refused.
+pub(crate) fn statement_tier(
+    statement: &Statement,
+    dialect: Dialect,
+) -> Result<Tier, Cow<'static, str>> {
+    let mut walker = Walker {
+        dialect,
+        tier: Tier::Read,
+        plain_explain_depth: 0,
+    };
+    match statement.visit(&mut walker) {
+        ControlFlow::Continue(()) => Ok(walker.tier),
+        ControlFlow::Break(reason) => Err(reason),
+    }
+}
+
+struct Walker {
+    dialect: Dialect,
+    tier: Tier,
+    /// Inside a plain EXPLAIN nothing runs, so tiers found there do not count; refusals do,
+    /// because refusing is always the safe side.
+    plain_explain_depth: usize,
+}
+
+impl Walker {
+    fn raise(&mut self, tier: Tier) {
+        if self.plain_explain_depth == 0 {
+            self.tier = self.tier.max(tier);
+        }
+    }
+
+    fn function(&mut self, name: &ObjectName) -> ControlFlow<Cow<'static, str>> {
+        let Some(last) = name.0.last() else {
+            return ControlFlow::Continue(());
+        };
+        let ObjectNamePart::Identifier(ident) = last else {
+            return ControlFlow::Break(Cow::Borrowed(
+                "a function whose name is computed at run time cannot be checked",
+            ));
+        };
+        match functions::function_effect(&ident.value) {
+            None => ControlFlow::Continue(()),
+            Some(Effect::Needs(tier)) => {
+                self.raise(tier);
+                ControlFlow::Continue(())
+            }
+            Some(Effect::Refused(reason)) => {
+                ControlFlow::Break(Cow::Owned(format!("{}(): {reason}", ident.value)))
+            }
+        }
+    }
+}
+
+impl Visitor for Walker {
+    type Break = Cow<'static, str>;
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Self::Break> {
+        match local_tier(statement) {
+            Ok(tier) => self.raise(tier),
+            Err(reason) => return ControlFlow::Break(reason),
+        }
+        if let Statement::Call(function) = statement {
+            self.function(&function.name)?;
+        }
+        if is_plain_explain(statement) {
+            self.plain_explain_depth += 1;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Self::Break> {
+        if is_plain_explain(statement) {
+            self.plain_explain_depth = self.plain_explain_depth.saturating_sub(1);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Self::Break> {
+        // FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE take row locks, which the read-only
+        // transaction refuses in PostgreSQL and which block writers elsewhere.
+        if !query.locks.is_empty() {
+            self.raise(Tier::Write);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Self::Break> {
+        if select.into.is_some() {
+            if self.dialect == Dialect::MySql {
+                return ControlFlow::Break(Cow::Borrowed(reasons::MYSQL_SELECT_INTO));
+            }
+            // PostgreSQL (and the other dialects that accept it): SELECT … INTO creates a table.
+            self.raise(Tier::Ddl);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Self::Break> {
+        if let Expr::Function(function) = expr {
+            self.function(&function.name)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Self::Break> {
+        match factor {
+            // `FROM f(args)`: a table-valued function call.
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            }
+            | TableFactor::Function { name, .. } => self.function(name),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<Self::Break> {
+        let mut parts: [&str; 4] = [""; 4];
+        let mut count = 0;
+        for part in relation.0.iter().rev().take(4) {
+            match part {
+                ObjectNamePart::Identifier(ident) => {
+                    parts[count] = ident.value.as_str();
+                    count += 1;
+                }
+                ObjectNamePart::Function(_) => {
+                    return ControlFlow::Break(Cow::Borrowed(
+                        "a table whose name is computed at run time cannot be checked",
+                    ))
+                }
+            }
+        }
+        let parts = &mut parts[..count];
+        parts.reverse();
+        match functions::relation_refusal(parts) {
+            Some(reason) => ControlFlow::Break(Cow::Borrowed(reason)),
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// `EXPLAIN` without ANALYZE in any spelling: the statement is planned, not run.
+fn is_plain_explain(statement: &Statement) -> bool {
+    matches!(statement, Statement::Explain { .. }) && !explain_executes(statement)
+}
+
+/// Whether an EXPLAIN runs its statement. Any `ANALYZE` option counts, even `ANALYZE false`:
+/// guessing wrong in that direction only asks for a higher tier.
+pub(crate) fn explain_executes(statement: &Statement) -> bool {
+    match statement {
+        Statement::Explain {
+            analyze, options, ..
+        } => {
+            *analyze
+                || options.as_ref().is_some_and(|options| {
+                    options
+                        .iter()
+                        .any(|option| option.name.value.eq_ignore_ascii_case("analyze"))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// The tier of one statement node on its own, not counting what is nested inside it (the walk
+/// adds that). Everything not listed is refused: the gate allows what it knows.
+fn local_tier(statement: &Statement) -> Result<Tier, Cow<'static, str>> {
+    use Statement as S;
+    let tier = match statement {
+        // Reads.
+        S::Query(_)
+        | S::ExplainTable { .. }
+        | S::Explain { .. }
+        | S::Assert { .. }
+        | S::ShowFunctions { .. }
+        | S::ShowStatus { .. }
+        | S::ShowVariables { .. }
+        | S::ShowCreate { .. }
+        | S::ShowColumns { .. }
+        | S::ShowCatalogs { .. }
+        | S::ShowDatabases { .. }
+        | S::ShowSchemas { .. }
+        | S::ShowCharset(_)
+        | S::ShowObjects(_)
+        | S::ShowTables { .. }
+        | S::ShowViews { .. }
+        | S::ShowCollation { .. } => Tier::Read,
+        S::ShowVariable { variable } => {
+            let words = variable.iter().map(|ident| ident.value.as_str());
+            if let Some(reason) = reasons::show_refusal(words) {
+                return Err(Cow::Borrowed(reason));
+            }
+            Tier::Read
+        }
+
+        // Row changes.
+        S::Insert(insert) => {
+            if matches!(insert.table, TableObject::TableFunction(_)) {
+                return Err(Cow::Borrowed(reasons::INSERT_INTO_FUNCTION));
+            }
+            Tier::Write
+        }
+        S::Update(_) | S::Delete(_) | S::Merge(_) => Tier::Write,
+
+        // Schema and everything whose effect is not limited to rows.
+        S::CreateVirtualTable { module_name, .. } => {
+            if functions::is_file_module(&module_name.value) {
+                return Err(Cow::Borrowed(reasons::FILE_MODULE));
+            }
+            Tier::Ddl
+        }
+        S::Analyze(_)
+        | S::Truncate(_)
+        | S::Msck(_)
+        | S::Call(_)
+        | S::CreateView(_)
+        | S::CreateTable(_)
+        | S::CreateIndex(_)
+        | S::CreateRole(_)
+        | S::CreateSecret { .. }
+        | S::CreateServer(_)
+        | S::CreatePolicy(_)
+        | S::CreateConnector(_)
+        | S::CreateOperator(_)
+        | S::CreateOperatorFamily(_)
+        | S::CreateOperatorClass(_)
+        | S::CreateTextSearch(_)
+        | S::AlterTable(_)
+        | S::AlterSchema(_)
+        | S::AlterIndex { .. }
+        | S::AlterView { .. }
+        | S::AlterFunction(_)
+        | S::AlterType(_)
+        | S::AlterCollation(_)
+        | S::AlterOperator(_)
+        | S::AlterOperatorFamily(_)
+        | S::AlterOperatorClass(_)
+        | S::AlterTextSearch(_)
+        | S::AlterRole { .. }
+        | S::AlterPolicy(_)
+        | S::AlterConnector { .. }
+        | S::Drop { .. }
+        | S::DropFunction(_)
+        | S::DropDomain(_)
+        | S::DropProcedure { .. }
+        | S::DropSecret { .. }
+        | S::DropPolicy(_)
+        | S::DropConnector { .. }
+        | S::CreateExtension(_)
+        | S::CreateCollation(_)
+        | S::DropExtension(_)
+        | S::DropOperator(_)
+        | S::DropOperatorFamily(_)
+        | S::DropOperatorClass(_)
+        | S::Comment { .. }
+        | S::CreateSchema { .. }
+        | S::CreateDatabase { .. }
+        | S::CreateFunction(_)
+        | S::CreateTrigger(_)
+        | S::DropTrigger(_)
+        | S::CreateProcedure { .. }
+        | S::CreateMacro { .. }
+        | S::CreateStage { .. }
+        | S::CreateFileFormat { .. }
+        | S::CreateWarehouse(_)
+        | S::Grant(_)
+        | S::Deny(_)
+        | S::Revoke(_)
+        | S::CreateSequence { .. }
+        | S::CreateDomain(_)
+        | S::CreateType { .. }
+        | S::OptimizeTable { .. }
+        | S::RenameTable(_)
+        | S::CreateUser(_)
+        | S::AlterUser(_)
+        | S::Vacuum(_) => Tier::Ddl,
+
+        // Everything else, named where a specific reason helps.
+        S::StartTransaction { .. }
+        | S::Commit { .. }
+        | S::Rollback { .. }
+        | S::Savepoint { .. }
+        | S::ReleaseSavepoint { .. } => return Err(Cow::Borrowed(reasons::TRANSACTION)),
+        S::Set(set) => return Err(Cow::Borrowed(reasons::set_reason(set))),
+        S::Reset(_) | S::AlterSession { .. } | S::Use(_) | S::Discard { .. } => {
+            return Err(Cow::Borrowed(reasons::SESSION))
+        }
+        S::Prepare { .. } | S::Execute { .. } | S::Deallocate { .. } => {
+            return Err(Cow::Borrowed(reasons::PREPARED))
+        }
+        S::Lock(_) | S::LockTables { .. } | S::UnlockTables => {
+            return Err(Cow::Borrowed(reasons::LOCK))
+        }
+        S::LISTEN { .. } | S::UNLISTEN { .. } | S::NOTIFY { .. } => {
+            return Err(Cow::Borrowed(reasons::NOTIFY))
+        }
+        S::Copy { .. }
+        | S::CopyIntoSnowflake { .. }
+        | S::LoadData { .. }
+        | S::Directory { .. }
+        | S::Unload { .. }
+        | S::ExportData(_)
+        | S::List(_)
+        | S::Put { .. }
+        | S::Remove(_) => return Err(Cow::Borrowed(reasons::FILES)),
+        S::Load { .. } | S::Install { .. } => return Err(Cow::Borrowed(reasons::EXTENSION)),
+        S::AttachDatabase { .. }
+        | S::AttachDuckDBDatabase { .. }
+        | S::DetachDuckDBDatabase { .. } => return Err(Cow::Borrowed(reasons::ATTACH)),
+        S::Kill { .. } | S::Flush { .. } => return Err(Cow::Borrowed(reasons::SERVER)),
+        S::ShowProcessList { .. } => return Err(Cow::Borrowed(reasons::PROCESSLIST)),
+        S::Declare { .. } | S::Fetch { .. } | S::Open(_) | S::Close { .. } => {
+            return Err(Cow::Borrowed(reasons::CURSOR))
+        }
+        S::Pragma { .. } => return Err(Cow::Borrowed(reasons::PRAGMA_SHAPE)),
+        _ => return Err(Cow::Borrowed(reasons::UNKNOWN)),
+    };
+    Ok(tier)
+}
+
+/// The upper-case label of a parsed query: `SELECT`, `VALUES`, `WITH … DELETE`, …
+pub(crate) fn query_kind(query: &Query) -> String {
+    // Iterative, so a long UNION chain cannot exhaust the stack.
+    let mut body: &SetExpr = &query.body;
+    let mut with = query.with.is_some();
+    let label = loop {
+        match body {
+            SetExpr::Select(select) => {
+                break if select.into.is_some() {
+                    "SELECT INTO"
+                } else {
+                    "SELECT"
+                }
+            }
+            SetExpr::Query(inner) => {
+                with |= inner.with.is_some();
+                body = &inner.body;
+            }
+            SetExpr::SetOperation { left, .. } => body = left,
+            SetExpr::Values(_) => break "VALUES",
+            SetExpr::Insert(Statement::Insert(insert)) if insert.replace_into => break "REPLACE",
+            SetExpr::Insert(_) => break "INSERT",
+            SetExpr::Update(_) => break "UPDATE",
+            SetExpr::Delete(_) => break "DELETE",
+            SetExpr::Merge(_) => break "MERGE",
+            SetExpr::Table(_) => break "TABLE",
+        }
+    };
+    if with {
+        format!("WITH … {label}")
+    } else {
+        label.to_owned()
+    }
+}

@@ -1,0 +1,469 @@
+//! `plenum introspect`: schemas, tables and the detail of one table, answered by the plugin's
+//! catalog queries (names bound as parameters, never spliced into SQL), always in a read-only
+//! session with the engine's backstop on and under the call's timeout.
+//!
+//! One engine-neutral JSON shape whatever the plugin; listings and the summary stop at
+//! `max_bytes` of JSON and say so in `meta`.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use plenum_gate::Tier;
+use plenum_plugin_api::abi_stable::std_types::{ROption, RString};
+use plenum_plugin_api::{
+    AccessMode, IntrospectOp, IntrospectRequest, IntrospectResult, TableDetail, TableSummary,
+};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::capability::{enforce, Ceiling};
+use crate::connection::{resolve, ConnectionArgs, ConnectionSpec};
+use crate::error::Failure;
+use crate::exec::{plugin_failure, Limits, OnStuck};
+use crate::output::{Meta, Truncation};
+use crate::pipeline::{open_session, Session};
+use crate::plugins::Registry;
+use crate::request::Response;
+use crate::sanitize::Sanitizer;
+use render::{render, DetailOut, Listing, SchemasOut, SummaryTable, TableEntry, TableOut};
+
+mod render;
+
+/// Flags of `plenum introspect`. Without --list-schemas, --list-tables or --table, prints a
+/// summary of one schema: its tables with their columns and keys.
+#[derive(Debug, Args)]
+pub struct IntrospectArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// List the schemas (databases, for engines that conflate the two).
+    #[arg(long, conflicts_with_all = ["list_tables", "table", "schema"])]
+    list_schemas: bool,
+    /// List tables and views: name, kind and the engine's row estimate.
+    #[arg(long, conflicts_with = "table")]
+    list_tables: bool,
+    /// The schema to look in (the session's default when absent).
+    #[arg(long, value_name = "SCHEMA")]
+    schema: Option<String>,
+    /// Only tables whose name matches this SQL LIKE pattern (with --list-tables).
+    #[arg(long, value_name = "PATTERN", requires = "list_tables")]
+    pattern: Option<String>,
+    /// Describe one table or view: columns, primary key, foreign keys, indexes, definition.
+    #[arg(long, value_name = "TABLE")]
+    table: Option<String>,
+    /// Bytes of JSON returned at most by listings and the summary (flagged truncated beyond).
+    #[arg(long, default_value_t = Limits::DEFAULT_MAX_BYTES)]
+    max_bytes: u64,
+    /// Milliseconds before the introspection is cancelled on the server.
+    #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT_MS)]
+    timeout_ms: u64,
+}
+
+/// What to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntrospectWhat {
+    /// The schemas.
+    Schemas,
+    /// Tables and views of a schema, optionally matching a `LIKE` pattern.
+    Tables {
+        /// Schema (the session's default when `None`).
+        schema: Option<String>,
+        /// `LIKE` pattern.
+        pattern: Option<String>,
+    },
+    /// One table or view in detail.
+    Table {
+        /// Schema (the session's default or search path when `None`).
+        schema: Option<String>,
+        /// Table name, exactly as stored (no quoting).
+        table: String,
+    },
+    /// Every table of a schema with its columns and keys.
+    Summary {
+        /// Schema (the session's default when `None`).
+        schema: Option<String>,
+    },
+}
+
+/// One introspection call, as any front end builds it.
+#[derive(Debug, Clone)]
+pub struct IntrospectSpec {
+    /// Where to connect.
+    pub connection: ConnectionSpec,
+    /// Ceilings in force (introspection needs only the read tier, which every ceiling allows;
+    /// they are checked so no front end has to remember to).
+    pub ceilings: Vec<Ceiling>,
+    /// What to describe.
+    pub what: IntrospectWhat,
+    /// Bytes of JSON at most for listings and the summary.
+    pub max_bytes: u64,
+    /// Time for the whole call.
+    pub timeout: Duration,
+}
+
+/// Runs `plenum introspect`.
+pub fn introspect(args: IntrospectArgs) -> Response {
+    let mut sanitizer = Sanitizer::new();
+    let what = if args.list_schemas {
+        IntrospectWhat::Schemas
+    } else if args.list_tables {
+        IntrospectWhat::Tables {
+            schema: args.schema.clone(),
+            pattern: args.pattern.clone(),
+        }
+    } else if let Some(table) = &args.table {
+        IntrospectWhat::Table {
+            schema: args.schema.clone(),
+            table: table.clone(),
+        }
+    } else {
+        IntrospectWhat::Summary {
+            schema: args.schema.clone(),
+        }
+    };
+    let resolved = match resolve(&args.connection, &mut sanitizer) {
+        Ok(resolved) => resolved,
+        Err(failure) => {
+            return Response::failure(args.connection.engine, "introspect", failure, sanitizer)
+        }
+    };
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let on_stuck = crate::cli::exit_on_stuck(
+        Some(resolved.spec.engine.clone()),
+        "introspect",
+        timeout,
+        sanitizer.clone(),
+    );
+    let spec = IntrospectSpec {
+        connection: resolved.spec,
+        ceilings: resolved.ceilings,
+        what,
+        max_bytes: args.max_bytes,
+        timeout,
+    };
+    run_introspect(spec, sanitizer, on_stuck)
+}
+
+/// Runs one introspection call and returns its response (never panics on bad input).
+pub fn run_introspect(spec: IntrospectSpec, sanitizer: Sanitizer, on_stuck: OnStuck) -> Response {
+    let engine = spec.connection.engine.clone();
+    match run(&spec, on_stuck) {
+        Ok((data, meta)) => Response {
+            engine: Some(engine),
+            command: "introspect",
+            outcome: Ok((data, Some(meta))),
+            sanitizer,
+        },
+        Err(failure) => Response::failure(Some(engine), "introspect", failure, sanitizer),
+    }
+}
+
+fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta), Failure> {
+    let started = Instant::now();
+    enforce(Tier::Read, &spec.ceilings)?;
+    check_names(&spec.what)?;
+    let plugin = Registry::discover().load_engine(&spec.connection.engine)?;
+    if !plugin.info().capabilities.introspect {
+        return Err(Failure::invalid_input(format!(
+            "the {} plugin does not implement introspection; use `plenum query` with the \
+             engine's catalog instead",
+            plugin.info().name
+        )));
+    }
+    let mut session = open_session(
+        &plugin,
+        &spec.connection,
+        AccessMode::Read,
+        spec.timeout,
+        on_stuck,
+    )?;
+    session
+        .connection
+        .begin()
+        .into_result()
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let answer = answer(&mut session, spec);
+    let rollback = session.connection.rollback().into_result();
+    let answer = answer?;
+    rollback.map_err(|error| plugin_failure(error, &session.watchdog))?;
+    drop(session);
+    let data = answer.data;
+    let meta = Meta {
+        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        rows_returned: answer.entries,
+        truncated: answer.truncated_by.is_some(),
+        truncated_by: answer.truncated_by,
+        statements: 0,
+        access: AccessMode::Read.as_str().to_owned(),
+    };
+    Ok((data, meta))
+}
+
+/// The longest schema, table or pattern accepted (no engine allows names near this).
+const MAX_NAME_BYTES: usize = 4096;
+
+fn check_names(what: &IntrospectWhat) -> Result<(), Failure> {
+    let names: Vec<(&str, &str)> = match what {
+        IntrospectWhat::Schemas => Vec::new(),
+        IntrospectWhat::Tables { schema, pattern } => [("schema", schema), ("pattern", pattern)]
+            .into_iter()
+            .filter_map(|(what, value)| value.as_deref().map(|value| (what, value)))
+            .collect(),
+        IntrospectWhat::Table { schema, table } => {
+            let mut names = vec![("table", table.as_str())];
+            names.extend(schema.as_deref().map(|schema| ("schema", schema)));
+            names
+        }
+        IntrospectWhat::Summary { schema } => schema
+            .as_deref()
+            .map(|schema| ("schema", schema))
+            .into_iter()
+            .collect(),
+    };
+    for (what, value) in names {
+        if value.is_empty() || value.len() > MAX_NAME_BYTES || value.contains('\0') {
+            return Err(Failure::invalid_input(format!(
+                "the {what} name must be 1 to {MAX_NAME_BYTES} bytes without NUL characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Data plus how many entries it holds and which limit cut it, if any.
+struct Answer {
+    data: Box<RawValue>,
+    entries: u64,
+    truncated_by: Option<Truncation>,
+}
+
+/// Bytes of JSON still allowed.
+struct Budget(u64);
+
+impl Budget {
+    /// Takes room for `value` (plus its separator); false when it does not fit.
+    fn fits(&mut self, value: &impl Serialize) -> bool {
+        let size = serde_json::to_vec(value)
+            .map(|bytes| bytes.len() as u64 + 1)
+            .unwrap_or(u64::MAX);
+        if size > self.0 {
+            return false;
+        }
+        self.0 -= size;
+        true
+    }
+}
+
+fn ask(
+    session: &mut Session,
+    op: IntrospectOp,
+    schema: Option<&str>,
+    table: Option<&str>,
+    pattern: Option<&str>,
+) -> Result<IntrospectResult, Failure> {
+    let text = |value: Option<&str>| -> ROption<RString> { value.map(RString::from).into() };
+    let request = IntrospectRequest {
+        op,
+        schema: text(schema),
+        table: text(table),
+        pattern: text(pattern),
+    };
+    session
+        .connection
+        .introspect(&request)
+        .into_result()
+        .map_err(|error| plugin_failure(error, &session.watchdog))
+}
+
+fn wrong_answer(op: &str) -> Failure {
+    Failure::plugin(format!(
+        "the plugin answered a {op} request with another kind of result"
+    ))
+}
+
+fn answer(session: &mut Session, spec: &IntrospectSpec) -> Result<Answer, Failure> {
+    let mut budget = Budget(spec.max_bytes);
+    match &spec.what {
+        IntrospectWhat::Schemas => {
+            let IntrospectResult::Schemas(names) =
+                ask(session, IntrospectOp::ListSchemas, None, None, None)?
+            else {
+                return Err(wrong_answer("schema list"));
+            };
+            let total = names.len();
+            let schemas: Vec<String> = names
+                .into_iter()
+                .map(String::from)
+                .take_while(|name| budget.fits(name))
+                .collect();
+            Ok(Answer {
+                entries: schemas.len() as u64,
+                truncated_by: (schemas.len() < total).then_some(Truncation::MaxBytes),
+                data: render(&SchemasOut {
+                    schemas,
+                    schemas_total: total,
+                })?,
+            })
+        }
+        IntrospectWhat::Tables { schema, pattern } => {
+            let tables = list_tables(session, schema.as_deref(), pattern.as_deref())?;
+            let total = tables.len();
+            let listed_schema = listed_schema(schema.as_deref(), &tables);
+            let entries: Vec<TableEntry> = tables
+                .iter()
+                .map(|table| TableEntry::new(table, listed_schema.as_deref()))
+                .take_while(|entry| budget.fits(entry))
+                .collect();
+            Ok(Answer {
+                entries: entries.len() as u64,
+                truncated_by: (entries.len() < total).then_some(Truncation::MaxBytes),
+                data: render(&Listing {
+                    schema: listed_schema,
+                    tables: entries,
+                    tables_total: total,
+                })?,
+            })
+        }
+        IntrospectWhat::Table { schema, table } => {
+            let detail = describe(session, schema.as_deref(), table)?.ok_or_else(|| {
+                let place = schema
+                    .as_deref()
+                    .map(|schema| format!("in schema '{schema}'"))
+                    .unwrap_or_else(|| "in the default schema".to_owned());
+                Failure::invalid_input(format!(
+                    "no table or view named '{table}' {place}; names are exact (no quotes, \
+                     case-sensitive): run `plenum introspect --list-tables` to see them"
+                ))
+            })?;
+            Ok(Answer {
+                entries: 1,
+                truncated_by: None,
+                data: render(&DetailOut {
+                    table: TableOut::from(detail),
+                })?,
+            })
+        }
+        IntrospectWhat::Summary { schema } => {
+            // Stop describing with a quarter of the time left, so a huge schema yields a
+            // partial summary rather than a TIMEOUT with nothing.
+            let deadline = Instant::now() + spec.timeout.mul_f64(0.75);
+            summary(session, schema.as_deref(), &mut budget, deadline)
+        }
+    }
+}
+
+fn list_tables(
+    session: &mut Session,
+    schema: Option<&str>,
+    pattern: Option<&str>,
+) -> Result<Vec<TableSummary>, Failure> {
+    match ask(session, IntrospectOp::ListTables, schema, None, pattern)? {
+        IntrospectResult::Tables(tables) => Ok(tables.into_iter().collect()),
+        _ => Err(wrong_answer("table list")),
+    }
+}
+
+fn describe(
+    session: &mut Session,
+    schema: Option<&str>,
+    table: &str,
+) -> Result<Option<TableDetail>, Failure> {
+    match ask(
+        session,
+        IntrospectOp::DescribeTable,
+        schema,
+        Some(table),
+        None,
+    )? {
+        IntrospectResult::Table(detail) => Ok(detail.into_option()),
+        _ => Err(wrong_answer("table description")),
+    }
+}
+
+/// The schema a listing is in: the one asked for, else the one the plugin reports.
+fn listed_schema(asked: Option<&str>, tables: &[TableSummary]) -> Option<String> {
+    asked.map(str::to_owned).or_else(|| {
+        tables.first().and_then(|table| {
+            table
+                .schema
+                .as_ref()
+                .map(|schema| schema.to_string())
+                .into_option()
+        })
+    })
+}
+
+fn summary(
+    session: &mut Session,
+    schema: Option<&str>,
+    budget: &mut Budget,
+    deadline: Instant,
+) -> Result<Answer, Failure> {
+    let tables = list_tables(session, schema, None)?;
+    let listed_schema = listed_schema(schema, &tables);
+    let total = tables.len();
+    let mut described = Vec::new();
+    let mut truncated_by = None;
+    for table in &tables {
+        if Instant::now() >= deadline {
+            truncated_by = Some(Truncation::Timeout);
+            break;
+        }
+        // Ask in the table's own schema, so a name that also exists earlier on a search
+        // path is not described instead.
+        let table_schema = table
+            .schema
+            .as_ref()
+            .map(|schema| schema.as_str())
+            .into_option()
+            .or(schema);
+        // A table dropped since the listing is simply left out.
+        let Some(detail) = describe(session, table_schema, table.name.as_str())? else {
+            continue;
+        };
+        let entry = SummaryTable::new(detail, listed_schema.as_deref());
+        if !budget.fits(&entry) {
+            truncated_by = Some(Truncation::MaxBytes);
+            break;
+        }
+        described.push(entry);
+    }
+    Ok(Answer {
+        entries: described.len() as u64,
+        truncated_by,
+        data: render(&Listing {
+            schema: listed_schema,
+            tables: described,
+            tables_total: total,
+        })?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_stops_at_the_first_entry_that_does_not_fit() {
+        let mut budget = Budget(10);
+        assert!(budget.fits(&"abc")); // "abc" + separator = 6
+        assert!(!budget.fits(&"abcd")); // 7 > 4 left
+        assert!(budget.fits(&"a")); // 4 = 4 left
+        assert!(!budget.fits(&""));
+    }
+
+    #[test]
+    fn names_with_nul_or_empty_are_refused() {
+        for table in ["", "a\0b"] {
+            let what = IntrospectWhat::Table {
+                schema: None,
+                table: table.into(),
+            };
+            assert!(check_names(&what).is_err(), "{table:?}");
+        }
+        let what = IntrospectWhat::Table {
+            schema: Some("s".into()),
+            table: "x'); DROP TABLE t; --".into(),
+        };
+        assert!(check_names(&what).is_ok());
+    }
+}

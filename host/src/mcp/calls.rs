@@ -1,0 +1,339 @@
+//! Each tool call: arguments → the same request the CLI builds → the shared pipeline on a
+//! blocking thread → the CLI's envelope as the tool result.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use serde_json::{json, Value as Json};
+
+use super::arguments::{self, ConnectionFields, IntrospectArguments, NoArguments, QueryArguments};
+use super::server::Settings;
+use super::{log, tools};
+use crate::capability::{requested_tier, Ceiling};
+use crate::connection::{ConnectionArgs, ConnectionSpec};
+use crate::error::Failure;
+use crate::exec::{Limits, OnStuck, CANCEL_GRACE};
+use crate::introspect::{IntrospectSpec, IntrospectWhat};
+use crate::plugins::Registry;
+use crate::request::{QueryRequest, Response};
+use crate::sanitize::Sanitizer;
+
+/// The source named in errors when the server's ceiling refuses a call.
+pub const CEILING_SOURCE: &str = "plenum mcp";
+
+/// Time beyond the call's timeout and the cancel grace before the server stops waiting:
+/// covers loading the plugin and connecting, which run before the watchdog starts.
+const WAIT_MARGIN: Duration = Duration::from_secs(2);
+
+/// The longest a call that has no timeout argument (listing engines, connections) may take.
+const LISTING_BUDGET: Duration = Duration::from_secs(30);
+
+/// Runs the `query` tool.
+pub async fn query(settings: &Settings, arguments: Option<JsonObject>) -> CallToolResult {
+    let started = Instant::now();
+    let mut sanitizer = Sanitizer::new();
+    let schema = settings.input_schema(tools::QUERY);
+    let prepared = arguments::parse::<QueryArguments>(&schema, arguments)
+        .and_then(|arguments| query_request(settings, arguments, &mut sanitizer));
+    let request = match prepared {
+        Ok(request) => request,
+        Err(failure) => {
+            return finish(
+                tools::QUERY,
+                started,
+                Response::failure(None, "query", failure, sanitizer),
+            )
+        }
+    };
+    let engine = request.connection.engine.clone();
+    let budget = wait_budget(request.limits.timeout);
+    let on_stuck = log_when_stuck(engine.clone(), request.limits.timeout);
+    let pipeline_sanitizer = sanitizer.clone();
+    let response = settings
+        .run_blocking(budget, move || {
+            crate::pipeline::run_query(request, pipeline_sanitizer, on_stuck)
+        })
+        .await
+        .unwrap_or_else(|failure| Response::failure(Some(engine), "query", failure, sanitizer));
+    finish(tools::QUERY, started, response)
+}
+
+/// Runs the `introspect` tool.
+pub async fn introspect(settings: &Settings, arguments: Option<JsonObject>) -> CallToolResult {
+    let started = Instant::now();
+    let mut sanitizer = Sanitizer::new();
+    let schema = settings.input_schema(tools::INTROSPECT);
+    let prepared = arguments::parse::<IntrospectArguments>(&schema, arguments)
+        .and_then(|arguments| introspect_spec(settings, arguments, &mut sanitizer));
+    let spec = match prepared {
+        Ok(spec) => spec,
+        Err(failure) => {
+            return finish(
+                tools::INTROSPECT,
+                started,
+                Response::failure(None, "introspect", failure, sanitizer),
+            )
+        }
+    };
+    let engine = spec.connection.engine.clone();
+    let budget = wait_budget(spec.timeout);
+    let on_stuck = log_when_stuck(engine.clone(), spec.timeout);
+    let pipeline_sanitizer = sanitizer.clone();
+    let response = settings
+        .run_blocking(budget, move || {
+            crate::introspect::run_introspect(spec, pipeline_sanitizer, on_stuck)
+        })
+        .await
+        .unwrap_or_else(|failure| {
+            Response::failure(Some(engine), "introspect", failure, sanitizer)
+        });
+    finish(tools::INTROSPECT, started, response)
+}
+
+/// Runs the `list_connections` tool: the same data as `plenum connect --list`.
+pub async fn list_connections(
+    settings: &Settings,
+    arguments: Option<JsonObject>,
+) -> CallToolResult {
+    let started = Instant::now();
+    let schema = settings.input_schema(tools::LIST_CONNECTIONS);
+    if let Err(failure) = arguments::parse::<NoArguments>(&schema, arguments) {
+        return finish(
+            tools::LIST_CONNECTIONS,
+            started,
+            Response::failure(None, "connect", failure, Sanitizer::new()),
+        );
+    }
+    // Reading config files is blocking work.
+    let response = settings
+        .run_blocking(LISTING_BUDGET, list_saved_connections)
+        .await
+        .unwrap_or_else(|failure| Response::failure(None, "connect", failure, Sanitizer::new()));
+    finish(tools::LIST_CONNECTIONS, started, response)
+}
+
+/// `plenum connect --list`, through the CLI's own arguments so both answer the same.
+fn list_saved_connections() -> Response {
+    use clap::{Args, FromArgMatches};
+    let command = crate::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
+    let parsed = command
+        .try_get_matches_from(["connect", "--list"])
+        .and_then(|matches| crate::saved::ConnectArgs::from_arg_matches(&matches));
+    match parsed {
+        Ok(args) => crate::saved::connect(args),
+        Err(error) => Response::failure(
+            None,
+            "connect",
+            Failure::internal(format!("cannot list saved connections: {}", error.kind())),
+            Sanitizer::new(),
+        ),
+    }
+}
+
+/// Runs the `list_engines` tool: the same data as `plenum plugins`.
+pub async fn list_engines(settings: &Settings, arguments: Option<JsonObject>) -> CallToolResult {
+    let started = Instant::now();
+    let schema = settings.input_schema(tools::LIST_ENGINES);
+    if let Err(failure) = arguments::parse::<NoArguments>(&schema, arguments) {
+        return finish(
+            tools::LIST_ENGINES,
+            started,
+            Response::failure(None, "plugins", failure, Sanitizer::new()),
+        );
+    }
+    // Loading a plugin runs its code: off the async workers like any engine work.
+    let response = settings
+        .run_blocking(LISTING_BUDGET, || {
+            let registry = Registry::discover();
+            Response::data(
+                None,
+                "plugins",
+                &json!({ "plugins": registry.list(), "search_path": registry.dirs() }),
+                None,
+                Sanitizer::new(),
+            )
+        })
+        .await
+        .unwrap_or_else(|failure| Response::failure(None, "plugins", failure, Sanitizer::new()));
+    finish(tools::LIST_ENGINES, started, response)
+}
+
+fn query_request(
+    settings: &Settings,
+    arguments: QueryArguments,
+    sanitizer: &mut Sanitizer,
+) -> Result<QueryRequest, Failure> {
+    let (connection, mut ceilings) =
+        resolve_connection(settings, &arguments.connection, sanitizer)?;
+    ceilings.push(server_ceiling(settings));
+    Ok(QueryRequest {
+        connection,
+        sql: arguments.sql,
+        params: Vec::new(),
+        requested: requested_tier(arguments.allow_write, arguments.allow_ddl),
+        ceilings,
+        limits: Limits {
+            max_rows: arguments.max_rows.unwrap_or(Limits::DEFAULT_MAX_ROWS),
+            max_bytes: arguments.max_bytes.unwrap_or(Limits::DEFAULT_MAX_BYTES),
+            timeout: Duration::from_millis(
+                arguments.timeout_ms.unwrap_or(Limits::DEFAULT_TIMEOUT_MS),
+            ),
+        },
+    })
+}
+
+fn introspect_spec(
+    settings: &Settings,
+    arguments: IntrospectArguments,
+    sanitizer: &mut Sanitizer,
+) -> Result<IntrospectSpec, Failure> {
+    if arguments.list_schemas
+        && (arguments.list_tables || arguments.table.is_some() || arguments.schema.is_some())
+    {
+        return Err(Failure::invalid_input(
+            "list_schemas takes no list_tables, table or schema",
+        ));
+    }
+    if arguments.list_tables && arguments.table.is_some() {
+        return Err(Failure::invalid_input(
+            "pass either list_tables or table, not both",
+        ));
+    }
+    if arguments.pattern.is_some() && !arguments.list_tables {
+        return Err(Failure::invalid_input(
+            "pattern works only with list_tables",
+        ));
+    }
+    let what = if arguments.list_schemas {
+        IntrospectWhat::Schemas
+    } else if arguments.list_tables {
+        IntrospectWhat::Tables {
+            schema: arguments.schema,
+            pattern: arguments.pattern,
+        }
+    } else if let Some(table) = arguments.table {
+        IntrospectWhat::Table {
+            schema: arguments.schema,
+            table,
+        }
+    } else {
+        IntrospectWhat::Summary {
+            schema: arguments.schema,
+        }
+    };
+    let (connection, mut ceilings) =
+        resolve_connection(settings, &arguments.connection, sanitizer)?;
+    ceilings.push(server_ceiling(settings));
+    Ok(IntrospectSpec {
+        connection,
+        ceilings,
+        what,
+        max_bytes: arguments.max_bytes.unwrap_or(Limits::DEFAULT_MAX_BYTES),
+        timeout: Duration::from_millis(arguments.timeout_ms.unwrap_or(Limits::DEFAULT_TIMEOUT_MS)),
+    })
+}
+
+fn server_ceiling(settings: &Settings) -> Ceiling {
+    Ceiling {
+        tier: settings.ceiling(),
+        source: CEILING_SOURCE.to_owned(),
+    }
+}
+
+/// Resolves the connection arguments into a target and every ceiling in force for it
+/// (`PLENUM_MAX_CAPABILITY`, a saved connection's), through the same resolution as the CLI.
+/// Secrets resolved here are registered with `sanitizer`.
+fn resolve_connection(
+    settings: &Settings,
+    fields: &ConnectionFields,
+    sanitizer: &mut Sanitizer,
+) -> Result<(ConnectionSpec, Vec<Ceiling>), Failure> {
+    if fields.connection.is_some() && fields.has_direct_fields() {
+        return Err(Failure::invalid_input(
+            "`connection` names a saved connection, which is used exactly as saved: leave \
+             out engine, file, host, port, user, database, password_env, ssl_mode and ssl_ca",
+        ));
+    }
+    if fields.connection.is_none() && fields.engine.is_none() && fields.has_direct_fields() {
+        return Err(Failure::invalid_input(
+            "connection fields without `engine`: pass `engine` (see list_engines) or \
+             `connection` (see list_connections)",
+        ));
+    }
+    if let Some(variable) = &fields.password_env {
+        if !settings.allows_password_env(variable) {
+            let allowed = if settings.password_envs().is_empty() {
+                "none were named".to_owned()
+            } else {
+                format!("allowed: {}", settings.password_envs().join(", "))
+            };
+            return Err(Failure::invalid_input(format!(
+                "password_env '{variable}' is not allowed: this server accepts only variables \
+                 named when it was started (`plenum mcp --password-env VAR`; {allowed})"
+            )));
+        }
+    }
+    // No DSN: it could carry a password, and passwords never come through arguments.
+    let args = ConnectionArgs {
+        connection: fields.connection.clone(),
+        engine: fields.engine.clone(),
+        file: fields.file.as_ref().map(PathBuf::from),
+        host: fields.host.clone(),
+        port: fields.port,
+        user: fields.user.clone(),
+        password_env: fields.password_env.clone(),
+        database: fields.database.clone(),
+        ssl_mode: fields.ssl_mode.clone(),
+        ssl_ca: fields.ssl_ca.as_ref().map(PathBuf::from),
+        ..ConnectionArgs::default()
+    };
+    let resolved = crate::connection::resolve(&args, sanitizer)?;
+    Ok((resolved.spec, resolved.ceilings))
+}
+
+/// How long to wait for a call whose watchdog fires after `timeout`.
+fn wait_budget(timeout: Duration) -> Duration {
+    timeout
+        .saturating_add(CANCEL_GRACE)
+        .saturating_add(WAIT_MARGIN)
+}
+
+/// In the server a plugin that ignores a cancel must not end the process: note it and let
+/// the call's own wait budget answer TIMEOUT.
+fn log_when_stuck(engine: String, timeout: Duration) -> OnStuck {
+    Box::new(move || {
+        log(&format!(
+            "a {engine} call passed its timeout of {} ms and did not stop when cancelled; its \
+             thread is abandoned",
+            timeout.as_millis()
+        ));
+    })
+}
+
+/// The tool result for `response`: the envelope as `structuredContent`, the same JSON as
+/// text, and `isError` when it failed.
+fn finish(tool: &str, started: Instant, response: Response) -> CallToolResult {
+    let ok = response.ok();
+    let text = response.envelope().to_json();
+    let structured: Json = serde_json::from_str(&text).unwrap_or_else(|error| {
+        json!({"ok": false, "engine": null, "command": tool,
+               "error": {"code": "INTERNAL_ERROR", "message": format!("cannot render the result: {error}")}})
+    });
+    if !ok {
+        let code = structured["error"]["code"]
+            .as_str()
+            .unwrap_or("INTERNAL_ERROR");
+        log(&format!(
+            "{tool}: {code} after {} ms",
+            started.elapsed().as_millis()
+        ));
+    }
+    let mut result = if ok {
+        CallToolResult::structured(structured)
+    } else {
+        CallToolResult::structured_error(structured)
+    };
+    result.content = vec![ContentBlock::text(text)];
+    result
+}

@@ -1,0 +1,378 @@
+//! `plenum connect`: save, list, remove and test named connections, and pick the project's
+//! default. The files and their format are in [`store`]; how a command uses a saved
+//! connection is in [`crate::connection::resolve`].
+
+mod save;
+pub mod store;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use plenum_plugin_api::abi_stable::std_types::{ROption, RString};
+use plenum_plugin_api::AccessMode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::connection::{known_names, resolve, ConnectionArgs, ConnectionSpec};
+use crate::error::Failure;
+use crate::exec::{plugin_failure, Limits};
+use crate::pipeline::open_session;
+use crate::plugins::Registry;
+use crate::request::Response;
+use crate::sanitize::Sanitizer;
+use store::{Loaded, Locations, SavedConnection, Scope};
+
+/// Flags of `plenum connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// Save the connection given by the flags under this name.
+    #[arg(long, value_name = "NAME", conflicts_with = "connection")]
+    name: Option<String>,
+    /// Which config file to write: local (the project's .plenum/config.json) or global
+    /// (~/.config/plenum/connections.json). Default: local.
+    #[arg(long, visible_alias = "scope", value_name = "WHERE")]
+    save: Option<Scope>,
+    /// Store this password in the config file (discouraged: prefer --password-env). Without a
+    /// value, it is read from the terminal without echo.
+    #[arg(long, num_args = 0..=1, value_name = "PASSWORD", requires = "name",
+          conflicts_with = "password_env", value_parser = parse_secret)]
+    password: Option<Option<SecretString>>,
+    /// The highest tier any call through this connection may use: read, write or ddl.
+    #[arg(long, value_name = "TIER", requires = "name")]
+    max_capability: Option<String>,
+    /// Make this the default connection (of the project, or of --save global). With
+    /// --connection NAME alone, only sets the default.
+    #[arg(long)]
+    default: bool,
+    /// Open the connection and report the server's version, database and user.
+    #[arg(long)]
+    test: bool,
+    /// List the saved connections (never their secrets).
+    #[arg(long, conflicts_with_all = ["name", "remove", "test", "default"])]
+    list: bool,
+    /// Remove a saved connection (from the local file first, unless --save says which).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "test", "default"])]
+    remove: Option<String>,
+    /// Milliseconds --test may take.
+    #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT_MS)]
+    timeout_ms: u64,
+}
+
+fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
+
+/// Runs `plenum connect`.
+pub fn connect(args: ConnectArgs) -> Response {
+    if args.list {
+        return list_saved();
+    }
+    let mut sanitizer = Sanitizer::new();
+    if let Some(Some(password)) = &args.password {
+        sanitizer.add_secret(password.expose_secret());
+    }
+    let engine = args.connection.engine.clone();
+    match run(&args, &Locations::discover(), &mut sanitizer) {
+        Ok((engine, data)) => Response {
+            engine,
+            command: "connect",
+            outcome: Ok((data, None)),
+            sanitizer,
+        },
+        Err(failure) => Response::failure(engine, "connect", failure, sanitizer),
+    }
+}
+
+/// The answer of `plenum connect --list`, for front ends that have no command line.
+pub fn list_saved() -> Response {
+    let mut sanitizer = Sanitizer::new();
+    match list(&Locations::discover(), &mut sanitizer) {
+        Ok((engine, data)) => Response {
+            engine,
+            command: "connect",
+            outcome: Ok((data, None)),
+            sanitizer,
+        },
+        Err(failure) => Response::failure(None, "connect", failure, sanitizer),
+    }
+}
+
+/// The engine involved (if any) and the command's `data`.
+type Outcome = Result<(Option<String>, Box<RawValue>), Failure>;
+
+fn render(data: &impl Serialize) -> Result<Box<RawValue>, Failure> {
+    serde_json::value::to_raw_value(data)
+        .map_err(|error| Failure::internal(format!("cannot render the result: {error}")))
+}
+
+/// What `--test` learned about the server.
+#[derive(Serialize)]
+struct ServerOut {
+    version: String,
+    database: Option<String>,
+    user: Option<String>,
+}
+
+fn run(args: &ConnectArgs, locations: &Locations, sanitizer: &mut Sanitizer) -> Outcome {
+    if let Some(name) = &args.remove {
+        return remove(name, args.save, locations, sanitizer);
+    }
+    if let Some(name) = &args.name {
+        return save::save(args, name, locations, sanitizer);
+    }
+    if args.test {
+        let resolved = resolve(&args.connection, sanitizer)?;
+        let engine = resolved.spec.engine.clone();
+        let server = test_target(&resolved.spec, args.timeout(), sanitizer)?;
+        #[derive(Serialize)]
+        struct TestOut<'a> {
+            connection: Option<&'a str>,
+            scope: Option<Scope>,
+            config: Option<&'a std::path::Path>,
+            server: ServerOut,
+        }
+        let saved = resolved.saved.as_ref();
+        let data = render(&TestOut {
+            connection: saved.map(|saved| saved.name.as_str()),
+            scope: saved.map(|saved| saved.scope),
+            config: saved.map(|saved| saved.file.as_path()),
+            server,
+        })?;
+        return Ok((Some(engine), data));
+    }
+    if args.default {
+        if let Some(name) = &args.connection.connection {
+            return set_default(
+                name,
+                args.save.unwrap_or(Scope::Local),
+                locations,
+                sanitizer,
+            );
+        }
+    }
+    Err(Failure::invalid_input(
+        "say what to do: --name NAME (with --engine/--dsn and connection flags) saves a \
+         connection, --list lists them, --remove NAME removes one, --test opens one, and \
+         --default --connection NAME makes one the default",
+    ))
+}
+
+impl ConnectArgs {
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// Opens `target` read-only and asks the plugin who and where it is.
+fn test_target(
+    target: &ConnectionSpec,
+    timeout: Duration,
+    sanitizer: &Sanitizer,
+) -> Result<ServerOut, Failure> {
+    let plugin = Registry::discover().load_engine(&target.engine)?;
+    let on_stuck = crate::cli::exit_on_stuck(
+        Some(target.engine.clone()),
+        "connect",
+        timeout,
+        sanitizer.clone(),
+    );
+    let mut session = open_session(&plugin, target, AccessMode::Read, timeout, on_stuck)?;
+    let info = session
+        .connection
+        .server_info()
+        .into_result()
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let text = |value: &ROption<RString>| value.as_ref().map(RString::to_string).into_option();
+    Ok(ServerOut {
+        version: info.version.to_string(),
+        database: text(&info.database),
+        user: text(&info.user),
+    })
+}
+
+/// A saved connection as listings show it: every field but the secret, which is described
+/// by its source only (`env:VAR`, `stored` or null).
+#[derive(Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    scope: Scope,
+    config: &'a std::path::Path,
+    engine: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssl_mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssl_ca: Option<&'a str>,
+    /// Option values may be credentials of their own; their names are enough to list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    options: Vec<&'a str>,
+    password: Option<String>,
+    max_capability: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadowed: Option<bool>,
+}
+
+fn describe<'a>(name: &'a str, file: &'a Loaded, saved: &'a SavedConnection) -> Listed<'a> {
+    Listed {
+        name,
+        scope: file.scope,
+        config: &file.path,
+        engine: &saved.engine,
+        file: saved.file.as_deref(),
+        host: saved.host.as_deref(),
+        port: saved.port,
+        user: saved.user.as_deref(),
+        database: saved.database.as_deref(),
+        ssl_mode: saved.ssl_mode.as_deref(),
+        ssl_ca: saved.ssl_ca.as_deref(),
+        options: saved.options.keys().map(String::as_str).collect(),
+        password: saved.password_source(),
+        max_capability: saved.max_capability.as_deref(),
+        default: None,
+        shadowed: None,
+    }
+}
+
+fn list(locations: &Locations, sanitizer: &mut Sanitizer) -> Outcome {
+    let files = locations.load_existing(sanitizer)?;
+    let default = files.iter().find_map(|file| file.config.default.clone());
+    let local_names: Vec<&String> = files
+        .iter()
+        .filter(|file| file.scope == Scope::Local)
+        .flat_map(|file| file.config.connections.keys())
+        .collect();
+    let mut connections = Vec::new();
+    for file in &files {
+        for (name, saved) in &file.config.connections {
+            let shadowed = file.scope == Scope::Global && local_names.contains(&name);
+            let mut entry = describe(name, file, saved);
+            entry.default = Some(!shadowed && default.as_ref() == Some(name));
+            entry.shadowed = Some(shadowed);
+            connections.push(entry);
+        }
+    }
+    #[derive(Serialize)]
+    struct ConfigFiles {
+        local: Option<PathBuf>,
+        global: Option<PathBuf>,
+    }
+    #[derive(Serialize)]
+    struct ListOut<'a> {
+        connections: Vec<Listed<'a>>,
+        default: Option<String>,
+        config_files: ConfigFiles,
+    }
+    let data = render(&ListOut {
+        connections,
+        default,
+        config_files: ConfigFiles {
+            local: locations.path(Scope::Local),
+            global: locations.path(Scope::Global),
+        },
+    })?;
+    Ok((None, data))
+}
+
+fn remove(
+    name: &str,
+    scope: Option<Scope>,
+    locations: &Locations,
+    sanitizer: &mut Sanitizer,
+) -> Outcome {
+    let scopes = match scope {
+        Some(scope) => vec![scope],
+        None => vec![Scope::Local, Scope::Global],
+    };
+    for scope in scopes {
+        if locations.path(scope).is_none() {
+            continue;
+        }
+        let mut file = locations.load(scope, sanitizer)?;
+        if file.config.connections.remove(name).is_none() {
+            continue;
+        }
+        let was_default = file.config.default.as_deref() == Some(name);
+        if was_default {
+            file.config.default = None;
+        }
+        file.save()?;
+        let still_saved: Vec<&str> = locations
+            .load_existing(sanitizer)?
+            .iter()
+            .filter(|other| other.config.connections.contains_key(name))
+            .map(|other| other.scope.as_str())
+            .collect();
+        #[derive(Serialize)]
+        struct RemoveOut<'a> {
+            removed: &'a str,
+            scope: Scope,
+            config: &'a std::path::Path,
+            was_default: bool,
+            still_saved_in: Vec<&'a str>,
+        }
+        let data = render(&RemoveOut {
+            removed: name,
+            scope: file.scope,
+            config: &file.path,
+            was_default,
+            still_saved_in: still_saved,
+        })?;
+        return Ok((None, data));
+    }
+    let files = locations.load_existing(sanitizer)?;
+    Err(Failure::config(format!(
+        "no saved connection named '{name}' to remove{}; {}",
+        scope
+            .map(|scope| format!(" in the {} config", scope.as_str()))
+            .unwrap_or_default(),
+        known_names(&files)
+    )))
+}
+
+fn set_default(
+    name: &str,
+    scope: Scope,
+    locations: &Locations,
+    sanitizer: &mut Sanitizer,
+) -> Outcome {
+    let files = locations.load_existing(sanitizer)?;
+    if !files
+        .iter()
+        .any(|file| file.config.connections.contains_key(name))
+    {
+        return Err(Failure::config(format!(
+            "cannot make '{name}' the default: it is not saved; {}",
+            known_names(&files)
+        )));
+    }
+    let mut file = locations.load(scope, sanitizer)?;
+    file.config.default = Some(name.to_owned());
+    file.save()?;
+    #[derive(Serialize)]
+    struct DefaultOut<'a> {
+        default: &'a str,
+        scope: Scope,
+        config: &'a std::path::Path,
+    }
+    let data = render(&DefaultOut {
+        default: name,
+        scope: file.scope,
+        config: &file.path,
+    })?;
+    Ok((None, data))
+}

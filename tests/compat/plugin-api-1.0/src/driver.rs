@@ -1,0 +1,252 @@
+//! The ordinary Rust traits a plugin author implements, and the adapters that turn them into
+//! the ABI objects of [`crate::abi`].
+//!
+//! Every adapter call runs under [`std::panic::catch_unwind`]: a panic in a plugin becomes an
+//! [`ErrorKind::Internal`](crate::ErrorKind::Internal) error value and never unwinds into the
+//! host.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RVec};
+
+use crate::abi::{
+    ApiVersion, CancelHandleAbi, CancelHandleAbi_TO, CancelHandleBox, ConnectionAbi,
+    ConnectionAbi_TO, ConnectionBox, CursorAbi, CursorAbi_TO, CursorBox, PluginModule,
+    PluginModuleRef,
+};
+use crate::error::{PluginError, PluginResult};
+use crate::introspect::{IntrospectRequest, IntrospectResult};
+use crate::types::{Column, ConnectParams, PluginInfo, ServerInfo, Value};
+
+/// An engine plugin: a type with no state that describes itself and opens sessions.
+///
+/// Export it with [`crate::export_plugin!`].
+pub trait Plugin: 'static {
+    /// What the plugin is. Called once per load.
+    fn info() -> PluginInfo;
+
+    /// Opens a session. Sessions opened with [`AccessMode::Read`](crate::AccessMode::Read)
+    /// must be read-only at the engine, so a write fails even if it reached the plugin.
+    fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>>;
+}
+
+/// An open session. See [`ConnectionAbi`] for the protocol the host follows.
+pub trait Connection: Send {
+    /// Starts the host-owned transaction in the session's access mode.
+    fn begin(&mut self) -> PluginResult<()>;
+
+    /// Runs one statement (never several) with bound parameters and returns its cursor.
+    fn execute<'a>(
+        &'a mut self,
+        sql: &str,
+        params: &[Value],
+        row_limit_hint: u64,
+    ) -> PluginResult<Box<dyn Cursor + 'a>>;
+
+    /// Commits the host-owned transaction.
+    fn commit(&mut self) -> PluginResult<()>;
+
+    /// Rolls the host-owned transaction back.
+    fn rollback(&mut self) -> PluginResult<()>;
+
+    /// A handle that can cancel the running statement from another thread.
+    fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>>;
+
+    /// Server version, current database and user.
+    fn server_info(&mut self) -> PluginResult<ServerInfo>;
+
+    /// Schema introspection. The default says it is unsupported.
+    fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
+        let _ = request;
+        Err(PluginError::unsupported(
+            "this plugin does not implement introspection",
+        ))
+    }
+}
+
+/// The rows of one statement.
+pub trait Cursor {
+    /// Result columns (empty when the statement returns no rows).
+    fn columns(&self) -> Vec<Column>;
+
+    /// Appends up to `max_rows` rows to `out` (row-major) and returns how many; 0 = done.
+    fn fetch(&mut self, max_rows: usize, out: &mut RVec<Value>) -> PluginResult<usize>;
+
+    /// Rows changed by a write, once exhausted.
+    fn rows_affected(&self) -> Option<u64>;
+}
+
+/// Cancels a running statement from another thread.
+pub trait CancelHandle: Send + Sync {
+    /// Asks the engine to stop the running statement.
+    fn cancel(&self) -> PluginResult<()>;
+}
+
+/// A cancel handle for engines that cannot cancel: it does nothing, successfully.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoCancel;
+
+impl CancelHandle for NoCancel {
+    fn cancel(&self) -> PluginResult<()> {
+        Ok(())
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// Runs `call`, turning both its error and a panic into an ABI error value.
+fn guard<T>(call: impl FnOnce() -> PluginResult<T>) -> RResult<T, PluginError> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok(value)) => RResult::ROk(value),
+        Ok(Err(error)) => RResult::RErr(error),
+        Err(payload) => RResult::RErr(PluginError::internal(format!(
+            "plugin panicked: {}",
+            panic_message(payload.as_ref())
+        ))),
+    }
+}
+
+struct CancelAdapter(Box<dyn CancelHandle>);
+
+impl CancelHandleAbi for CancelAdapter {
+    fn cancel(&self) -> RResult<(), PluginError> {
+        guard(|| self.0.cancel())
+    }
+}
+
+struct CursorAdapter<'a>(Box<dyn Cursor + 'a>);
+
+impl CursorAbi for CursorAdapter<'_> {
+    fn columns(&self) -> RVec<Column> {
+        // A panic here cannot be reported as an error: an empty column list makes the host
+        // reject any row the cursor then returns.
+        catch_unwind(AssertUnwindSafe(|| self.0.columns()))
+            .map(RVec::from)
+            .unwrap_or_default()
+    }
+
+    fn fetch(&mut self, max_rows: u32, out: &mut RVec<Value>) -> RResult<u32, PluginError> {
+        guard(|| {
+            let rows = self.0.fetch(max_rows as usize, out)?;
+            u32::try_from(rows)
+                .ok()
+                .filter(|&rows| rows <= max_rows)
+                .ok_or_else(|| PluginError::internal("cursor returned more rows than asked for"))
+        })
+    }
+
+    fn rows_affected(&self) -> ROption<u64> {
+        catch_unwind(AssertUnwindSafe(|| self.0.rows_affected()))
+            .ok()
+            .flatten()
+            .into()
+    }
+}
+
+struct ConnectionAdapter(Box<dyn Connection>);
+
+impl ConnectionAbi for ConnectionAdapter {
+    fn begin(&mut self) -> RResult<(), PluginError> {
+        guard(|| self.0.begin())
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: RStr<'_>,
+        params: RSlice<'_, Value>,
+        row_limit_hint: u64,
+    ) -> RResult<CursorBox<'a>, PluginError> {
+        guard(|| {
+            let cursor = self
+                .0
+                .execute(sql.as_str(), params.as_slice(), row_limit_hint)?;
+            Ok(CursorAbi_TO::from_value(CursorAdapter(cursor), TD_Opaque))
+        })
+    }
+
+    fn commit(&mut self) -> RResult<(), PluginError> {
+        guard(|| self.0.commit())
+    }
+
+    fn rollback(&mut self) -> RResult<(), PluginError> {
+        guard(|| self.0.rollback())
+    }
+
+    fn cancel_handle(&self) -> RResult<CancelHandleBox, PluginError> {
+        guard(|| {
+            let handle = self.0.cancel_handle()?;
+            Ok(CancelHandleAbi_TO::from_value(
+                CancelAdapter(handle),
+                TD_Opaque,
+            ))
+        })
+    }
+
+    fn server_info(&mut self) -> RResult<ServerInfo, PluginError> {
+        guard(|| self.0.server_info())
+    }
+
+    fn introspect(
+        &mut self,
+        request: &IntrospectRequest,
+    ) -> RResult<IntrospectResult, PluginError> {
+        guard(|| self.0.introspect(request))
+    }
+}
+
+/// The plugin-API version this crate implements.
+pub const API_VERSION: ApiVersion = ApiVersion {
+    major: parse_u32(env!("CARGO_PKG_VERSION_MAJOR")),
+    minor: parse_u32(env!("CARGO_PKG_VERSION_MINOR")),
+};
+
+const fn parse_u32(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut value = 0u32;
+    let mut index = 0;
+    while index < bytes.len() {
+        value = value * 10 + (bytes[index] - b'0') as u32;
+        index += 1;
+    }
+    value
+}
+
+extern "C" fn info_entry<P: Plugin>() -> RResult<PluginInfo, PluginError> {
+    guard(|| Ok(P::info()))
+}
+
+extern "C" fn connect_entry<P: Plugin>(
+    params: &ConnectParams,
+) -> RResult<ConnectionBox, PluginError> {
+    guard(|| {
+        let connection = P::connect(params)?;
+        Ok(ConnectionAbi_TO::from_value(
+            ConnectionAdapter(connection),
+            TD_Opaque,
+        ))
+    })
+}
+
+/// Builds the root module for plugin `P`. Used by [`crate::export_plugin!`].
+pub fn root_module<P: Plugin>() -> PluginModuleRef {
+    use abi_stable::prefix_type::PrefixTypeTrait;
+    // Panics are caught and returned as errors; the default hook would also print them (and
+    // whatever they contain) to stderr from inside the host process.
+    std::panic::set_hook(Box::new(|_| {}));
+    PluginModule {
+        api_version: API_VERSION,
+        info: info_entry::<P>,
+        connect: connect_entry::<P>,
+    }
+    .leak_into_prefix()
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Drives `plenum mcp` with the official MCP Python SDK's stdio client.
+
+Runs a fixed scenario against a SQLite database and prints one JSON object per step on
+stdout ({"step": NAME, ...}); the Rust test tests/tests/mcp_client.rs judges the output. The
+server's stderr passes through to this process's stderr.
+
+    client.py --plenum BIN --db FILE [--mode auto|legacy] [--server-arg ARG]... [--env K=V]...
+              [--cwd DIR]
+"""
+
+import argparse
+import asyncio
+import json
+import sys
+
+from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
+
+
+def emit(step, **fields):
+    print(json.dumps({"step": step, **fields}, sort_keys=True), flush=True)
+
+
+def dump(result):
+    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def call(client, step, tool, arguments):
+    """Calls a tool and prints its result, or the protocol error, or the client's complaint."""
+    try:
+        result = await client.call_tool(tool, arguments)
+    except MCPError as error:
+        emit(step, protocol_error={"code": error.code, "message": error.message})
+        return
+    except Exception as error:  # the client rejected the answer (e.g. output schema)
+        emit(step, client_error=f"{type(error).__name__}: {error}")
+        return
+    emit(step, result=dump(result))
+
+
+async def scenario(args):
+    env = dict(item.split("=", 1) for item in args.env)
+    server = StdioServerParameters(
+        command=args.plenum, args=["mcp", *args.server_arg], env=env, cwd=args.cwd
+    )
+    sqlite = {"engine": "sqlite", "file": args.db}
+    async with Client(server, mode=args.mode) as client:
+        emit(
+            "initialize",
+            protocol_version=client.protocol_version,
+            server_name=client.server_info.name if client.server_info else None,
+            instructions=client.instructions,
+            tools_capability=client.server_capabilities.tools is not None,
+        )
+        if args.mode == "legacy":
+            await client.send_ping()
+            emit("ping", ok=True)
+        tools = await client.list_tools()
+        emit("tools", tools=[dump(tool) for tool in tools.tools])
+
+        await call(client, "read", "query",
+                   {"sql": "SELECT id, name FROM items ORDER BY id", **sqlite})
+        await call(client, "write_without_flag", "query",
+                   {"sql": "INSERT INTO items (name) VALUES ('no flag')", **sqlite})
+        await call(client, "write_with_flag", "query",
+                   {"sql": "INSERT INTO items (name) VALUES ('with flag')", "allow_write": True,
+                    **sqlite})
+        await call(client, "ddl_with_flag", "query",
+                   {"sql": "CREATE TABLE made_by_agent (x INTEGER)", "allow_ddl": True, **sqlite})
+        await call(client, "introspect", "introspect", {"list_tables": True, **sqlite})
+        await call(client, "list_engines", "list_engines", {})
+        await call(client, "list_connections", "list_connections", {})
+        await call(client, "bad_argument_type", "query", {"sql": 42, **sqlite})
+        await call(client, "password_argument", "query",
+                   {"sql": "SELECT 1", "password": "Zq9-secret-PW", **sqlite})
+        await call(client, "unknown_tool", "drop_everything", {})
+        await call(client, "after_errors", "query",
+                   {"sql": "SELECT count(*) AS n FROM items", **sqlite})
+    emit("done")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plenum", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--mode", default="auto", choices=["auto", "legacy"])
+    parser.add_argument("--server-arg", action="append", default=[])
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--cwd", default=None)
+    args = parser.parse_args()
+    try:
+        asyncio.run(scenario(args))
+    except Exception as error:
+        emit("crashed", error=f"{type(error).__name__}: {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+//! `plenum introspect` on SQLite: listings, one table in detail, the summary and its byte cap,
+//! unusual and hostile names, and proof that introspection changes nothing.
+
+use plenum_e2e::{ConfigSandbox, Plenum, Run, SqliteFixture};
+use serde_json::{json, Value as Json};
+
+const INJECTION: &str = "x'); DROP TABLE orders; --";
+
+const SCHEMA: &str = r#"
+    CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+    CREATE TABLE orders (
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        order_no INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        note TEXT,
+        PRIMARY KEY (customer_id, order_no)
+    );
+    CREATE UNIQUE INDEX "idx uniq" ON orders (order_no, customer_id);
+    CREATE INDEX orders_status ON orders (status);
+    CREATE TABLE order_lines (
+        customer_id INTEGER,
+        order_no INTEGER,
+        line INTEGER,
+        PRIMARY KEY (customer_id, order_no, line),
+        FOREIGN KEY (customer_id, order_no) REFERENCES orders (customer_id, order_no)
+    );
+    CREATE VIEW "big orders" AS SELECT customer_id, order_no FROM orders WHERE status = 'big';
+    CREATE TABLE "my table" ("first name" TEXT, "quote""d" INTEGER);
+    CREATE TABLE "ünïcødé 表" ("列" TEXT);
+    CREATE TABLE "select" ("from" INTEGER, "where" TEXT);
+    CREATE TABLE "x'); DROP TABLE orders; --" ("a""b" INTEGER PRIMARY KEY, "c;d" TEXT);
+    INSERT INTO customers VALUES (1, 'ann');
+    INSERT INTO orders VALUES (1, 10, 'new', NULL);
+"#;
+
+fn introspect(db: &SqliteFixture, extra: &[&str]) -> Run {
+    Plenum::new(["introspect", "--engine", "sqlite", "--file"])
+        .args([db.file.as_os_str()])
+        .args(extra)
+        .run()
+}
+
+fn table(db: &SqliteFixture, name: &str) -> Json {
+    let run = introspect(db, &["--table", name]);
+    run.assert_ok();
+    run.json["data"]["table"].clone()
+}
+
+fn column_names(table: &Json) -> Vec<String> {
+    table["columns"]
+        .as_array()
+        .map(|columns| {
+            columns
+                .iter()
+                .filter_map(|column| column["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn list_schemas_and_tables() {
+    let db = SqliteFixture::new(SCHEMA);
+    let run = introspect(&db, &["--list-schemas"]);
+    run.assert_ok();
+    assert_eq!(run.json["data"]["schemas"], json!(["main"]));
+    assert_eq!(run.json["meta"]["access"], "read");
+
+    let run = introspect(&db, &["--list-tables"]);
+    run.assert_ok();
+    assert_eq!(run.json["data"]["schema"], "main");
+    assert_eq!(run.json["data"]["tables_total"], 8);
+    let tables = run.json["data"]["tables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let entry = |name: &str| tables.iter().find(|t| t["name"] == name).cloned();
+    assert_eq!(
+        entry("orders"),
+        Some(json!({"name": "orders", "kind": "table"}))
+    );
+    assert_eq!(
+        entry("big orders"),
+        Some(json!({"name": "big orders", "kind": "view"}))
+    );
+    for name in ["my table", "ünïcødé 表", "select", INJECTION] {
+        assert!(entry(name).is_some(), "{name} missing from {tables:?}");
+    }
+
+    let run = introspect(&db, &["--list-tables", "--pattern", "order%"]);
+    run.assert_ok();
+    let names: Vec<&str> = run.json["data"]["tables"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["order_lines", "orders"]);
+}
+
+#[test]
+fn a_table_in_detail() {
+    let db = SqliteFixture::new(SCHEMA);
+    let orders = table(&db, "orders");
+    assert_eq!(orders["schema"], "main");
+    assert_eq!(orders["kind"], "table");
+    assert_eq!(
+        orders["columns"],
+        json!([
+            {"name": "customer_id", "type": "INTEGER", "nullable": false, "default": null, "comment": null},
+            {"name": "order_no", "type": "INTEGER", "nullable": false, "default": null, "comment": null},
+            {"name": "status", "type": "TEXT", "nullable": false, "default": "'new'", "comment": null},
+            {"name": "note", "type": "TEXT", "nullable": true, "default": null, "comment": null},
+        ])
+    );
+    assert_eq!(orders["primary_key"], json!(["customer_id", "order_no"]));
+    assert_eq!(
+        orders["foreign_keys"],
+        json!([{"name": null, "columns": ["customer_id"],
+                "references": {"schema": "main", "table": "customers", "columns": ["id"]}}])
+    );
+    let indexes = orders["indexes"].as_array().cloned().unwrap_or_default();
+    assert!(
+        indexes.contains(
+            &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true})
+        ),
+        "{indexes:?}"
+    );
+    assert!(
+        indexes.contains(&json!({"name": "orders_status", "columns": ["status"], "unique": false})),
+        "{indexes:?}"
+    );
+    assert_eq!(orders["view_definition"], Json::Null);
+}
+
+#[test]
+fn composite_foreign_keys_keep_their_column_order() {
+    let db = SqliteFixture::new(SCHEMA);
+    let lines = table(&db, "order_lines");
+    assert_eq!(
+        lines["primary_key"],
+        json!(["customer_id", "order_no", "line"])
+    );
+    assert_eq!(
+        lines["foreign_keys"],
+        json!([{"name": null, "columns": ["customer_id", "order_no"],
+                "references": {"schema": "main", "table": "orders",
+                               "columns": ["customer_id", "order_no"]}}])
+    );
+}
+
+#[test]
+fn a_view_has_its_definition() {
+    let db = SqliteFixture::new(SCHEMA);
+    let view = table(&db, "big orders");
+    assert_eq!(view["kind"], "view");
+    assert_eq!(column_names(&view), vec!["customer_id", "order_no"]);
+    let definition = view["view_definition"].as_str().unwrap_or("");
+    assert!(definition.contains("WHERE status = 'big'"), "{definition}");
+}
+
+#[test]
+fn unusual_names_are_described_exactly() {
+    let db = SqliteFixture::new(SCHEMA);
+    assert_eq!(
+        column_names(&table(&db, "my table")),
+        vec!["first name", "quote\"d"]
+    );
+    assert_eq!(column_names(&table(&db, "ünïcødé 表")), vec!["列"]);
+    assert_eq!(column_names(&table(&db, "select")), vec!["from", "where"]);
+    // Names are exact: no quoting, and case matters for the lookup.
+    introspect(&db, &["--table", "\"my table\""]).assert_error("INVALID_INPUT");
+}
+
+#[test]
+fn an_injection_shaped_name_is_only_a_name() {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    let hostile = table(&db, INJECTION);
+    assert_eq!(hostile["name"], INJECTION);
+    assert_eq!(column_names(&hostile), vec!["a\"b", "c;d"]);
+    assert_eq!(hostile["primary_key"], json!(["a\"b"]));
+    // The same shapes as schema and pattern find nothing and break nothing.
+    let run = introspect(
+        &db,
+        &["--list-tables", "--schema", "main'; DROP TABLE orders; --"],
+    );
+    run.assert_ok();
+    assert_eq!(run.json["data"]["tables"], json!([]));
+    let run = introspect(
+        &db,
+        &[
+            "--list-tables",
+            "--pattern",
+            "%' OR 1=1; DROP TABLE orders; --",
+        ],
+    );
+    run.assert_ok();
+    assert_eq!(run.json["data"]["tables"], json!([]));
+    introspect(&db, &["--table", "orders'; DROP TABLE orders; --"]).assert_error("INVALID_INPUT");
+    assert_eq!(
+        db.snapshot(),
+        before,
+        "introspection changed the database file"
+    );
+    assert_eq!(db.direct("SELECT count(*) FROM orders"), vec!["Integer(1)"]);
+}
+
+#[test]
+fn an_unknown_table_says_how_to_find_the_names() {
+    let db = SqliteFixture::new(SCHEMA);
+    let run = introspect(&db, &["--table", "ordrs"]);
+    run.assert_error("INVALID_INPUT");
+    assert!(
+        run.error_message().contains("'ordrs'"),
+        "{}",
+        run.error_message()
+    );
+    assert!(
+        run.error_message().contains("--list-tables"),
+        "{}",
+        run.error_message()
+    );
+}
+
+#[test]
+fn the_summary_lists_tables_with_columns_and_keys() {
+    let db = SqliteFixture::new(SCHEMA);
+    let run = introspect(&db, &[]);
+    run.assert_ok();
+    assert_eq!(run.json["meta"]["truncated"], false);
+    assert_eq!(run.json["meta"]["rows_returned"], 8);
+    let tables = run.json["data"]["tables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let lines = tables
+        .iter()
+        .find(|t| t["name"] == "order_lines")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        lines,
+        json!({
+            "name": "order_lines", "kind": "table",
+            "columns": [
+                {"name": "customer_id", "type": "INTEGER", "nullable": false},
+                {"name": "order_no", "type": "INTEGER", "nullable": false},
+                {"name": "line", "type": "INTEGER", "nullable": false}
+            ],
+            "primary_key": ["customer_id", "order_no", "line"],
+            "foreign_keys": [{"name": null, "columns": ["customer_id", "order_no"],
+                              "references": {"schema": "main", "table": "orders",
+                                             "columns": ["customer_id", "order_no"]}}]
+        })
+    );
+}
+
+#[test]
+fn the_summary_stops_at_max_bytes_and_says_so() {
+    let many: String = (0..300)
+        .map(|n| format!("CREATE TABLE t{n:03} (id INTEGER PRIMARY KEY, a TEXT, b REAL);"))
+        .collect();
+    let db = SqliteFixture::new(&format!("BEGIN; {many} COMMIT;"));
+    let run = introspect(&db, &["--max-bytes", "2000"]);
+    run.assert_ok();
+    assert_eq!(run.json["meta"]["truncated"], true);
+    assert_eq!(run.json["meta"]["truncated_by"], "max_bytes");
+    let tables = run.json["data"]["tables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!tables.is_empty() && tables.len() < 300, "{}", tables.len());
+    assert_eq!(run.json["meta"]["rows_returned"], tables.len());
+    assert_eq!(run.json["data"]["tables_total"], 300);
+    let size = serde_json::to_string(&run.json["data"]["tables"])
+        .map(|t| t.len())
+        .unwrap_or(0);
+    assert!(size <= 2000, "{size}");
+
+    // The listing is compact: 300 tables fit in a few kilobytes, and it is capped the same way.
+    let run = introspect(&db, &["--list-tables"]);
+    run.assert_ok();
+    assert_eq!(run.json["meta"]["truncated"], false);
+    assert!(run.stdout.len() < 300 * 40, "{} bytes", run.stdout.len());
+    let run = introspect(&db, &["--list-tables", "--max-bytes", "500"]);
+    assert_eq!(run.json["meta"]["truncated"], true);
+}
+
+#[test]
+fn introspection_never_creates_or_changes_a_file() {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    for extra in [
+        vec!["--list-schemas"],
+        vec!["--list-tables"],
+        vec!["--table", "orders"],
+        vec![],
+    ] {
+        introspect(&db, &extra).assert_ok();
+    }
+    assert_eq!(db.snapshot(), before);
+    let missing = db.dir.path().join("missing.db");
+    Plenum::new(["introspect", "--engine", "sqlite", "--file"])
+        .args([missing.as_os_str()])
+        .run()
+        .assert_error("CONNECTION_FAILED");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_saved_connection_works_for_introspection() {
+    let db = SqliteFixture::new(SCHEMA);
+    let sandbox = ConfigSandbox::new();
+    sandbox
+        .plenum([
+            "connect",
+            "--name",
+            "shop",
+            "--engine",
+            "sqlite",
+            "--max-capability",
+            "read",
+            "--file",
+        ])
+        .args([db.file.as_os_str()])
+        .run()
+        .assert_ok();
+    let run = sandbox
+        .plenum(["introspect", "--connection", "shop", "--table", "customers"])
+        .run();
+    run.assert_ok();
+    assert_eq!(run.json["engine"], "sqlite");
+    assert_eq!(column_names(&run.json["data"]["table"]), vec!["id", "name"]);
+}
+
+#[test]
+fn introspect_and_connect_envelopes_match_the_published_schemas() {
+    let schemas = Plenum::new(["schema"]).run().json["data"].clone();
+    let validate = |schema: &Json, run: &Run| {
+        let validator = jsonschema::validator_for(schema).expect("schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(&run.json)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\ninstance: {}", run.stdout);
+    };
+    let db = SqliteFixture::new(SCHEMA);
+    for extra in [
+        vec!["--list-schemas"],
+        vec!["--list-tables"],
+        vec!["--table", "orders"],
+        vec![],
+    ] {
+        let run = introspect(&db, &extra);
+        run.assert_ok();
+        validate(&schemas["result"], &run);
+    }
+    let failed = introspect(&db, &["--table", "nope"]);
+    validate(&schemas["error"], &failed);
+    let sandbox = ConfigSandbox::new();
+    let saved = sandbox
+        .plenum([
+            "connect", "--name", "shop", "--engine", "sqlite", "--test", "--file",
+        ])
+        .args([db.file.as_os_str()])
+        .run();
+    saved.assert_ok();
+    validate(&schemas["result"], &saved);
+    let list = sandbox.plenum(["connect", "--list"]).run();
+    validate(&schemas["result"], &list);
+}
+
+#[test]
+fn a_summary_that_runs_out_of_time_is_partial_not_lost() {
+    let many: String = (0..3000)
+        .map(|n| format!("CREATE TABLE t{n:04} (id INTEGER PRIMARY KEY, a TEXT);"))
+        .collect();
+    let db = SqliteFixture::new(&format!("BEGIN; {many} COMMIT;"));
+    let started = std::time::Instant::now();
+    let run = introspect(&db, &["--timeout-ms", "1500"]);
+    run.assert_ok();
+    assert!(
+        started.elapsed().as_millis() < 4000,
+        "{:?}",
+        started.elapsed()
+    );
+    let tables = run.json["data"]["tables"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    if tables < 3000 {
+        assert_eq!(
+            run.json["meta"]["truncated_by"], "timeout",
+            "{}",
+            run.json["meta"]
+        );
+        assert!(tables > 0);
+    }
+    assert_eq!(run.json["data"]["tables_total"], 3000);
+}

@@ -1,0 +1,287 @@
+//! `plenum mcp` driven by a client we did not write: the official MCP Python SDK
+//! (`tests/mcp/client.py`). Needs `python3` with the `mcp` package (`pip install mcp==2.3.0`);
+//! without it the test is skipped with a notice, unless CI=true, where it fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use plenum_e2e::{live_required, plenum_bin, SqliteFixture};
+use serde_json::{json, Value as Json};
+
+const SETUP: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+                     INSERT INTO items (name) VALUES ('apple'), ('pear');";
+
+fn python() -> String {
+    std::env::var("PLENUM_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Whether the SDK can be imported; prints the skip notice (or fails under CI) when not.
+fn sdk_available() -> bool {
+    let probe = Command::new(python())
+        .args(["-c", "import mcp, mcp.client.stdio"])
+        .output();
+    let available = probe.as_ref().is_ok_and(|output| output.status.success());
+    if !available {
+        let why = match &probe {
+            Ok(output) => String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_owned(),
+            Err(error) => error.to_string(),
+        };
+        if live_required() {
+            panic!("the MCP Python SDK is required under CI=true ({why}); pip install mcp==2.3.0");
+        }
+        eprintln!(
+            "skipped: the MCP Python SDK is not importable by {} ({why}); pip install mcp==2.3.0",
+            python()
+        );
+    }
+    available
+}
+
+fn client_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("mcp")
+        .join("client.py")
+}
+
+/// Runs the client scenario; returns each step's output by name, and the combined stderr.
+fn run_scenario(
+    fixture: &SqliteFixture,
+    mode: &str,
+    server_args: &[&str],
+) -> (BTreeMap<String, Json>, String) {
+    let home = fixture.dir.path().join("home");
+    let work = fixture.dir.path().join("work");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let mut command = Command::new(python());
+    command
+        .arg(client_script())
+        .arg("--plenum")
+        .arg(plenum_bin())
+        .arg("--db")
+        .arg(&fixture.file)
+        .args(["--mode", mode])
+        .arg("--cwd")
+        .arg(&work)
+        .arg(format!("--env=HOME={}", home.display()))
+        .arg(format!(
+            "--env=XDG_CONFIG_HOME={}",
+            home.join(".config").display()
+        ));
+    for arg in server_args {
+        command.arg(format!("--server-arg={arg}"));
+    }
+    let output = command.output().expect("run the Python MCP client");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "client failed:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let steps = stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Json>(line).unwrap_or_else(|e| panic!("bad line ({e}): {line}"))
+        })
+        .map(|step| (step["step"].as_str().unwrap_or("").to_owned(), step))
+        .collect::<BTreeMap<_, _>>();
+    assert!(
+        steps.contains_key("done"),
+        "scenario did not finish:\n{stdout}\nstderr:\n{stderr}"
+    );
+    (steps, stderr)
+}
+
+/// The envelope of a step's tool result, checked: no client complaint, text = structured.
+fn envelope<'a>(steps: &'a BTreeMap<String, Json>, step: &str) -> &'a Json {
+    let output = &steps[step];
+    assert!(
+        output.get("client_error").is_none(),
+        "{step}: the SDK rejected the answer: {output}"
+    );
+    let result = &output["result"];
+    let structured = &result["structuredContent"];
+    let text: Json = serde_json::from_str(result["content"][0]["text"].as_str().unwrap_or(""))
+        .unwrap_or(Json::Null);
+    assert_eq!(
+        &text, structured,
+        "{step}: text and structuredContent differ"
+    );
+    assert_eq!(
+        result["isError"],
+        json!(structured["ok"] != json!(true)),
+        "{step}: {output}"
+    );
+    structured
+}
+
+fn code<'a>(steps: &'a BTreeMap<String, Json>, step: &str) -> &'a str {
+    envelope(steps, step)["error"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn common_checks(steps: &BTreeMap<String, Json>, stderr: &str) {
+    assert_eq!(steps["initialize"]["server_name"], "plenum");
+    assert_eq!(steps["initialize"]["tools_capability"], true);
+    let tools = steps["tools"]["tools"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = tools
+        .iter()
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["query", "introspect", "list_connections", "list_engines"]
+    );
+    for tool in &tools {
+        assert!(
+            tool["inputSchema"].is_object() && tool["outputSchema"].is_object(),
+            "{tool}"
+        );
+        assert!(tool["annotations"]["readOnlyHint"].is_boolean(), "{tool}");
+    }
+    for read_only in &tools[1..] {
+        assert_eq!(
+            read_only["annotations"]["readOnlyHint"], true,
+            "{read_only}"
+        );
+    }
+
+    let read = envelope(steps, "read");
+    assert_eq!(read["data"]["rows"][0], json!([1, "apple"]), "{read}");
+    assert_eq!(read["meta"]["access"], "read");
+
+    let engines = envelope(steps, "list_engines");
+    let sqlite_ok = engines["data"]["plugins"]
+        .as_array()
+        .is_some_and(|plugins| {
+            plugins.iter().any(|p| {
+                p["status"] == "ok"
+                    && p["engines"]
+                        .as_array()
+                        .is_some_and(|e| e.contains(&json!("sqlite")))
+            })
+        });
+    assert!(sqlite_ok, "{engines}");
+
+    // The scenario's introspection lists the tables of the database.
+    let introspect = envelope(steps, "introspect");
+    assert_eq!(introspect["ok"], true, "{introspect}");
+    assert!(introspect.to_string().contains("\"items\""), "{introspect}");
+
+    let connections = envelope(steps, "list_connections");
+    assert_eq!(connections["ok"], true, "{connections}");
+
+    assert_eq!(code(steps, "bad_argument_type"), "INVALID_INPUT");
+    assert!(envelope(steps, "bad_argument_type")["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("`sql`"));
+    assert_eq!(code(steps, "password_argument"), "INVALID_INPUT");
+    assert_eq!(
+        steps["unknown_tool"]["protocol_error"]["code"], -32602,
+        "{}",
+        steps["unknown_tool"]
+    );
+
+    let everything = steps.values().map(Json::to_string).collect::<String>();
+    assert!(
+        !everything.contains("Zq9-secret-PW"),
+        "the password argument was echoed"
+    );
+    assert!(
+        !stderr.contains("Zq9-secret-PW"),
+        "the password argument was logged"
+    );
+}
+
+#[test]
+fn official_client_with_a_write_ceiling_negotiating_the_newest_protocol() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let (steps, stderr) = run_scenario(&fixture, "auto", &["--allow-write"]);
+    assert_eq!(steps["initialize"]["protocol_version"], "2026-07-28");
+    common_checks(&steps, &stderr);
+    assert_eq!(
+        steps["tools"]["tools"][0]["annotations"]["readOnlyHint"],
+        false
+    );
+
+    // No flag: refused by the gate, or by the read-only session behind it.
+    let refused = code(&steps, "write_without_flag");
+    assert!(
+        refused == "CAPABILITY_VIOLATION" || refused == "QUERY_FAILED",
+        "{}",
+        steps["write_without_flag"]
+    );
+    assert_eq!(
+        envelope(&steps, "write_with_flag")["data"]["rows_affected"],
+        1
+    );
+    assert_eq!(code(&steps, "ddl_with_flag"), "CAPABILITY_VIOLATION");
+    assert!(envelope(&steps, "ddl_with_flag")["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("set by plenum mcp"));
+    assert_eq!(
+        envelope(&steps, "after_errors")["data"]["rows"],
+        json!([[3]])
+    );
+
+    // The database holds exactly what the allowed call wrote.
+    let names = fixture.direct("SELECT name FROM items ORDER BY id");
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names[2].contains("with flag"), "{names:?}");
+    assert!(fixture
+        .direct("SELECT name FROM sqlite_master WHERE name = 'made_by_agent'")
+        .is_empty());
+}
+
+#[test]
+fn official_client_with_the_default_read_ceiling_over_the_initialize_handshake() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let before = fixture.snapshot();
+    let (steps, stderr) = run_scenario(&fixture, "legacy", &[]);
+    assert_eq!(steps["initialize"]["protocol_version"], "2025-11-25");
+    assert_eq!(steps["ping"]["ok"], true);
+    common_checks(&steps, &stderr);
+    assert_eq!(
+        steps["tools"]["tools"][0]["annotations"]["readOnlyHint"],
+        true
+    );
+
+    for step in ["write_with_flag", "ddl_with_flag"] {
+        assert_eq!(
+            code(&steps, step),
+            "CAPABILITY_VIOLATION",
+            "{}",
+            steps[step]
+        );
+        assert!(envelope(&steps, step)["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ceiling is read (set by plenum mcp)"));
+    }
+    assert_eq!(
+        envelope(&steps, "after_errors")["data"]["rows"],
+        json!([[2]])
+    );
+    assert_eq!(
+        fixture.snapshot(),
+        before,
+        "a read-ceiling session changed the database file"
+    );
+}

@@ -1,0 +1,177 @@
+//! Load test of `plenum mcp`: 1,000 `query` calls over one session, 16 in flight at a time,
+//! every answer checked, the server's resident memory read after 100 and after 1,000 calls.
+//! Ignored by default; run against a release build for meaningful figures:
+//!
+//! ```sh
+//! cargo build --release -p plenum -p plenum-sqlite -p plenum-postgres
+//! cargo test --release -p plenum-e2e --test mcp_load -- --ignored --nocapture
+//! ```
+
+mod mcp_support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mcp_support::{tool_result, McpServer};
+use plenum_e2e::{postgres_url, server_available, SqliteFixture};
+use serde_json::{json, Value as Json};
+
+const CALLS: u64 = 1000;
+const IN_FLIGHT: u64 = 16;
+/// Rows each call returns.
+const ROWS: u64 = 10;
+
+/// What one run measured.
+struct Figures {
+    elapsed: Duration,
+    latencies_ms: Vec<f64>,
+    rss_start_kib: u64,
+    rss_100_kib: u64,
+    rss_1000_kib: u64,
+}
+
+/// Runs the load on an initialized session: `arguments(i)` builds call `i`, whose answer must hold `ROWS` rows with
+/// `i` in the third column.
+fn run_load(server: &mut McpServer, arguments: impl Fn(u64) -> Json) -> Figures {
+    let rss_start_kib = server.rss_kib();
+    let mut sent_at: HashMap<String, (u64, Instant)> = HashMap::new();
+    let mut next = 0u64;
+    let mut answered = 0u64;
+    let mut latencies_ms = Vec::with_capacity(CALLS as usize);
+    let mut rss_100_kib = 0;
+    let started = Instant::now();
+    while answered < CALLS {
+        while next < CALLS && (next - answered) < IN_FLIGHT {
+            let id = server.send_call("query", arguments(next));
+            sent_at.insert(id.to_string(), (next, Instant::now()));
+            next += 1;
+        }
+        let message = server
+            .next_message(Duration::from_secs(60))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no answer after {answered} calls; stderr:\n{}",
+                    server.stderr()
+                )
+            });
+        let Some((call, at)) = sent_at.remove(&message["id"].to_string()) else {
+            panic!("answer to an unknown id: {message}");
+        };
+        latencies_ms.push(at.elapsed().as_secs_f64() * 1000.0);
+        let rows = tool_result(&message)["data"]["rows"].clone();
+        assert_eq!(
+            rows.as_array().map(Vec::len),
+            Some(ROWS as usize),
+            "call {call}: {message}"
+        );
+        assert_eq!(
+            rows[0][2],
+            json!(call),
+            "call {call} got another call's rows: {message}"
+        );
+        answered += 1;
+        if answered == 100 {
+            rss_100_kib = server.rss_kib();
+        }
+    }
+    let elapsed = started.elapsed();
+    let rss_1000_kib = server.rss_kib();
+    Figures {
+        elapsed,
+        latencies_ms,
+        rss_start_kib,
+        rss_100_kib,
+        rss_1000_kib,
+    }
+}
+
+fn report(what: &str, mut figures: Figures) {
+    figures.latencies_ms.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        let index = ((figures.latencies_ms.len() as f64 - 1.0) * p).round() as usize;
+        figures.latencies_ms[index]
+    };
+    println!(
+        "MCP load, {what}: {CALLS} calls, {IN_FLIGHT} in flight, {ROWS} rows each: {:.2} s, \
+         {:.0} calls/s; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         RSS {} KiB at start, {} KiB after 100 calls, {} KiB after 1000",
+        figures.elapsed.as_secs_f64(),
+        CALLS as f64 / figures.elapsed.as_secs_f64(),
+        percentile(0.50),
+        percentile(0.95),
+        percentile(0.99),
+        percentile(1.0),
+        figures.rss_start_kib,
+        figures.rss_100_kib,
+        figures.rss_1000_kib,
+    );
+    // Flat memory: 900 more calls may not grow the server by more than a quarter plus 4 MiB.
+    assert!(
+        figures.rss_1000_kib <= figures.rss_100_kib + figures.rss_100_kib / 4 + 4096,
+        "memory grew from {} KiB to {} KiB",
+        figures.rss_100_kib,
+        figures.rss_1000_kib
+    );
+}
+
+#[test]
+#[ignore = "load test: run with --ignored (see the file's doc)"]
+fn load_sqlite() {
+    let fixture = SqliteFixture::new(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO items (name) SELECT 'item ' || i FROM n;",
+    );
+    let file = fixture.file.to_str().expect("UTF-8 path").to_owned();
+    let mut server = McpServer::start(&[], &[]);
+    server.initialize("2025-11-25");
+    let figures = run_load(&mut server, |call| {
+        json!({"engine": "sqlite", "file": file,
+               "sql": format!("SELECT id, name, {call} AS call FROM items WHERE id <= {ROWS} ORDER BY id")})
+    });
+    report("SQLite", figures);
+}
+
+#[test]
+#[ignore = "load test: run with --ignored (see the file's doc)"]
+fn load_postgres() {
+    let url = postgres_url();
+    if !server_available(&url, "PostgreSQL") {
+        return;
+    }
+    // postgres://user[:password]@host:port/database
+    let rest = url.split("://").nth(1).unwrap_or("");
+    let (credentials, address) = rest.rsplit_once('@').unwrap_or(("postgres", rest));
+    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+    let (host_port, database) = address.split_once('/').unwrap_or((address, "test"));
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "5432"));
+    let port: u16 = port.parse().expect("port");
+    let mut server = McpServer::start(
+        &["--password-env", "PLENUM_LOAD_PG_PASSWORD"],
+        &[("PLENUM_LOAD_PG_PASSWORD", password)],
+    );
+    server.initialize("2025-11-25");
+    let mut connection = json!({"engine": "postgres", "host": host, "port": port, "user": user,
+                                "database": database});
+    if !password.is_empty() {
+        connection["password_env"] = json!("PLENUM_LOAD_PG_PASSWORD");
+    }
+    // Skip with a notice when the plugin is not built (it is a separate crate).
+    let probe = server.call_tool("query", {
+        let mut arguments = connection.clone();
+        arguments["sql"] = json!("SELECT 1");
+        arguments
+    });
+    if probe["result"]["structuredContent"]["error"]["code"] == "PLUGIN_ERROR" {
+        eprintln!("skipped: no PostgreSQL plugin: {probe}");
+        return;
+    }
+    let figures = run_load(&mut server, |call| {
+        let mut arguments = connection.clone();
+        arguments["sql"] = json!(format!(
+            "SELECT g AS id, 'item ' || g AS name, {call} AS call FROM generate_series(1, {ROWS}) AS g"
+        ));
+        arguments
+    });
+    report("PostgreSQL", figures);
+}

@@ -1,0 +1,191 @@
+//! Plugins that misbehave while loading: too slow, an unknown dialect, an API version the host
+//! does not speak. Each ends in one clean `PLUGIN_ERROR`, promptly, and never stops
+//! `plenum plugins` from listing the others or the other engines from working.
+//! (Panicking, hanging and lying plugins are covered by `plugin_host.rs`.)
+
+use std::time::{Duration, Instant};
+
+use plenum_e2e::{Plenum, Run, SqliteFixture};
+use serde_json::Value as Json;
+
+fn probe_query(env: &[(&str, &str)]) -> Run {
+    let mut plenum = Plenum::new(["query", "--engine", "test-probe", "--sql", "SELECT 1"]);
+    for (key, value) in env {
+        plenum = plenum.env(key, value);
+    }
+    plenum.run()
+}
+
+/// `plenum plugins` under `env`: the probe's entry and every other entry.
+fn listing(env: &[(&str, &str)]) -> (Json, Vec<Json>) {
+    let mut plenum = Plenum::new(["plugins"]);
+    for (key, value) in env {
+        plenum = plenum.env(key, value);
+    }
+    let run = plenum.run();
+    run.assert_ok();
+    let plugins = run.json["data"]["plugins"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let (probe, others): (Vec<Json>, Vec<Json>) = plugins.into_iter().partition(|plugin| {
+        plugin["path"]
+            .as_str()
+            .is_some_and(|path| path.contains("plenum_probe"))
+    });
+    (probe.into_iter().next().expect("probe listed"), others)
+}
+
+fn assert_others_fine(others: &[Json]) {
+    let sqlite = others
+        .iter()
+        .find(|plugin| plugin["name"] == "plenum-sqlite")
+        .expect("sqlite listed");
+    assert_eq!(sqlite["status"], "ok", "{sqlite}");
+    let fixture = SqliteFixture::new("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7);");
+    let run = fixture.query("SELECT x FROM t", &[]);
+    run.assert_ok();
+    assert_eq!(run.rows(), vec![serde_json::json!([7])]);
+}
+
+#[test]
+fn a_plugin_that_loads_too_slowly_is_given_up_on() {
+    let slow = [
+        ("PLENUM_PROBE_LOAD_DELAY_MS", "30000"),
+        ("PLENUM_PLUGIN_LOAD_TIMEOUT_MS", "400"),
+    ];
+    let started = Instant::now();
+    let run = probe_query(&slow);
+    let took = started.elapsed();
+    run.assert_error("PLUGIN_ERROR");
+    assert!(
+        run.error_message()
+            .contains("did not finish loading within 400 ms"),
+        "{}",
+        run.error_message()
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    let started = Instant::now();
+    let (probe, others) = listing(&slow);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(probe["status"], "error");
+    assert!(
+        probe["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("did not finish loading"),
+        "{probe}"
+    );
+    assert_others_fine(&others);
+
+    // A slow load within the limit is fine.
+    probe_query(&[
+        ("PLENUM_PROBE_LOAD_DELAY_MS", "200"),
+        ("PLENUM_PLUGIN_LOAD_TIMEOUT_MS", "5000"),
+    ])
+    .assert_ok();
+}
+
+#[test]
+fn a_plugin_that_declares_an_unknown_dialect_is_refused() {
+    let klingon = [("PLENUM_PROBE_DIALECT", "klingon")];
+    let run = probe_query(&klingon);
+    run.assert_error("PLUGIN_ERROR");
+    assert!(
+        run.error_message()
+            .contains("dialect 'klingon', which the gate does not know"),
+        "{}",
+        run.error_message()
+    );
+    let (probe, others) = listing(&klingon);
+    assert_eq!(probe["status"], "error");
+    assert_others_fine(&others);
+}
+
+#[test]
+fn a_plugin_built_for_another_api_is_refused_before_it_is_asked_anything() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("probe.log");
+    let log_text = log.to_string_lossy().into_owned();
+    let host_api = Plenum::new(["plugins", "info", "sqlite"]).run().json["data"]["plugin"]
+        ["api_version"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let (major, minor) = host_api.split_once('.').expect("major.minor");
+    let newer = format!("{major}.{}", minor.parse::<u32>().expect("minor") + 1);
+    let other_major = format!("{}.0", major.parse::<u32>().expect("major") + 1);
+    for (api, expected) in [
+        (
+            newer.as_str(),
+            format!("needs plugin API {newer}, this host speaks {host_api}: upgrade plenum"),
+        ),
+        (other_major.as_str(), "major versions differ".to_owned()),
+    ] {
+        let run = probe_query(&[("PLENUM_PROBE_API", api), ("PLENUM_PROBE_LOG", &log_text)]);
+        run.assert_error("PLUGIN_ERROR");
+        assert!(
+            run.error_message().contains(&expected),
+            "{}",
+            run.error_message()
+        );
+        // The library ran its constructor (that is how the version is read without a
+        // manifest) but was never asked what it is or to connect.
+        let recorded = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(
+            recorded.lines().collect::<Vec<_>>(),
+            vec!["dlopen", "constructor"]
+        );
+        std::fs::remove_file(&log).expect("reset log");
+        let (probe, others) = listing(&[("PLENUM_PROBE_API", api)]);
+        assert_eq!(probe["status"], "error");
+        assert_others_fine(&others);
+    }
+}
+
+#[test]
+fn one_broken_library_never_hides_the_others() {
+    // Junk named like a plugin, opted in so it is opened, next to a probe that hangs loading.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let junk = dir.path().join(format!(
+        "{}plenum_junk{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    std::fs::write(&junk, b"\x7fELF but not really").expect("write");
+    let env = [
+        (
+            "PLENUM_PLUGIN_PATH",
+            dir.path().to_str().unwrap_or_default(),
+        ),
+        ("PLENUM_ALLOW_UNVERIFIED_PLUGINS", "1"),
+        ("PLENUM_PROBE_LOAD_DELAY_MS", "30000"),
+        ("PLENUM_PLUGIN_LOAD_TIMEOUT_MS", "300"),
+    ];
+    let (probe, others) = listing(&env);
+    assert_eq!(probe["status"], "error");
+    let junk_entry = others
+        .iter()
+        .find(|plugin| plugin["path"].as_str() == junk.to_str())
+        .expect("junk listed");
+    assert_eq!(junk_entry["status"], "error");
+    let working: Vec<&Json> = others
+        .iter()
+        .filter(|plugin| plugin["status"] == "ok")
+        .collect();
+    assert!(
+        working
+            .iter()
+            .any(|plugin| plugin["name"] == "plenum-sqlite")
+            && working
+                .iter()
+                .any(|plugin| plugin["name"] == "plenum-testplugin"),
+        "{others:?}"
+    );
+    assert_others_fine(&others);
+}
