@@ -175,8 +175,8 @@ fn merge(
         return Ok(None);
     }
     let last_piece = pieces.len().min(*next_piece + MAX_MERGED_PIECES);
-    for candidate in *next_piece..last_piece {
-        let joined = range.start..pieces[candidate].end;
+    for (candidate, piece) in pieces.iter().enumerate().take(last_piece).skip(*next_piece) {
+        let joined = range.start..piece.end;
         match guarded(&tokens[joined.clone()], end_of(tokens, &joined), dialect) {
             Ok(verdict) if verdict.may_span_semicolons => {
                 *range = joined;

@@ -112,6 +112,19 @@ fn map_offsets(
                 position_mismatch(here)
             });
         }
+        if token.token == Token::Whitespace(Whitespace::Space) && !sql[byte..].starts_with(' ') {
+            // sqlparser treats every Unicode space (and \v, \f) as whitespace; engines treat
+            // most of them as identifier characters or errors. Refuse to guess.
+            let c = sql[byte..].chars().next().unwrap_or(' ');
+            return Err(LexError::Parse(GateError::Parse {
+                message: format!(
+                    "the character U+{:04X} is not a plain space; engines disagree on whether it separates words",
+                    u32::from(c)
+                ),
+                line: here.line,
+                column: here.column,
+            }));
+        }
         if mysql_rules {
             check_mysql_token(&token.token, sql, byte)
                 .map_err(|(kind, reason)| refuse(kind, reason, here))?;

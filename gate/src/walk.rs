@@ -160,8 +160,25 @@ fn is_plain_explain(statement: &Statement) -> bool {
     matches!(statement, Statement::Explain { .. }) && !explain_executes(statement)
 }
 
-/// Whether an EXPLAIN runs its statement. Any `ANALYZE` option counts, even `ANALYZE false`:
-/// guessing wrong in that direction only asks for a higher tier.
+/// `EXPLAIN (…)` options that never run the statement. Any other option, including
+/// `ANALYZE`, its PostgreSQL spelling `ANALYSE`, `ANALYZE false`, and options this list does
+/// not know, counts as running it: guessing wrong in that direction only asks for a higher
+/// tier.
+const PLAN_ONLY_OPTIONS: &[&str] = &[
+    "verbose",
+    "costs",
+    "settings",
+    "generic_plan",
+    "buffers",
+    "serialize",
+    "wal",
+    "timing",
+    "summary",
+    "memory",
+    "format",
+];
+
+/// Whether an EXPLAIN runs its statement.
 pub(crate) fn explain_executes(statement: &Statement) -> bool {
     match statement {
         Statement::Explain {
@@ -169,9 +186,11 @@ pub(crate) fn explain_executes(statement: &Statement) -> bool {
         } => {
             *analyze
                 || options.as_ref().is_some_and(|options| {
-                    options
-                        .iter()
-                        .any(|option| option.name.value.eq_ignore_ascii_case("analyze"))
+                    options.iter().any(|option| {
+                        !PLAN_ONLY_OPTIONS
+                            .iter()
+                            .any(|name| option.name.value.eq_ignore_ascii_case(name))
+                    })
                 })
         }
         _ => false,

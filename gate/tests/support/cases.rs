@@ -55,6 +55,10 @@ pub const ALL_DIALECTS: &[(&str, V)] = &[
     ("SELECT (1", Parse),
     ("SELECT 'unterminated", Parse),
     ("SELECT 1\0; DROP TABLE t", Parse),
+    ("SELECT 1\u{b}FROM users", Parse),
+    ("SELECT 1\u{c}FROM users", Parse),
+    ("SELECT '\u{a0}' AS nbsp_in_a_string", R),
+    ("SELECT 1 /* \u{a0} in a comment */", R),
     // Plain reads.
     ("SELECT 1", R),
     ("select 1;", R),
@@ -247,7 +251,9 @@ pub const SQLITE: &[(&str, V)] = &[
     ("ALTER TABLE users RENAME TO people", D),
     ("ALTER TABLE users RENAME COLUMN name TO full_name", D),
     ("DROP TRIGGER tr", D),
-    // SQLite lexing: `--` runs to the newline, `/*` comments do not nest.
+    // SQLite lexing: `--` runs to the newline, `/*` comments do not nest, and only ASCII
+    // whitespace separates words.
+    ("SELECT 1\u{a0}FROM users", Parse),
     ("SELECT 1 --; DELETE FROM users", R),
     ("SELECT 1 --x\n; DELETE FROM users", RW),
     ("SELECT 1 /* /* */ DELETE FROM users */", Parse),
@@ -297,6 +303,13 @@ pub const POSTGRES: &[(&str, V)] = &[
     ("EXPLAIN (ANALYZE true, BUFFERS) UPDATE users SET name = 'x'", W),
     ("EXPLAIN (ANALYZE, FORMAT JSON) INSERT INTO users (id) VALUES (1)", W),
     ("EXPLAIN (analyze) SELECT * FROM users", R),
+    ("EXPLAIN (ANALYSE) DELETE FROM users", W),
+    ("EXPLAIN (ANALYSE true, COSTS off) DELETE FROM users", W),
+    ("EXPLAIN (\"analyze\") DELETE FROM users", W),
+    ("EXPLAIN (ANALYZE false) DELETE FROM users", W),
+    ("EXPLAIN (SOME_FUTURE_OPTION) DELETE FROM users", W),
+    ("EXPLAIN (GENERIC_PLAN, FORMAT JSON) DELETE FROM users", R),
+    ("EXPLAIN ANALYSE DELETE FROM users", Parse),
     ("EXPLAIN ANALYZE SELECT nextval('s')", W),
     ("EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1", D),
     ("EXPLAIN ANALYZE WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d", W),
@@ -436,6 +449,7 @@ pub const POSTGRES: &[(&str, V)] = &[
     ("SELECT $$;$$; DELETE FROM users", RW),
     ("SELECT 1 /* nested /* comment */ still comment ; DELETE */", R),
     ("SELECT 1 -- c\r; DELETE FROM users", RW),
+    ("SELECT 1\u{a0}FROM users", Parse),
     ("SELECT current_user, session_user, version()", R),
     ("SELECT \"select\".\"update\" FROM \"select\"", R),
     ("SELECT * FROM users WHERE id = ANY(ARRAY[1, 2])", R),
@@ -482,6 +496,8 @@ pub const MYSQL: &[(&str, V)] = &[
     ("SELECT 1 --\n", R),
     ("SELECT 1 -- x\n; DROP TABLE users", RD),
     ("SELECT 1 - -1", R),
+    // MySQL identifiers may start with a digit and hold U+00A0: one identifier to both.
+    ("SELECT 1\u{a0}FROM users", R),
     ("SELECT 1 # comment ; DELETE FROM users", R),
     ("SELECT 1 # comment\n; DELETE FROM users", RW),
     ("# comment\nDELETE FROM users", W),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod live;
 
 use plenum_gate::{check, classify, Dialect, GateError, Tier};
 
@@ -46,12 +47,12 @@ pub fn verdict_mismatches(dialect: Dialect, sql: &str, expected: V) -> Vec<Strin
         }
         (Some(tiers), Err(error)) => fail(format!("expected tiers {tiers:?}, got error {error}")),
         (None, result) => {
-            let ok = match (expected, result) {
-                (V::Refused, Err(GateError::Refused { .. })) => true,
-                (V::Parse, Err(GateError::Parse { .. })) => true,
-                (V::Empty, Err(GateError::Empty)) => true,
-                _ => false,
-            };
+            let ok = matches!(
+                (expected, result),
+                (V::Refused, Err(GateError::Refused { .. }))
+                    | (V::Parse, Err(GateError::Parse { .. }))
+                    | (V::Empty, Err(GateError::Empty))
+            );
             if !ok {
                 fail(format!("expected {expected:?}, got {result:?}"));
             }

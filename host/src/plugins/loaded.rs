@@ -152,9 +152,14 @@ fn describe_library_error(error: &LibraryError) -> String {
         ),
         other => {
             let text = other.to_string();
-            // abi_stable's layout reports are pages long; the first line says what matters.
-            let first = text.lines().next().unwrap_or("incompatible plugin ABI");
-            format!("incompatible plugin ABI: {first}")
+            // abi_stable's layout reports are pages long; the first lines say what matters.
+            let summary: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .take(4)
+                .collect();
+            format!("incompatible plugin ABI: {}", summary.join(" "))
         }
     }
 }

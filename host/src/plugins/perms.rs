@@ -85,12 +85,14 @@ fn check_one(
 
 /// The local account database (`/etc/passwd`, `/etc/group`), for the private-group rule.
 /// Accounts kept elsewhere (LDAP, …) are unknown, and their groups are never private.
+#[cfg(unix)]
 #[derive(Debug, Default)]
 pub struct Accounts {
     passwd: String,
     group: String,
 }
 
+#[cfg(unix)]
 impl Accounts {
     /// Reads the local account files.
     pub fn load() -> Self {
@@ -147,7 +149,7 @@ impl Accounts {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -183,7 +185,6 @@ mod tests {
         );
     }
 
-    #[cfg(unix)]
     #[test]
     fn writable_libraries_and_folders_are_refused() {
         use std::os::unix::fs::PermissionsExt;

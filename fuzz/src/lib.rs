@@ -1,0 +1,152 @@
+//! What the fuzz targets exercise, with the properties each input must keep.
+//!
+//! The gate is a library and is called directly. The DSN parser and the config-file parser live
+//! in the `plenum` binary crate, which no other crate can depend on, so their source files (and
+//! the few host modules they use) are compiled here from the host's own files with `#[path]`:
+//! the code under test is the host's code, byte for byte. When the host exposes these parsers
+//! from a library target, replace the `#[path]` modules with a dependency on it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[allow(dead_code, missing_docs, unused_imports)]
+#[path = "../../host/src/capability.rs"]
+mod capability;
+#[allow(dead_code, missing_docs, unused_imports)]
+#[path = "../../host/src/connection/mod.rs"]
+mod connection;
+#[allow(dead_code, missing_docs, unused_imports)]
+#[path = "../../host/src/error.rs"]
+mod error;
+#[allow(dead_code, missing_docs, unused_imports)]
+#[path = "../../host/src/sanitize.rs"]
+mod sanitize;
+#[allow(dead_code, missing_docs, unused_imports)]
+mod saved {
+    #[path = "../../../host/src/saved/store.rs"]
+    pub mod store;
+}
+
+use plenum_gate::{check, classify, Dialect, Tier};
+use sanitize::Sanitizer;
+use secrecy::ExposeSecret;
+
+/// Secrets shorter than this are not checked: a one-letter password occurs in any text.
+const CHECKED_SECRET_LEN: usize = 4;
+
+fn worth_checking(secret: &str) -> bool {
+    // The mask itself is `***`; a secret made of it cannot be told from its mask.
+    secret.len() >= CHECKED_SECRET_LEN && !secret.contains('*')
+}
+
+/// Classifies `data` (as UTF-8, invalid bytes replaced) in `dialect` and checks what the host
+/// relies on:
+///
+/// * every statement text is a non-empty slice of the input;
+/// * `check` at the read tier passes exactly when `classify` passes with only reads;
+/// * a statement passed at the read tier, classified again on its own (as the engine receives
+///   it), is still one read statement, or an error — never something else.
+pub fn gate(data: &[u8], dialect: Dialect) {
+    let sql = String::from_utf8_lossy(data);
+    let classified = classify(&sql, dialect);
+    let read_check = check(&sql, dialect, Tier::Read);
+    if let Ok(statements) = &classified {
+        for statement in statements {
+            assert!(!statement.sql.is_empty(), "empty statement text");
+            assert!(
+                sql.contains(statement.sql.as_str()),
+                "statement text {:?} is not part of the input",
+                statement.sql
+            );
+        }
+    }
+    let only_reads = classified
+        .as_ref()
+        .map(|statements| statements.iter().all(|s| s.tier == Tier::Read))
+        .unwrap_or(false);
+    assert_eq!(
+        read_check.is_ok(),
+        only_reads,
+        "check(read) and classify disagree: {read_check:?} / {classified:?}"
+    );
+    if let Ok(statements) = read_check {
+        for statement in statements {
+            if let Ok(again) = classify(&statement.sql, dialect) {
+                assert!(
+                    again.len() == 1 && again[0].tier == Tier::Read,
+                    "{:?} passed as one read but alone is {again:?}",
+                    statement.sql
+                );
+            }
+        }
+    }
+}
+
+/// Parses `data` as a DSN the way `--dsn` does, and checks that the password the URL carries
+/// never survives the sanitizer, whether parsing succeeds or fails; also scrubs the text itself.
+pub fn dsn(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut sanitizer = Sanitizer::new();
+    // `--dsn` registers the whole DSN before parsing it; this checks the parser's own part.
+    let parsed = connection::parse_dsn(&text, &mut sanitizer);
+    let _ = sanitizer.scrub(&text);
+    let mut secrets = Vec::new();
+    if let Ok(url) = url::Url::parse(&text) {
+        if let Some(password) = url.password() {
+            secrets.push(password.to_owned());
+        }
+    }
+    match parsed {
+        Ok(spec) => {
+            if let Some(password) = &spec.password {
+                secrets.push(password.expose_secret().to_owned());
+            }
+            for secret in secrets.iter().filter(|secret| worth_checking(secret)) {
+                let said = sanitizer.scrub(&format!("connection refused for {secret}"));
+                assert!(!said.contains(secret.as_str()), "{secret:?} survives: {said}");
+            }
+        }
+        Err(failure) => {
+            let said = sanitizer.scrub(&failure.message);
+            for secret in secrets.iter().filter(|secret| worth_checking(secret)) {
+                assert!(!said.contains(secret.as_str()), "{secret:?} in error: {said}");
+            }
+        }
+    }
+}
+
+fn passwords_in(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    serde_json::Value::String(text) if key == "password" => {
+                        found.push(text.clone())
+                    }
+                    other => passwords_in(other, found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| passwords_in(item, found)),
+        _ => {}
+    }
+}
+
+/// Parses `data` as a saved-connection file and checks that an error, once sanitized as the
+/// host prints it, never holds a stored password.
+pub fn config(data: &[u8]) {
+    let mut sanitizer = Sanitizer::new();
+    let parsed = saved::store::parse_config(data, &mut sanitizer);
+    if let Err(message) = parsed {
+        let mut passwords = Vec::new();
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+            passwords_in(&value, &mut passwords);
+        }
+        let said = sanitizer.scrub(&message);
+        for password in passwords.iter().filter(|password| worth_checking(password)) {
+            assert!(
+                !said.contains(password.as_str()),
+                "{password:?} in error: {said}"
+            );
+        }
+    }
+}
