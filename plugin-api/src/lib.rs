@@ -17,7 +17,7 @@
 //! * `execute` uses the engine's one-statement protocol (prepared statements), so even SQL that
 //!   slipped past the gate cannot run a second statement.
 //! * Messages never contain the password.
-#![deny(unsafe_code)] // allowed only where abi_stable's macros expand (`abi`) and in `__private`
+#![deny(unsafe_code)] // allowed only where abi_stable's macros expand (`abi`, `loader`) and in `__private`
 #![warn(missing_docs)]
 
 pub mod abi;
@@ -114,3 +114,6 @@ mod tests {
         );
     }
 }
+
+/// Loading plugin libraries across 1.x minor versions (used by the host and the conformance kit).
+pub mod loader;

@@ -48,8 +48,7 @@ fn tiers_hold(via: Via) {
         "CREATE TABLE u (a int)",
         "DROP TABLE t",
     ] {
-        db.query(via, sql, &[])
-            .assert_error("CAPABILITY_VIOLATION");
+        db.query(via, sql, &[]).assert_error("CAPABILITY_VIOLATION");
         assert_eq!(db.fingerprint(), start, "{sql} changed the database");
     }
 
@@ -102,7 +101,10 @@ fn tiers_hold(via: Via) {
     )
     .assert_error("QUERY_FAILED");
     assert_eq!(db.fingerprint(), before);
-    assert_eq!(db.admin().text("SELECT count(*) FROM t WHERE id = 100"), "0");
+    assert_eq!(
+        db.admin().text("SELECT count(*) FROM t WHERE id = 100"),
+        "0"
+    );
     db.query(
         via,
         "CREATE TABLE rolled_back (a int); INSERT INTO rolled_back VALUES (1); SELECT * FROM missing_table",
@@ -721,13 +723,7 @@ fn each_failure_has_its_error_class() {
     };
     let base = |extra: &[&str]| {
         let mut args = vec![
-            "query",
-            "--engine",
-            "postgres",
-            "--host",
-            &host,
-            "--sql",
-            "SELECT 1",
+            "query", "--engine", "postgres", "--host", &host, "--sql", "SELECT 1",
         ];
         args.extend_from_slice(extra);
         server.plenum(args)
@@ -780,10 +776,7 @@ fn each_failure_has_its_error_class() {
         format!("postgres://{user}@{host}:notaport/{}", db.name),
         format!("postgres://{user}@{host}/{}?sslmode=sometimes", db.name),
     ] {
-        check(
-            query_dsn(&server, &dsn, "SELECT 1").run(),
-            "INVALID_INPUT",
-        );
+        check(query_dsn(&server, &dsn, "SELECT 1").run(), "INVALID_INPUT");
     }
 
     check(db.query(Via::Flags, "SELEC 1", &[]), "PARSE_ERROR");
@@ -798,10 +791,7 @@ fn each_failure_has_its_error_class() {
         );
         assert_eq!(run.json["error"]["sqlstate"], "42P01");
         // A server-side error the gate cannot foresee.
-        let run = check(
-            db.query(via, "SELECT 1 / 0", &[]),
-            "QUERY_FAILED",
-        );
+        let run = check(db.query(via, "SELECT 1 / 0", &[]), "QUERY_FAILED");
         assert_eq!(run.json["error"]["sqlstate"], "22012");
     }
 }

@@ -54,8 +54,23 @@ pub struct Execution {
     pub elapsed: Duration,
 }
 
-/// Rows asked of a plugin per fetch.
-const BATCH_ROWS: u64 = 512;
+/// Rows asked of a plugin in a statement's first fetch, and in every fetch of a write.
+const FIRST_BATCH_ROWS: u64 = 512;
+/// Bounds on the rows asked in later fetches of a read.
+const MIN_BATCH_ROWS: u64 = 64;
+const MAX_BATCH_ROWS: u64 = 8192;
+/// Bytes of row JSON a batch of a read aims at. A fetch is a handoff to a plugin's thread or
+/// a server round trip, so small rows come in larger batches; wide rows in smaller ones, which
+/// keeps memory flat.
+const BATCH_TARGET_BYTES: u64 = 1 << 20;
+
+/// Rows to ask for next, from the JSON size of the rows of the last batch.
+fn next_batch_rows(rows: u64, json_bytes: u64) -> u64 {
+    if rows == 0 {
+        return FIRST_BATCH_ROWS;
+    }
+    (BATCH_TARGET_BYTES / (json_bytes / rows).max(1)).clamp(MIN_BATCH_ROWS, MAX_BATCH_ROWS)
+}
 
 /// The failure for a plugin error: TIMEOUT when the watchdog fired (the error is then the
 /// cancel's echo), else the error's own class.
@@ -120,7 +135,7 @@ fn run_statements(
         truncated_by: None,
         elapsed: Duration::ZERO,
     };
-    let mut batch: RVec<Value> = RVec::with_capacity(BATCH_ROWS as usize * 8);
+    let mut batch: RVec<Value> = RVec::with_capacity(FIRST_BATCH_ROWS as usize * 8);
     for (index, statement) in statements.iter().enumerate() {
         // Parameters bind to the single statement of a call; several statements take none.
         let statement_params = if statements.len() == 1 { params } else { &[] };
@@ -153,13 +168,15 @@ fn run_statements(
             .with_spill(spill.filter(|_| may_stream).map(|prefix| prefix(&columns)));
         let mut exhausted = false;
         let mut rows_seen = 0u64;
+        let mut batch_rows = FIRST_BATCH_ROWS;
         loop {
             let wanted = if is_write {
-                BATCH_ROWS
+                FIRST_BATCH_ROWS
             } else {
                 // Never ask for more than the limit plus the one probe row.
-                BATCH_ROWS.min(writer.rows_left() + 1)
+                batch_rows.min(writer.rows_left() + 1)
             };
+            let (rows_before, bytes_before) = (writer.rows(), writer.bytes());
             batch.clear();
             let fetched = cursor
                 .fetch(wanted as u32, &mut batch)
@@ -184,6 +201,10 @@ fn run_statements(
             if writer.is_full() && !is_write {
                 break;
             }
+            batch_rows = next_batch_rows(
+                writer.rows() - rows_before,
+                writer.bytes() - bytes_before,
+            );
         }
         let affected = if exhausted {
             cursor.rows_affected().into_option()
@@ -205,4 +226,20 @@ fn run_statements(
         }
     }
     Ok(execution)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_grow_for_small_rows_and_shrink_for_wide_ones() {
+        assert_eq!(next_batch_rows(0, 0), FIRST_BATCH_ROWS);
+        // 80-byte rows: as many as the bound allows.
+        assert_eq!(next_batch_rows(512, 512 * 80), MAX_BATCH_ROWS);
+        // 4 KiB rows: 256 of them make the 1 MiB target.
+        assert_eq!(next_batch_rows(512, 512 * 4096), 256);
+        // 1 MiB rows: never fewer than the floor.
+        assert_eq!(next_batch_rows(2, 2 << 20), MIN_BATCH_ROWS);
+    }
 }

@@ -31,7 +31,6 @@ pub enum RowsOut {
 #[derive(Debug)]
 pub struct RowWriter {
     json: Vec<u8>,
-    row: Vec<u8>,
     /// Bytes of the array so far, streamed or held.
     length: u64,
     rows: u64,
@@ -49,7 +48,6 @@ impl RowWriter {
         json.push(b'[');
         RowWriter {
             json,
-            row: Vec::with_capacity(256),
             length: 1,
             rows: 0,
             max_rows,
@@ -69,6 +67,11 @@ impl RowWriter {
     /// Rows accepted so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// Bytes of row JSON accepted so far, streamed or held.
+    pub fn bytes(&self) -> u64 {
+        self.length
     }
 
     /// Which limit stopped the writer, if one did.
@@ -95,27 +98,27 @@ impl RowWriter {
             self.truncated_by = Some(Truncation::MaxRows);
             return false;
         }
-        self.row.clear();
-        self.row.push(b'[');
+        // The row is written in place and taken back if it does not fit: no second copy.
+        let start = self.json.len();
+        if self.rows > 0 {
+            self.json.push(b',');
+        }
+        self.json.push(b'[');
         for (index, value) in values.iter().enumerate() {
             if index > 0 {
-                self.row.push(b',');
+                self.json.push(b',');
             }
-            write_value(&mut self.row, value);
+            write_value(&mut self.json, value);
         }
-        self.row.push(b']');
-        let separator = u64::from(self.rows > 0);
+        self.json.push(b']');
+        let added = (self.json.len() - start) as u64;
         // +1 for the closing bracket of the array.
-        let total = self.length + separator + self.row.len() as u64 + 1;
-        if total > self.max_bytes {
+        if self.length + added + 1 > self.max_bytes {
+            self.json.truncate(start);
             self.truncated_by = Some(Truncation::MaxBytes);
             return false;
         }
-        if separator == 1 {
-            self.json.push(b',');
-        }
-        self.json.extend_from_slice(&self.row);
-        self.length = total - 1;
+        self.length += added;
         self.rows += 1;
         self.flush_if_large();
         true
@@ -164,20 +167,10 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(flag) => out.extend_from_slice(if *flag { b"true" } else { b"false" }),
-        Value::Int(number) => {
-            if number.unsigned_abs() <= MAX_SAFE_INTEGER {
-                out.extend_from_slice(number.to_string().as_bytes());
-            } else {
-                write_string(out, &number.to_string());
-            }
-        }
-        Value::UInt(number) => {
-            if *number <= MAX_SAFE_INTEGER {
-                out.extend_from_slice(number.to_string().as_bytes());
-            } else {
-                write_string(out, &number.to_string());
-            }
-        }
+        // serde_json writes integers without allocating; one `to_string` per cell was a
+        // measurable share of a large result.
+        Value::Int(number) => write_integer(out, *number, number.unsigned_abs()),
+        Value::UInt(number) => write_integer(out, *number, *number),
         Value::Float(number) => {
             if number.is_finite() {
                 // serde_json writes the shortest representation that reads back exactly.
@@ -198,6 +191,17 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
                 Err(_) => write_string(out, text.as_str()),
             }
         }
+    }
+}
+
+/// An integer as a JSON number, or as a string beyond 2^53.
+fn write_integer<N: serde::Serialize>(out: &mut Vec<u8>, number: N, magnitude: u64) {
+    if magnitude > MAX_SAFE_INTEGER {
+        out.push(b'"');
+    }
+    let _ = serde_json::to_writer(&mut *out, &number);
+    if magnitude > MAX_SAFE_INTEGER {
+        out.push(b'"');
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use plenum_gate::Dialect;
-use plenum_plugin_api::abi_stable::library::{lib_header_from_path, LibraryError};
+use plenum_plugin_api::abi_stable::library::LibraryError;
+use plenum_plugin_api::loader::load_root_module;
 use plenum_plugin_api::{
     Capabilities, ConnectParams, ConnectionBox, PluginAbout, PluginError, PluginInfo,
     PluginModuleRef,
@@ -174,18 +175,17 @@ struct Opened {
 /// Opens the library, runs its root-module constructor and asks it what it is. This is where
 /// the library's code first runs.
 fn open(path: &Path) -> Result<Opened, String> {
-    let header = lib_header_from_path(path).map_err(|error| describe_library_error(&error))?;
-    let module = header
-        .init_root_module::<PluginModuleRef>()
-        .map_err(|error| describe_library_error(&error))?;
+    let module = load_root_module(path).map_err(|error| describe_library_error(&error))?;
     // The version is checked before any other call: a newer plugin's functions may expect
     // more of the host than it gives.
-    manifest::check_api_version(module.api_version())?;
+    let api = module.api_version();
+    manifest::check_api_version(api)?;
     let info = (module.info())()
         .into_result()
         .map_err(|error: PluginError| format!("info failed: {}", error.message))?;
-    // Absent in plugins built against API 1.0.
-    let about = match module.about() {
+    // Added in API 1.1: read only from libraries that say they have it (the loader checked
+    // its layout for them).
+    let about = match module.about().filter(|_| api.minor >= 1) {
         Some(about) => Some(
             about()
                 .into_result()

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use plenum_plugin_api::abi_stable::library::lib_header_from_path;
 use plenum_plugin_api::abi_stable::std_types::ROption;
+use plenum_plugin_api::loader::load_root_module;
 use plenum_plugin_api::{
     AccessMode, ErrorKind, IntrospectOp, IntrospectRequest, PluginModuleRef, API_VERSION,
 };
@@ -40,17 +40,16 @@ const MARKER_PASSWORD: &str = "conformance-Secret-7f3a";
 
 /// Loads the library the way the host does and checks its API version.
 pub(crate) fn load(library: &Path) -> Result<PluginModuleRef, String> {
-    let header = lib_header_from_path(library)
-        .map_err(|error| format!("cannot open {}: {error}", library.display()))?;
-    let module = header
-        .init_root_module::<PluginModuleRef>()
-        .map_err(|error| {
-            let text = error.to_string();
-            format!(
-                "abi_stable refused the root module: {}",
-                text.lines().next().unwrap_or("incompatible")
-            )
-        })?;
+    let module = load_root_module(library).map_err(|error| {
+        let text = error.to_string();
+        let summary: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(4)
+            .collect();
+        format!("cannot load {}: {}", library.display(), summary.join(" "))
+    })?;
     let api = module.api_version();
     if api.major != API_VERSION.major || api.minor > API_VERSION.minor {
         return Err(format!(
@@ -118,7 +117,11 @@ pub(crate) fn metadata(kit: &Kit) -> Outcome {
     if info.description.trim().is_empty() {
         problems.push("the description is empty".to_owned());
     }
-    if let Some(about) = kit.module.about() {
+    if let Some(about) = kit
+        .module
+        .about()
+        .filter(|_| kit.module.api_version().minor >= 1)
+    {
         if let Err(error) = about().into_result() {
             problems.push(format!("about failed: {error}"));
         }
@@ -497,16 +500,13 @@ pub(crate) fn cancel(kit: &Kit) -> Outcome {
         Ok(handle) => handle,
         Err(error) => return Outcome::Failed(format!("cancel_handle: {error}")),
     };
-    // Cancelling an idle session must be harmless.
-    if let Err(error) = handle.cancel().into_result() {
-        if error.message.starts_with("plugin panicked") {
-            return Outcome::Failed(format!("cancel on an idle session panicked: {error}"));
-        }
-    }
     if !declares_cancel {
-        return Outcome::Passed(
-            "the plugin declares no cancel; cancel() returns and does nothing".to_owned(),
-        );
+        return match idle_cancel(&handle) {
+            Some(problem) => Outcome::Failed(problem),
+            None => Outcome::Passed(
+                "the plugin declares no cancel; cancel() returns and does nothing".to_owned(),
+            ),
+        };
     }
     if let Err(error) = connection.begin().into_result() {
         return Outcome::Failed(format!("begin: {error}"));
@@ -535,6 +535,9 @@ pub(crate) fn cancel(kit: &Kit) -> Outcome {
         Ok((result, _)) => {
             let _ = runner.join();
             let waited = cancelled_at.elapsed().as_millis();
+            if let Some(problem) = idle_cancel(&handle) {
+                return Outcome::Failed(problem);
+            }
             match result {
                 Err(error) => unless_panicked(&error, || {
                     Outcome::Passed(format!(
@@ -551,6 +554,25 @@ pub(crate) fn cancel(kit: &Kit) -> Outcome {
             target.cancel_within.as_millis()
         )),
     }
+}
+
+/// A cancel when nothing runs must return promptly and not panic. (What it does to the
+/// session's next statement is the engine's business: PostgreSQL, for one, may cancel it; the
+/// host abandons a session once it has cancelled.)
+fn idle_cancel(handle: &plenum_plugin_api::CancelHandleBox) -> Option<String> {
+    let started = Instant::now();
+    let result = handle.cancel().into_result();
+    if let Err(error) = &result {
+        if error.message.starts_with("plugin panicked") {
+            return Some(format!("cancel on an idle session panicked: {error}"));
+        }
+    }
+    (started.elapsed() > Duration::from_secs(2)).then(|| {
+        format!(
+            "cancel on an idle session took {} ms",
+            started.elapsed().as_millis()
+        )
+    })
 }
 
 pub(crate) fn panic_safety(kit: &Kit) -> Outcome {

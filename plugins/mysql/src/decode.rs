@@ -275,12 +275,24 @@ fn bit_value(bytes: &[u8]) -> Value {
 fn format_datetime(date: [u16; 3], time: [u8; 3], micros: u32, fraction_digits: u8) -> String {
     let [year, month, day] = date;
     let [hour, minute, second] = time;
-    if year == 0 && month == 0 && day == 0 {
-        let mut text = format!("0000-00-00 {hour:02}:{minute:02}:{second:02}");
-        push_fraction(&mut text, micros, fraction_digits);
-        return text;
-    }
-    let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    // Written digit by digit: a large result holds one of these per row and column.
+    let mut text = String::with_capacity(26);
+    push_padded(&mut text, u64::from(year), 4);
+    text.push('-');
+    push_padded(&mut text, u64::from(month), 2);
+    text.push('-');
+    push_padded(&mut text, u64::from(day), 2);
+    // The zero date is not a date: it keeps the server's space instead of ISO 8601's `T`.
+    text.push(if year == 0 && month == 0 && day == 0 {
+        ' '
+    } else {
+        'T'
+    });
+    push_padded(&mut text, u64::from(hour), 2);
+    text.push(':');
+    push_padded(&mut text, u64::from(minute), 2);
+    text.push(':');
+    push_padded(&mut text, u64::from(second), 2);
     push_fraction(&mut text, micros, fraction_digits);
     text
 }
@@ -288,12 +300,33 @@ fn format_datetime(date: [u16; 3], time: [u8; 3], micros: u32, fraction_digits: 
 /// Appends `.` and the first `digits` digits of the microseconds; with no declared digits the
 /// fraction appears only when it is not zero.
 fn push_fraction(text: &mut String, micros: u32, digits: u8) {
-    if digits > 0 {
-        let full = format!("{micros:06}");
-        text.push('.');
-        text.push_str(&full[..usize::from(digits.min(6))]);
-    } else if micros != 0 {
-        text.push_str(&format!(".{micros:06}"));
+    let shown = match digits {
+        0 if micros != 0 => 6,
+        0 => return,
+        digits => u32::from(digits.min(6)),
+    };
+    text.push('.');
+    push_padded(text, u64::from(micros / 10u32.pow(6 - shown)), shown as usize);
+}
+
+/// Appends `value` in decimal, zero-padded to at least `width` digits.
+fn push_padded(text: &mut String, value: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in digits.len() - start..width {
+        text.push('0');
+    }
+    for &digit in &digits[start..] {
+        text.push(char::from(digit));
     }
 }
 
@@ -408,6 +441,21 @@ mod tests {
                 mysql::Value::Time(true, 1, 2, 3, 4, 0)
             ),
             Value::Text("-26:03:04".into())
+        );
+        // Padding of small years, and a fraction shown in full when no digits are declared.
+        assert_eq!(
+            decode(
+                Decoding::DateTime { fraction_digits: 0 },
+                mysql::Value::Date(987, 6, 5, 4, 3, 2, 10)
+            ),
+            Value::Text("0987-06-05T04:03:02.000010".into())
+        );
+        assert_eq!(
+            decode(
+                Decoding::DateTime { fraction_digits: 2 },
+                mysql::Value::Date(2024, 12, 31, 0, 0, 0, 0)
+            ),
+            Value::Text("2024-12-31T00:00:00.00".into())
         );
     }
 

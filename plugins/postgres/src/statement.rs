@@ -2,8 +2,9 @@
 //!
 //! The statement is prepared with the extended protocol, so the server refuses a string that
 //! holds more than one statement (`cannot insert multiple commands into a prepared
-//! statement`). Rows come from a named portal inside the session's transaction, `max_rows` per
-//! Execute message: the server produces rows only as the host pulls them, and a portal closed
+//! statement`). Rows come from a named portal inside the session's transaction, a bounded
+//! number per Execute message (a [`Chunk`], which may serve several of the host's fetches): the
+//! server produces rows only as far as the host pulled them plus one chunk, and a portal closed
 //! early never computes the rest.
 //!
 //! **Text fallback.** A result column whose type has no binary decoder here (see
@@ -29,7 +30,7 @@
 use plenum_plugin_api::{Column, ErrorKind, PluginError, PluginResult, Value};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Portal, Statement, Transaction};
+use postgres::{Portal, RowIter, Statement, Transaction};
 
 use crate::decode::{type_name, Decoder, RawValue};
 use crate::errors::query_error;
@@ -112,18 +113,59 @@ impl OpenStatement {
         &self.columns
     }
 
-    /// Reads up to `max_rows` rows (at least one is asked for) from the portal.
-    pub fn fetch(&self, transaction: &mut Transaction<'_>, max_rows: usize) -> PluginResult<Batch> {
+    /// Asks the server for up to `max_rows` more rows of the portal (at least one), to be read
+    /// with [`OpenStatement::read`]. The server sends them without waiting to be asked again,
+    /// so one Execute can serve several of the host's fetches.
+    pub fn execute<'t>(
+        &self,
+        transaction: &'t mut Transaction<'_>,
+        max_rows: usize,
+    ) -> PluginResult<Chunk<'t>> {
         let limit = i32::try_from(max_rows.max(1)).unwrap_or(i32::MAX);
-        let mut rows = transaction
+        let rows = transaction
             .query_portal_raw(&self.portal, limit)
             .map_err(|e| query_error(&e))?;
-        let mut batch = Batch::default();
-        while let Some(row) = rows.next().map_err(|e| query_error(&e))? {
+        Ok(Chunk {
+            rows,
+            limit: limit as usize,
+            read: 0,
+            bytes: 0,
+        })
+    }
+
+    /// Appends up to `max_rows` rows of `chunk` to `batch` (at least one, unless the chunk ends
+    /// first). Returns whether the chunk ended; `batch.done` then says whether the statement
+    /// did. A chunk whose last row was read is read to its end too, so an open chunk always
+    /// has a row left.
+    pub fn read(
+        &self,
+        chunk: &mut Chunk<'_>,
+        max_rows: usize,
+        batch: &mut Batch,
+    ) -> PluginResult<bool> {
+        let max_rows = max_rows.max(1);
+        let mut taken = 0;
+        loop {
+            if taken == max_rows && chunk.read < chunk.limit {
+                return Ok(false);
+            }
+            let Some(row) = chunk.rows.next().map_err(|e| query_error(&e))? else {
+                // CommandComplete carries the row count; PortalSuspended (more rows wait)
+                // does not.
+                batch.rows_affected = chunk.rows.rows_affected();
+                batch.done = batch.rows_affected.is_some() || chunk.read < chunk.limit;
+                return Ok(true);
+            };
+            if taken == max_rows {
+                return Err(PluginError::internal(
+                    "the server sent more rows than were asked for",
+                ));
+            }
             for (index, decoder) in self.decoders.iter().enumerate() {
                 let raw: RawValue<'_> = row.try_get(index).map_err(|e| {
                     PluginError::internal(format!("cannot read column {index}: {e}"))
                 })?;
+                chunk.bytes += raw.0.map_or(0, <[u8]>::len);
                 let value = decoder.decode(raw.0).map_err(|e| {
                     PluginError::internal(format!(
                         "cannot decode column \"{}\" ({}): {e}",
@@ -133,11 +175,24 @@ impl OpenStatement {
                 batch.values.push(value);
             }
             batch.rows += 1;
+            chunk.read += 1;
+            taken += 1;
         }
-        // CommandComplete carries the row count; PortalSuspended (more rows wait) does not.
-        batch.rows_affected = rows.rows_affected();
-        batch.done = batch.rows_affected.is_some() || batch.rows < limit as usize;
-        Ok(batch)
+    }
+}
+
+/// The rows of one Execute on a portal, read as the host asks for them.
+pub struct Chunk<'t> {
+    rows: RowIter<'t>,
+    limit: usize,
+    read: usize,
+    bytes: usize,
+}
+
+impl Chunk<'_> {
+    /// Rows read so far and their size on the wire, to size the next Execute.
+    pub fn read_so_far(&self) -> (usize, usize) {
+        (self.read, self.bytes)
     }
 }
 

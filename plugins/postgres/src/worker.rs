@@ -203,8 +203,13 @@ struct CursorEnd {
 
 /// Serves `Fetch` calls for `statement` until the cursor closes.
 ///
-/// `row_limit_hint` caps the rows asked of the server until the host has that many: a host
-/// that will stop at 101 rows never makes the server produce a full batch of 1000.
+/// Rows are asked of the server in chunks (one Execute each) that can be larger than the
+/// host's fetches, so the server streams ahead instead of waiting for a round trip per fetch.
+/// The first chunk is the host's first fetch; later ones double, bounded by
+/// [`CHUNK_TARGET_BYTES`] of wire data and [`MAX_CHUNK_ROWS`], which also bounds what is thrown
+/// away when the host stops early. `row_limit_hint` caps the rows asked of the server until
+/// the host has that many: a host that will stop at 101 rows never makes the server produce
+/// more.
 fn serve_cursor(
     transaction: &mut Transaction<'_>,
     statement: &OpenStatement,
@@ -214,45 +219,107 @@ fn serve_cursor(
     let mut fetched: u64 = 0;
     let mut done = false;
     let mut failed = false;
+    let mut chunk_rows: Option<usize> = None;
     loop {
-        let Ok(request) = requests.recv() else {
-            return CursorEnd {
-                flow: Flow::Break(()),
-                failed,
-            };
-        };
-        match request {
-            Request::Close => {
+        let (max_rows, reply) = match next_fetch(requests) {
+            NextFetch::Fetch(max_rows, reply) => (max_rows, reply),
+            NextFetch::Close => {
                 return CursorEnd {
                     flow: Flow::Continue(()),
                     failed,
                 }
             }
-            Request::Fetch { max_rows, reply } => {
-                if done {
-                    answer(
-                        reply,
-                        Ok(Batch {
-                            done: true,
-                            ..Batch::default()
-                        }),
-                    );
+            NextFetch::Gone => {
+                return CursorEnd {
+                    flow: Flow::Break(()),
+                    failed,
+                }
+            }
+        };
+        if done {
+            answer(
+                reply,
+                Ok(Batch {
+                    done: true,
+                    ..Batch::default()
+                }),
+            );
+            continue;
+        }
+        let size = *chunk_rows.get_or_insert(max_rows);
+        let mut chunk =
+            match statement.execute(transaction, batch_limit(size, row_limit_hint, fetched)) {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    done = true;
+                    failed = true;
+                    answer(reply, Err(error));
                     continue;
                 }
-                let limit = batch_limit(max_rows, row_limit_hint, fetched);
-                let batch = statement.fetch(transaction, limit);
-                match &batch {
-                    Ok(batch) => {
-                        fetched = fetched.saturating_add(batch.rows as u64);
-                        done = batch.done;
+            };
+        // Serve fetches from this chunk until it ends.
+        let mut pending = Some((max_rows, reply));
+        loop {
+            let (max_rows, reply) = match pending.take() {
+                Some(fetch) => fetch,
+                None => match next_fetch(requests) {
+                    NextFetch::Fetch(max_rows, reply) => (max_rows, reply),
+                    NextFetch::Close => {
+                        return CursorEnd {
+                            flow: Flow::Continue(()),
+                            failed,
+                        }
                     }
-                    Err(_) => {
-                        done = true;
-                        failed = true;
+                    NextFetch::Gone => {
+                        return CursorEnd {
+                            flow: Flow::Break(()),
+                            failed,
+                        }
+                    }
+                },
+            };
+            let mut batch = Batch::default();
+            match statement.read(&mut chunk, max_rows, &mut batch) {
+                Ok(ended) => {
+                    fetched = fetched.saturating_add(batch.rows as u64);
+                    done = batch.done;
+                    answer(reply, Ok(batch));
+                    if ended {
+                        break;
                     }
                 }
-                answer(reply, batch);
+                Err(error) => {
+                    done = true;
+                    failed = true;
+                    answer(reply, Err(error));
+                    break;
+                }
             }
+        }
+        let (rows, bytes) = chunk.read_so_far();
+        chunk_rows = Some(next_chunk_rows(size, rows, bytes));
+    }
+}
+
+/// What the session asked for next while a cursor is open.
+enum NextFetch {
+    /// Rows, at most this many.
+    Fetch(usize, Reply<Batch>),
+    /// The cursor was dropped.
+    Close,
+    /// The session is gone.
+    Gone,
+}
+
+/// Waits for the next `Fetch` or `Close`, answering anything else as busy.
+fn next_fetch(requests: &Receiver<Request>) -> NextFetch {
+    loop {
+        let Ok(request) = requests.recv() else {
+            return NextFetch::Gone;
+        };
+        match request {
+            Request::Fetch { max_rows, reply } => return NextFetch::Fetch(max_rows, reply),
+            Request::Close => return NextFetch::Close,
             // The cursor borrows the session mutably, so nothing else can be asked while it
             // is open; answer anyway rather than leave a caller waiting.
             Request::Begin(reply) | Request::Commit(reply) | Request::Rollback(reply) => {
@@ -263,6 +330,20 @@ fn serve_cursor(
             Request::Introspect(_, reply) => answer(reply, Err(busy())),
         }
     }
+}
+
+/// Wire bytes of rows one chunk aims at.
+const CHUNK_TARGET_BYTES: usize = 4 << 20;
+/// The most rows one chunk asks for.
+const MAX_CHUNK_ROWS: usize = 65_536;
+
+/// The size of the chunk after one of `previous` rows that read `rows` rows of `bytes` bytes.
+fn next_chunk_rows(previous: usize, rows: usize, bytes: usize) -> usize {
+    let per_row = (bytes / rows.max(1)).max(1);
+    previous
+        .saturating_mul(2)
+        .min(CHUNK_TARGET_BYTES / per_row)
+        .clamp(1, MAX_CHUNK_ROWS)
 }
 
 fn busy() -> PluginError {
@@ -314,7 +395,17 @@ fn introspect_read_only(
 
 #[cfg(test)]
 mod tests {
-    use super::batch_limit;
+    use super::{batch_limit, next_chunk_rows, MAX_CHUNK_ROWS};
+
+    #[test]
+    fn chunks_double_up_to_their_byte_and_row_bounds() {
+        assert_eq!(next_chunk_rows(512, 512, 512 * 70), 1024);
+        assert_eq!(next_chunk_rows(32_768, 32_768, 32_768 * 40), MAX_CHUNK_ROWS);
+        // 1 MiB rows: four per chunk.
+        assert_eq!(next_chunk_rows(512, 3, 3 << 20), 4);
+        // 100 MiB rows: one at a time.
+        assert_eq!(next_chunk_rows(512, 1, 100 << 20), 1);
+    }
 
     #[test]
     fn batches_stop_at_the_hint_until_it_is_reached() {

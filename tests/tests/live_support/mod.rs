@@ -223,7 +223,9 @@ impl Admin {
     pub fn exec(&mut self, statements: &[&str]) {
         for sql in statements {
             let result = match self {
-                Admin::Postgres(client) => client.batch_execute(sql).map_err(|e| postgres_error(&e)),
+                Admin::Postgres(client) => {
+                    client.batch_execute(sql).map_err(|e| postgres_error(&e))
+                }
                 Admin::Mysql(conn) => conn.query_drop(*sql).map_err(|e| e.to_string()),
             };
             if let Err(error) = result {
@@ -258,7 +260,9 @@ impl Admin {
                         .map(|row| {
                             (0..row.len())
                                 .map(|index| {
-                                    mysql_text(row.as_ref(index).cloned().unwrap_or(mysql::Value::NULL))
+                                    mysql_text(
+                                        row.as_ref(index).cloned().unwrap_or(mysql::Value::NULL),
+                                    )
                                 })
                                 .collect()
                         })
@@ -595,11 +599,48 @@ impl Drop for TestDb {
         // Cleanup must not turn a failing test into an abort, nor hide its message.
         let _ = std::panic::catch_unwind(move || {
             let mut bootstrap = server.admin(None);
+            // Roles, users and databases a failed refusal might have left behind carry the
+            // database's name as a prefix.
             match server.kind {
                 Kind::Postgres => {
-                    bootstrap.exec(&[&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")])
+                    let mut statements =
+                        vec![format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")];
+                    for row in bootstrap.rows(&format!(
+                        "SELECT rolname FROM pg_roles WHERE rolname LIKE '{name}%'"
+                    )) {
+                        if let Some(role) = &row[0] {
+                            statements.push(format!("DROP ROLE IF EXISTS \"{role}\""));
+                        }
+                    }
+                    for row in bootstrap.rows(&format!(
+                        "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE '{name}%'"
+                    )) {
+                        if let Some(slot) = &row[0] {
+                            statements.push(format!("SELECT pg_drop_replication_slot('{slot}')"));
+                        }
+                    }
+                    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+                    bootstrap.exec(&statements);
                 }
-                Kind::Mysql => bootstrap.exec(&[&format!("DROP DATABASE IF EXISTS `{name}`")]),
+                Kind::Mysql => {
+                    let mut statements = vec![format!("DROP DATABASE IF EXISTS `{name}`")];
+                    for row in bootstrap.rows(&format!(
+                        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{name}\\_%'"
+                    )) {
+                        if let Some(database) = &row[0] {
+                            statements.push(format!("DROP DATABASE IF EXISTS `{database}`"));
+                        }
+                    }
+                    for row in bootstrap.rows(&format!(
+                        "SELECT User, Host FROM mysql.user WHERE User LIKE '{name}%'"
+                    )) {
+                        if let (Some(user), Some(host)) = (&row[0], &row[1]) {
+                            statements.push(format!("DROP USER IF EXISTS '{user}'@'{host}'"));
+                        }
+                    }
+                    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+                    bootstrap.exec(&statements);
+                }
             }
         });
     }

@@ -48,8 +48,15 @@ pub fn timestamp_text(micros: i64, utc: bool) -> String {
         micros => {
             let days = micros.div_euclid(MICROS_PER_DAY);
             let time = micros.rem_euclid(MICROS_PER_DAY);
-            let zone = if utc { "+00:00" } else { "" };
-            format!("{}T{}{zone}", civil_date(days), clock_text(time))
+            // Written in place: a large result holds one of these per row and column.
+            let mut text = String::with_capacity(32);
+            push_civil_date(&mut text, days);
+            text.push('T');
+            push_clock(&mut text, time);
+            if utc {
+                text.push_str("+00:00");
+            }
+            text
         }
     }
 }
@@ -94,25 +101,73 @@ pub fn interval_text(micros: i64, days: i32, months: i32) -> String {
 
 /// `HH:MM:SS[.ffffff]` for microseconds since midnight (24:00:00 is a valid `time`).
 fn clock_text(micros: i64) -> String {
+    let mut text = String::with_capacity(16);
+    push_clock(&mut text, micros);
+    text
+}
+
+/// Appends [`clock_text`]'s form of `micros`.
+fn push_clock(text: &mut String, micros: i64) {
     let magnitude = micros.unsigned_abs();
-    let sign = if micros < 0 { "-" } else { "" };
-    let hours = magnitude / MICROS_PER_HOUR as u64;
-    let minutes = magnitude % MICROS_PER_HOUR as u64 / MICROS_PER_MINUTE as u64;
-    let seconds = magnitude % MICROS_PER_MINUTE as u64 / MICROS_PER_SECOND as u64;
-    let fraction = magnitude % MICROS_PER_SECOND as u64;
-    format!(
-        "{sign}{hours:02}:{minutes:02}:{seconds:02}{}",
-        fraction_text(fraction)
-    )
+    if micros < 0 {
+        text.push('-');
+    }
+    push_padded(text, magnitude / MICROS_PER_HOUR as u64, 2);
+    text.push(':');
+    push_padded(
+        text,
+        magnitude % MICROS_PER_HOUR as u64 / MICROS_PER_MINUTE as u64,
+        2,
+    );
+    text.push(':');
+    push_padded(
+        text,
+        magnitude % MICROS_PER_MINUTE as u64 / MICROS_PER_SECOND as u64,
+        2,
+    );
+    push_fraction(text, magnitude % MICROS_PER_SECOND as u64);
 }
 
 /// `.ffffff` without trailing zeros, or nothing for a whole second.
 fn fraction_text(micros: u64) -> String {
+    let mut text = String::new();
+    push_fraction(&mut text, micros);
+    text
+}
+
+/// Appends [`fraction_text`]'s form of `micros` (below one second).
+fn push_fraction(text: &mut String, micros: u64) {
     if micros == 0 {
-        return String::new();
+        return;
     }
-    let digits = format!("{micros:06}");
-    format!(".{}", digits.trim_end_matches('0'))
+    let (mut digits, mut width) = (micros, 6);
+    while digits % 10 == 0 {
+        digits /= 10;
+        width -= 1;
+    }
+    text.push('.');
+    push_padded(text, digits, width);
+}
+
+/// Appends `value` in decimal, zero-padded to at least `width` digits.
+fn push_padded(text: &mut String, value: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in digits.len() - start..width {
+        text.push('0');
+    }
+    for &digit in &digits[start..] {
+        text.push(char::from(digit));
+    }
 }
 
 /// `+HH:MM`, or `+HH:MM:SS` when the offset has seconds (historical zones do).
@@ -129,14 +184,23 @@ fn offset_text(east_seconds: i64) -> String {
 
 /// `YYYY-MM-DD` for days since 2000-01-01, proleptic Gregorian.
 fn civil_date(days_since_postgres_epoch: i64) -> String {
+    let mut text = String::with_capacity(10);
+    push_civil_date(&mut text, days_since_postgres_epoch);
+    text
+}
+
+/// Appends [`civil_date`]'s form of the day.
+fn push_civil_date(text: &mut String, days_since_postgres_epoch: i64) {
     let (year, month, day) =
         civil_from_unix_days(days_since_postgres_epoch + POSTGRES_EPOCH_UNIX_DAYS);
-    let year = if year < 0 {
-        format!("-{:04}", year.unsigned_abs())
-    } else {
-        format!("{year:04}")
-    };
-    format!("{year}-{month:02}-{day:02}")
+    if year < 0 {
+        text.push('-');
+    }
+    push_padded(text, year.unsigned_abs(), 4);
+    text.push('-');
+    push_padded(text, u64::from(month), 2);
+    text.push('-');
+    push_padded(text, u64::from(day), 2);
 }
 
 /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
@@ -188,6 +252,14 @@ mod tests {
         assert_eq!(time_text(45_296_000_100), "12:34:56.0001");
         assert_eq!(timetz_text(0, -19_800), "00:00:00+05:30");
         assert_eq!(timetz_text(0, 3_600 + 30), "00:00:00-01:00:30");
+        assert_eq!(time_text(-MICROS_PER_HOUR - 10), "-01:00:00.00001");
+        // Years past 9999 and before 1 BC keep every digit.
+        assert_eq!(
+            timestamp_text(2_920_000 * MICROS_PER_DAY + 1, false),
+            "9994-09-09T00:00:00.000001"
+        );
+        assert_eq!(date_text(3_000_000), "10213-09-21");
+        assert_eq!(date_text(-1_000_000), "-0738-02-03");
     }
 
     #[test]
