@@ -54,8 +54,8 @@ pub enum Outcome {
 struct QueryArgs {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// The SQL to run.
-    #[arg(long, conflicts_with = "sql_file")]
+    /// The SQL to run (it may start with `-`, e.g. a `--` comment).
+    #[arg(long, conflicts_with = "sql_file", allow_hyphen_values = true)]
     sql: Option<String>,
     /// Read the SQL from a file (`-` for standard input).
     #[arg(long, value_name = "PATH")]

@@ -46,6 +46,11 @@ fn main() -> ExitCode {
         }
     }));
     let args: Vec<_> = std::env::args_os().collect();
+    // `plenum mcp` ends when its client closes stdin; the other commands turn SIGINT and
+    // SIGTERM into a cancel, so the call rolls back and still prints its envelope.
+    if args.get(1).is_none_or(|command| command != "mcp") {
+        exec::stop_on_signals(stopped_by_signal);
+    }
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(cli::Outcome::Respond(response)) => {
             let ok = response.ok();
@@ -72,5 +77,25 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Ends the process after a stop signal the running call did not answer in time with its own
+/// envelope (nothing was running that could be cancelled, or the plugin did not return).
+fn stopped_by_signal(signal: &'static str) {
+    let failure = Failure::new(
+        error::ErrorCode::Timeout,
+        format!("plenum received {signal} and stopped before the call finished"),
+    );
+    if output::stream::started() {
+        output::stream::finish(&pipeline::streamed_failure_tail(
+            &failure,
+            &Sanitizer::new(),
+        ));
+        std::process::exit(1);
+    }
+    // When stdout is taken, the call's own envelope is out and the process is ending anyway.
+    if print_once(&Envelope::failure(None, "unknown", &failure, &Sanitizer::new()).to_json()) {
+        std::process::exit(1);
     }
 }

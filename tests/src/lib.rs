@@ -567,3 +567,126 @@ pub fn install_library(source: &Path, dir: &Path) -> PathBuf {
     }
     copy
 }
+
+impl Plenum {
+    fn command(&self) -> Command {
+        let mut command = Command::new(plenum_bin());
+        command.args(&self.args);
+        for key in &self.env_remove {
+            command.env_remove(key);
+        }
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Starts the run without waiting for it (stdin, if set, is written and closed); end it
+    /// with [`finish`], which checks the output contract as [`Plenum::run`] does.
+    pub fn spawn(self) -> std::process::Child {
+        let mut child = self.command().spawn().expect("spawn plenum");
+        if let Some(bytes) = &self.stdin {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(bytes);
+            }
+        }
+        child
+    }
+
+    /// Starts the run with standard input left open (a pipe nobody writes to), for a process
+    /// that must be interrupted while it waits; end it with [`finish`].
+    pub fn spawn_waiting_on_stdin(self) -> std::process::Child {
+        let mut command = self.command();
+        command.stdin(Stdio::piped());
+        command.spawn().expect("spawn plenum")
+    }
+
+    /// [`Plenum::run`] as another user (Unix; the caller must be root).
+    #[cfg(unix)]
+    pub fn run_as(self, uid: u32, gid: u32) -> Run {
+        use std::os::unix::process::CommandExt;
+        let mut command = self.command();
+        // std clears the supplementary groups when root changes the user.
+        command.uid(uid).gid(gid);
+        let mut child = command.spawn().expect("spawn plenum as another user");
+        if let Some(bytes) = &self.stdin {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(bytes);
+            }
+        }
+        finish(child)
+    }
+}
+
+/// Waits for a `plenum` started with [`Plenum::spawn`] and checks the output contract: exactly
+/// one JSON document on stdout, exit code 0 iff `ok`.
+pub fn finish(child: std::process::Child) -> Run {
+    let output = child.wait_with_output().expect("wait for plenum");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    let json: Json = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not one JSON document ({error}), status {:?}:\n{stdout}\nstderr: {stderr}",
+            output.status
+        )
+    });
+    assert_eq!(
+        stdout.trim_end().lines().count(),
+        1,
+        "stdout must be one line of JSON: {stdout}"
+    );
+    let ok = json["ok"] == Json::Bool(true);
+    assert_eq!(
+        code == 0,
+        ok,
+        "exit code {code} disagrees with ok={ok}: {stdout}"
+    );
+    Run {
+        json,
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+/// Sends `signal` (`"TERM"`, `"INT"`, …) to a running child with the system's `kill`.
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {} failed", child.id());
+}
+
+/// Whether this process can write where file permissions say it cannot (root, or a user with
+/// CAP_DAC_OVERRIDE): tried, not guessed, on a fresh read-only folder.
+pub fn permissions_are_bypassed() -> bool {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).expect("mkdir");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    }
+    let bypassed = std::fs::write(locked.join("probe"), b"x").is_ok();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755));
+    }
+    bypassed
+}

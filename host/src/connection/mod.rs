@@ -91,9 +91,10 @@ pub fn parse_ssl_mode(text: &str) -> Result<SslMode, Failure> {
         "require" | "required" => Ok(SslMode::Require),
         "verify-ca" => Ok(SslMode::VerifyCa),
         "verify-full" | "verify-identity" => Ok(SslMode::VerifyFull),
-        other => Err(Failure::invalid_input(format!(
-            "unknown ssl mode '{other}': use disable, prefer, require, verify-ca or verify-full"
-        ))),
+        // The value is not echoed: a secret pasted into the wrong field must not come back.
+        _ => Err(Failure::invalid_input(
+            "unknown ssl mode: use disable, prefer, require, verify-ca or verify-full",
+        )),
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod watchdog;
 
-pub use watchdog::{OnStuck, Watchdog, CANCEL_GRACE};
+pub use watchdog::{stop_on_signals, OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};
 
@@ -76,15 +76,23 @@ fn next_batch_rows(rows: u64, json_bytes: u64) -> u64 {
 /// cancel's echo), else the error's own class.
 pub fn plugin_failure(error: PluginError, watchdog: &Watchdog) -> Failure {
     if watchdog.fired() {
-        return Failure::new(
-            ErrorCode::Timeout,
-            format!(
-                "the query ran longer than the timeout of {} ms and was cancelled",
-                watchdog.timeout().as_millis()
-            ),
-        );
+        return stopped(watchdog);
     }
     Failure::from_plugin(error)
+}
+
+/// The failure of a call its watchdog stopped: at the timeout, or for a signal.
+fn stopped(watchdog: &Watchdog) -> Failure {
+    let message = match watchdog::stop_signal() {
+        Some(signal) => format!(
+            "plenum received {signal}: the query was cancelled and nothing it did was committed"
+        ),
+        None => format!(
+            "the query ran longer than the timeout of {} ms and was cancelled",
+            watchdog.timeout().as_millis()
+        ),
+    };
+    Failure::new(ErrorCode::Timeout, message)
 }
 
 /// Builds the envelope prefix for streaming a result with these columns.
@@ -107,6 +115,12 @@ pub fn execute(
         .into_result()
         .map_err(|error| plugin_failure(error, watchdog))?;
     let result = run_statements(connection, statements, params, limits, watchdog, spill);
+    // Once the watchdog fired (timeout or signal), a write is not committed, even when its
+    // statements finished before the cancel reached them.
+    let result = result.and_then(|execution| match access {
+        AccessMode::Write | AccessMode::Ddl if watchdog.fired() => Err(stopped(watchdog)),
+        _ => Ok(execution),
+    });
     let finish = match (&result, access) {
         (Ok(_), AccessMode::Write | AccessMode::Ddl) => connection.commit(),
         _ => connection.rollback(),
@@ -137,6 +151,10 @@ fn run_statements(
     };
     let mut batch: RVec<Value> = RVec::with_capacity(FIRST_BATCH_ROWS as usize * 8);
     for (index, statement) in statements.iter().enumerate() {
+        // A cancel reaches only a running statement: one that fired earlier stops the rest here.
+        if watchdog.fired() {
+            return Err(stopped(watchdog));
+        }
         // Parameters bind to the single statement of a call; several statements take none.
         let statement_params = if statements.len() == 1 { params } else { &[] };
         // Writes run to completion so their effect is whole; reads stop at the limit.
@@ -174,7 +192,7 @@ fn run_statements(
                 FIRST_BATCH_ROWS
             } else {
                 // Never ask for more than the limit plus the one probe row.
-                batch_rows.min(writer.rows_left() + 1)
+                batch_rows.min(writer.rows_left().saturating_add(1))
             };
             let (rows_before, bytes_before) = (writer.rows(), writer.bytes());
             batch.clear();

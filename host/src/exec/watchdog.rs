@@ -1,11 +1,12 @@
 //! The timeout: a thread that cancels the running statement through the plugin when time is
-//! up, and gives up on a plugin that does not answer the cancel.
+//! up, and gives up on a plugin that does not answer the cancel. SIGINT and SIGTERM fire every
+//! watchdog at once ([`stop_on_signals`]), so an interrupted call rolls back like a timed-out one.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use plenum_plugin_api::CancelHandleBox;
 
@@ -37,7 +38,7 @@ impl Watchdog {
             std::thread::Builder::new()
                 .name("plenum-watchdog".into())
                 .spawn(move || {
-                    if wait.recv_timeout(timeout) != Err(RecvTimeoutError::Timeout) {
+                    if !wait_for_timeout_or_signal(&wait, timeout) {
                         return;
                     }
                     fired.store(true, Ordering::SeqCst);
@@ -102,3 +103,74 @@ impl Drop for Watchdog {
         self.disarm();
     }
 }
+
+/// The signal that asked this process to stop (SIGINT, SIGTERM), 0 while none has.
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// How often a waiting watchdog looks for a stop signal.
+const SIGNAL_POLL: Duration = Duration::from_millis(25);
+
+/// Waits until `timeout` passes or a stop signal came (true), or the call ended (false).
+fn wait_for_timeout_or_signal(wait: &mpsc::Receiver<()>, timeout: Duration) -> bool {
+    // A timeout too large for the clock never comes.
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        if STOP_SIGNAL.load(Ordering::SeqCst) != 0 {
+            return true;
+        }
+        let left = deadline.map_or(SIGNAL_POLL, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
+        if left.is_zero() {
+            return true;
+        }
+        if wait.recv_timeout(left.min(SIGNAL_POLL)) != Err(RecvTimeoutError::Timeout) {
+            return false;
+        }
+    }
+}
+
+/// The name of the signal that asked this process to stop, if one did.
+pub fn stop_signal() -> Option<&'static str> {
+    match STOP_SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        2 => Some("SIGINT"),
+        15 => Some("SIGTERM"),
+        _ => Some("a signal"),
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a stop: every running watchdog (and any started later) fires
+/// at once, so the statement is cancelled through the plugin and the call rolls back and ends
+/// with its envelope. If the process is still running [`CANCEL_GRACE`] (and a little) later,
+/// or at a second signal, `give_up` runs with the signal's name; it should end the process.
+#[cfg(unix)]
+pub fn stop_on_signals(give_up: fn(&'static str)) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        // Without the handler the signals keep their default action, which also stops.
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("plenum-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let first = STOP_SIGNAL.swap(signal, Ordering::SeqCst) == 0;
+                let name = stop_signal().unwrap_or("a signal");
+                if !first {
+                    give_up(name);
+                    continue;
+                }
+                let _ = std::thread::Builder::new()
+                    .name("plenum-signal-grace".into())
+                    .spawn(move || {
+                        std::thread::sleep(SIGNAL_POLL + CANCEL_GRACE + Duration::from_millis(500));
+                        give_up(name);
+                    });
+            }
+        });
+}
+
+/// Signals are not handled on this platform: they keep their default action.
+#[cfg(not(unix))]
+pub fn stop_on_signals(_give_up: fn(&'static str)) {}

@@ -186,7 +186,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
         ),
         Value::Json(text) => {
             match serde_json::from_str::<&serde_json::value::RawValue>(text.as_str()) {
-                Ok(raw) => out.extend_from_slice(raw.get().trim().as_bytes()),
+                Ok(raw) => write_compact_json(out, raw.get().trim()),
                 // A plugin that sends invalid JSON still gets its text through, as a string.
                 Err(_) => write_string(out, text.as_str()),
             }
@@ -202,6 +202,34 @@ fn write_integer<N: serde::Serialize>(out: &mut Vec<u8>, number: N, magnitude: u
     let _ = serde_json::to_writer(&mut *out, &number);
     if magnitude > MAX_SAFE_INTEGER {
         out.push(b'"');
+    }
+}
+
+/// Appends valid JSON text without the whitespace between tokens, so the envelope stays on
+/// one line whatever the engine's JSON looked like.
+fn write_compact_json(out: &mut Vec<u8>, json: &str) {
+    if !json.bytes().any(|byte| matches!(byte, b'\n' | b'\r' | b'\t')) {
+        out.extend_from_slice(json.as_bytes());
+        return;
+    }
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json.as_bytes() {
+        if in_string {
+            out.push(byte);
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+            if byte == b'"' {
+                in_string = true;
+            }
+            out.push(byte);
+        }
     }
 }
 
@@ -242,6 +270,10 @@ mod tests {
         assert_eq!(json(Value::Bytes(vec![0u8, 255, 1].into())), "\"AP8B\"");
         assert_eq!(json(Value::Json(" {\"a\": [1]} ".into())), "{\"a\": [1]}");
         assert_eq!(json(Value::Json("{oops".into())), "\"{oops\"");
+        assert_eq!(
+            json(Value::Json("{\n  \"a b\": [1,\n 2],\t\"c\": \"x\\\" \\n y\"\r\n}".into())),
+            "{\"a b\":[1,2],\"c\":\"x\\\" \\n y\"}"
+        );
         assert_eq!(json(Value::Bool(true)), "true");
     }
 

@@ -495,7 +495,8 @@ impl TestDb {
         let admin = self.admin();
         let tables = admin.rows(
             "SELECT TABLE_NAME FROM information_schema.TABLES
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1",
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SEQUENCE')
+             ORDER BY 1",
         );
         let mut rows = BTreeMap::new();
         for table in tables.into_iter().filter_map(|row| row[0].clone()) {

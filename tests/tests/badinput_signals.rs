@@ -1,0 +1,88 @@
+//! SIGINT and SIGTERM in the middle of a long SQLite write: the host turns the signal into a
+//! cancel, the transaction rolls back, and the one envelope is still printed.
+#![cfg(unix)]
+
+use std::time::{Duration, Instant};
+
+use plenum_e2e::{finish, send_signal, Plenum, SqliteFixture};
+
+const SCHEMA: &str = "CREATE TABLE t (x INTEGER);
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100)
+    INSERT INTO t SELECT x FROM c;";
+
+/// A write that runs for minutes unless stopped.
+const LONG_WRITE: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+    LIMIT 500000000) INSERT INTO t SELECT x FROM c";
+
+/// Waits until the write is under way: SQLite creates the rollback journal when it first
+/// changes a page.
+fn wait_for_journal(db: &SqliteFixture) {
+    let journal = db.dir.path().join("app.db-journal");
+    let started = Instant::now();
+    while !journal.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the write never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Let it change a good number of pages first.
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+fn interrupted_write_rolls_back(signal: &str, name: &str) {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    let child = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
+        .args([db.file.as_os_str()])
+        .args(["--timeout-ms", "600000", "--sql", LONG_WRITE])
+        .spawn();
+    wait_for_journal(&db);
+    let sent = Instant::now();
+    send_signal(&child, signal);
+    let run = finish(child);
+    let took = sent.elapsed();
+    run.assert_error("TIMEOUT");
+    assert!(run.error_message().contains(name), "{}", run.stdout);
+    assert!(
+        run.error_message().contains("nothing it did was committed"),
+        "{}",
+        run.stdout
+    );
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+    // The rows, and every byte of the file, are as before; the journal is gone.
+    assert_eq!(db.direct("SELECT count(*) FROM t"), vec!["Integer(100)"]);
+    assert_eq!(db.snapshot(), before);
+}
+
+#[test]
+fn sigterm_during_a_long_write_rolls_it_back_and_prints_the_envelope() {
+    interrupted_write_rolls_back("TERM", "SIGTERM");
+}
+
+#[test]
+fn sigint_during_a_long_write_rolls_it_back_and_prints_the_envelope() {
+    interrupted_write_rolls_back("INT", "SIGINT");
+}
+
+#[test]
+fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    // Waiting for the SQL on a standard input that never ends: no statement to cancel yet.
+    let mut child = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
+        .args([db.file.as_os_str()])
+        .args(["--sql-file", "-"])
+        .spawn_waiting_on_stdin();
+    // Held open until plenum has answered (waiting on the child would close it).
+    let stdin = child.stdin.take();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    send_signal(&child, "TERM");
+    let run = finish(child);
+    drop(stdin);
+    run.assert_error("TIMEOUT");
+    assert!(run.error_message().contains("SIGTERM"), "{}", run.stdout);
+    assert!(sent.elapsed() < Duration::from_secs(6), "{:?}", sent.elapsed());
+    assert_eq!(db.snapshot(), before);
+}
