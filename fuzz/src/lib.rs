@@ -104,13 +104,19 @@ pub fn dsn(data: &[u8]) {
             }
             for secret in secrets.iter().filter(|secret| worth_checking(secret)) {
                 let said = sanitizer.scrub(&format!("connection refused for {secret}"));
-                assert!(!said.contains(secret.as_str()), "{secret:?} survives: {said}");
+                assert!(
+                    !said.contains(secret.as_str()),
+                    "{secret:?} survives: {said}"
+                );
             }
         }
         Err(failure) => {
             let said = sanitizer.scrub(&failure.message);
             for secret in secrets.iter().filter(|secret| worth_checking(secret)) {
-                assert!(!said.contains(secret.as_str()), "{secret:?} in error: {said}");
+                assert!(
+                    !said.contains(secret.as_str()),
+                    "{secret:?} in error: {said}"
+                );
             }
         }
     }

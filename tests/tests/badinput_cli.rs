@@ -36,7 +36,11 @@ fn ten_megabytes_of_sql_are_answered_and_seventeen_are_refused() {
     let run = sql_file_query(&db, sql.as_bytes(), &[]);
     run.assert_ok();
     assert_eq!(run.rows(), vec![serde_json::json!([10 << 20])]);
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 
     // The same through standard input.
     let run = Plenum::new(["query", "--engine", "sqlite", "--sql-file", "-", "--file"])
@@ -81,7 +85,11 @@ fn invalid_utf8_in_argv_or_in_the_sql_is_invalid_input() {
     let sqlite = OsStr::new("sqlite");
     for (engine, flag, value) in [
         (sqlite, "--sql", bad),
-        (OsStr::from_bytes(b"sq\xfflite"), "--sql", OsStr::new("SELECT 1")),
+        (
+            OsStr::from_bytes(b"sq\xfflite"),
+            "--sql",
+            OsStr::new("SELECT 1"),
+        ),
         (sqlite, "--password-env", OsStr::from_bytes(b"PW\xff")),
     ] {
         let run = Plenum::new(["query", "--allow-write", "--engine"])
@@ -94,14 +102,25 @@ fn invalid_utf8_in_argv_or_in_the_sql_is_invalid_input() {
         assert!(run.error_message().contains("UTF-8"), "{}", run.stdout);
     }
     // From a file and from standard input: the message gives the offset of the first bad byte.
-    let run = sql_file_query(&db, b"DELETE FROM t WHERE name = '\xfe'", &["--allow-write"]);
+    let run = sql_file_query(
+        &db,
+        b"DELETE FROM t WHERE name = '\xfe'",
+        &["--allow-write"],
+    );
     run.assert_error("INVALID_INPUT");
     assert!(run.error_message().contains("offset 28"), "{}", run.stdout);
-    let run = Plenum::new(["query", "--engine", "sqlite", "--sql-file", "-", "--allow-write"])
-        .args(["--file"])
-        .args([db.file.as_os_str()])
-        .stdin(&b"DELETE FROM t; SELECT '\xc3'"[..])
-        .run();
+    let run = Plenum::new([
+        "query",
+        "--engine",
+        "sqlite",
+        "--sql-file",
+        "-",
+        "--allow-write",
+    ])
+    .args(["--file"])
+    .args([db.file.as_os_str()])
+    .stdin(&b"DELETE FROM t; SELECT '\xc3'"[..])
+    .run();
     run.assert_error("INVALID_INPUT");
     assert_eq!(count(&db), vec!["Integer(3)"]);
     assert_eq!(db.snapshot(), before);
@@ -112,10 +131,7 @@ fn invalid_utf8_in_argv_or_in_the_sql_is_invalid_input() {
 fn an_existing_database_under_a_non_utf8_path_is_refused_untouched() {
     use std::os::unix::ffi::OsStrExt;
     let db = SqliteFixture::new(SCHEMA);
-    let folder = db
-        .dir
-        .path()
-        .join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    let folder = db.dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
     std::fs::create_dir(&folder).expect("mkdir");
     let file = folder.join("app.db");
     std::fs::copy(&db.file, &file).expect("copy database");
@@ -164,7 +180,11 @@ fn ten_thousand_statements_run_as_one_call() {
     let sneaky = format!("{inserts}DROP TABLE t;");
     let run = sql_file_query(&db, sneaky.as_bytes(), &["--allow-write"]);
     run.assert_error("CAPABILITY_VIOLATION");
-    assert!(run.error_message().contains("statement 10001"), "{}", run.stdout);
+    assert!(
+        run.error_message().contains("statement 10001"),
+        "{}",
+        run.stdout
+    );
     // One that fails at the engine at the end rolls back all 10,000 before it.
     let failing = format!("{inserts}INSERT INTO missing VALUES (1);");
     let run = sql_file_query(&db, failing.as_bytes(), &["--allow-write"]);
@@ -188,7 +208,10 @@ fn deeply_nested_and_very_long_expressions_never_crash_the_process() {
         format!("SELECT {}1", "-".repeat(100_000)),
         format!("SELECT 1{}", " + 1".repeat(200_000)),
         format!("SELECT 1{}", " UNION SELECT 1".repeat(20_000)),
-        format!("DELETE FROM t WHERE {}", vec!["id = 1"; 50_000].join(" OR ")),
+        format!(
+            "DELETE FROM t WHERE {}",
+            vec!["id = 1"; 50_000].join(" OR ")
+        ),
     ];
     for sql in &cases {
         let run = sql_file_query(&db, sql.as_bytes(), &[]);
@@ -308,7 +331,9 @@ fn files_that_are_not_sound_sqlite_databases_fail_cleanly_and_stay_untouched() {
     // No journal or WAL was left beside them.
     let names: Vec<String> = db.snapshot().into_keys().collect();
     assert!(
-        names.iter().all(|name| !name.contains("-journal") && !name.contains("-wal")),
+        names
+            .iter()
+            .all(|name| !name.contains("-journal") && !name.contains("-wal")),
         "{names:?}"
     );
 }
@@ -339,4 +364,35 @@ fn absurd_limits_are_answered_not_crashed_on() {
         db.direct("SELECT name FROM t WHERE id = 1"),
         vec!["Text(\"z\")"]
     );
+}
+
+#[test]
+fn timeouts_beyond_what_an_engine_accepts_are_capped_on_live_servers() {
+    use plenum_e2e::{engine_available, mysql_url, postgres_url, server_available};
+    let huge = u64::MAX.to_string();
+    for (engine, url) in [("postgres", postgres_url()), ("mysql", mysql_url())] {
+        if !server_available(&url, engine) || !engine_available(engine) {
+            continue;
+        }
+        let run = Plenum::new(["query", "--sql", "SELECT 1 AS one", "--timeout-ms", &huge])
+            .args(["--dsn", &url])
+            .run();
+        run.assert_ok();
+        assert_eq!(run.rows(), vec![serde_json::json!([1])], "{engine}");
+    }
+}
+
+#[test]
+fn sql_that_starts_like_a_flag_is_sql() {
+    let db = SqliteFixture::new(SCHEMA);
+    let run = db.query("-- the count\nSELECT count(*) FROM t", &[]);
+    run.assert_ok();
+    assert_eq!(run.rows(), vec![serde_json::json!([3])]);
+    // A flag given where the SQL belongs is taken as the SQL (a comment), so it cannot
+    // raise the tier: nothing runs.
+    let run = Plenum::new(["query", "--engine", "sqlite", "--file"])
+        .args([db.file.as_os_str()])
+        .args(["--sql", "--allow-write"])
+        .run();
+    run.assert_error("PARSE_ERROR");
 }

@@ -27,7 +27,11 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// The checks both cases share: `run(file, flags)` runs `plenum query` on a database file.
-fn reads_work_and_writes_fail_cleanly(dir: &Path, file: &Path, run: impl Fn(&Path, &[&str]) -> Run) {
+fn reads_work_and_writes_fail_cleanly(
+    dir: &Path,
+    file: &Path,
+    run: impl Fn(&Path, &[&str]) -> Run,
+) {
     let before = snapshot_dir(dir);
     let read = run(file, &["--sql", "SELECT name FROM t ORDER BY id"]);
     read.assert_ok();
@@ -54,7 +58,12 @@ fn reads_work_and_writes_fail_cleanly(dir: &Path, file: &Path, run: impl Fn(&Pat
     // A database that does not exist cannot be created there either.
     let missing = file.with_file_name("new.db");
     let create = run(&missing, &["--allow-ddl", "--sql", "CREATE TABLE x (a)"]);
-    assert_eq!(create.error_code(), "CONNECTION_FAILED", "{}", create.stdout);
+    assert_eq!(
+        create.error_code(),
+        "CONNECTION_FAILED",
+        "{}",
+        create.stdout
+    );
     assert!(!missing.exists());
     assert_eq!(snapshot_dir(dir), before, "a file changed or appeared");
 }

@@ -83,6 +83,31 @@ fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
     drop(stdin);
     run.assert_error("TIMEOUT");
     assert!(run.error_message().contains("SIGTERM"), "{}", run.stdout);
-    assert!(sent.elapsed() < Duration::from_secs(6), "{:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(db.snapshot(), before);
+}
+
+#[test]
+fn a_write_whose_timeout_fired_is_never_committed() {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    // Each statement is quick and so may finish before a cancel reaches it; the timeout fires
+    // long before the last one. The statements left are not run and nothing is committed.
+    let sql = "UPDATE t SET x = x + 1;".repeat(2_000);
+    let run = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
+        .args([db.file.as_os_str()])
+        .args(["--timeout-ms", "1", "--sql", &sql])
+        .run();
+    run.assert_error("TIMEOUT");
+    assert!(
+        run.error_message().contains("timeout of 1 ms"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(db.direct("SELECT sum(x) FROM t"), vec!["Integer(5050)"]);
     assert_eq!(db.snapshot(), before);
 }

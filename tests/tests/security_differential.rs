@@ -54,8 +54,24 @@ impl Rng {
     }
 }
 
-const COLUMNS: &[&str] = &["id", "name", "v", "t.id", "upper(name)", "length(name)", "1", "NULL"];
-const TABLES: &[&str] = &["t", "u", "audit", "tv", "sqlite_schema", "pragma_table_info('t')"];
+const COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "v",
+    "t.id",
+    "upper(name)",
+    "length(name)",
+    "1",
+    "NULL",
+];
+const TABLES: &[&str] = &[
+    "t",
+    "u",
+    "audit",
+    "tv",
+    "sqlite_schema",
+    "pragma_table_info('t')",
+];
 const CONDITIONS: &[&str] = &[
     "id = 1",
     "name LIKE 'a%'",
@@ -98,7 +114,10 @@ fn read(rng: &mut Rng) -> String {
         4 => "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 50) \
               SELECT sum(x) FROM c"
             .to_owned(),
-        5 => format!("EXPLAIN QUERY PLAN SELECT * FROM t WHERE {}", rng.pick(CONDITIONS)),
+        5 => format!(
+            "EXPLAIN QUERY PLAN SELECT * FROM t WHERE {}",
+            rng.pick(CONDITIONS)
+        ),
         6 => format!("EXPLAIN {}", write(rng)),
         7 => rng
             .pick(&[
@@ -112,8 +131,14 @@ fn read(rng: &mut Rng) -> String {
                 "PRAGMA query_only",
             ])
             .to_owned(),
-        8 => format!("VALUES (1, '{}'), (2, 'b')", rng.pick(&["a", "a;b", "--", "'"]).replace('\'', "''")),
-        9 => format!("SELECT * FROM tv WHERE {}", rng.pick(&["n > 0", "name = 'ada'", "1"])),
+        8 => format!(
+            "VALUES (1, '{}'), (2, 'b')",
+            rng.pick(&["a", "a;b", "--", "'"]).replace('\'', "''")
+        ),
+        9 => format!(
+            "SELECT * FROM tv WHERE {}",
+            rng.pick(&["n > 0", "name = 'ada'", "1"])
+        ),
         10 => format!(
             "SELECT {} UNION ALL SELECT {}",
             rng.pick(FUNCTIONS),
@@ -320,6 +345,9 @@ fn whatever_passes_the_read_tier_leaves_the_database_byte_identical() {
     eprintln!("{cases} cases: {accepted} passed the read tier and ran, {refused} refused");
     // The mix must exercise both sides, or the property says little.
     assert!(accepted * 5 >= cases, "only {accepted} of {cases} passed");
-    assert!(refused * 5 >= cases, "only {refused} of {cases} were refused");
+    assert!(
+        refused * 5 >= cases,
+        "only {refused} of {cases} were refused"
+    );
     assert_eq!(db.direct("SELECT count(*) FROM t"), vec!["Integer(3)"]);
 }

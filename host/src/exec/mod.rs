@@ -219,10 +219,8 @@ fn run_statements(
             if writer.is_full() && !is_write {
                 break;
             }
-            batch_rows = next_batch_rows(
-                writer.rows() - rows_before,
-                writer.bytes() - bytes_before,
-            );
+            batch_rows =
+                next_batch_rows(writer.rows() - rows_before, writer.bytes() - bytes_before);
         }
         let affected = if exhausted {
             cursor.rows_affected().into_option()

@@ -68,8 +68,13 @@ fn connected(client: Client, connector: MakeRustlsConnect) -> Connected {
 
 /// The server-side `statement_timeout` for a host timeout of `host_ms` (0 = none): later than
 /// the host's watchdog, so the host cancels first and the server only catches what slips by.
+/// The server refuses values beyond a 32-bit int, so longer timeouts are capped there (24 days).
 pub fn server_statement_timeout_ms(host_ms: u64) -> Option<u64> {
-    (host_ms > 0).then(|| host_ms.saturating_add((host_ms / 10).max(250)))
+    (host_ms > 0).then(|| {
+        host_ms
+            .saturating_add((host_ms / 10).max(250))
+            .min(i32::MAX as u64)
+    })
 }
 
 fn driver_config(params: &ConnectParams) -> PluginResult<(Config, Target)> {
@@ -157,7 +162,7 @@ mod tests {
         assert_eq!(server_statement_timeout_ms(0), None);
         assert_eq!(server_statement_timeout_ms(100), Some(350));
         assert_eq!(server_statement_timeout_ms(30_000), Some(33_000));
-        assert_eq!(server_statement_timeout_ms(u64::MAX), Some(u64::MAX));
+        assert_eq!(server_statement_timeout_ms(u64::MAX), Some(i32::MAX as u64));
     }
 
     #[test]

@@ -68,8 +68,10 @@ impl SqliteConnection {
                 _ => setup(error),
             })?;
         if timeout_ms > 0 {
+            // SQLite takes the busy timeout as a C int of milliseconds (rusqlite panics beyond).
+            let busy_ms = timeout_ms.min(i32::MAX as u64);
             connection
-                .busy_timeout(Duration::from_millis(timeout_ms))
+                .busy_timeout(Duration::from_millis(busy_ms))
                 .map_err(setup)?;
         }
         // Views and triggers from the file must not call functions with side effects.
