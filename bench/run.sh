@@ -122,12 +122,27 @@ N_MY_QUICK="$MARIADB --protocol=TCP -h $MY_HOST -P $MY_PORT -u $MY_USER --skip-s
 # Raised limits for whole results; a long timeout so a slow run is measured, not cut.
 BIG="--max-rows 2000000 --max-bytes 4000000000 --timeout-ms 600000"
 
-# hyperfine NAME RUNS WARMUP [hyperfine options] -n LABEL CMD ...: one comparison, exported.
+# compare NAME RUNS WARMUP LABEL CMD [LABEL CMD]: one comparison, exported. Two commands run
+# in two rounds, the second in the opposite order, so a change in the machine's load during a
+# round does not favour one side; report.py pools the runs of both rounds.
 compare() {
     local name=$1 runs=$2 warmup=$3
     shift 3
+    local half=$(((runs + 1) / 2))
     log "timing $name"
-    hyperfine -N --style basic --output=pipe --runs "$runs" --warmup "$warmup" \
+    if [ $# -eq 4 ]; then
+        hyperfine_round "$name" "$half" "$warmup" -n "$1" "$2" -n "$3" "$4"
+        hyperfine_round "$name.reversed" "$half" "$warmup" -n "$3" "$4" -n "$1" "$2"
+    else
+        hyperfine_round "$name" "$runs" "$warmup" -n "$1" "$2"
+    fi
+}
+
+hyperfine_round() {
+    local name=$1 runs=$2 warmup=$3
+    shift 3
+    # -i: a timed-out query exits non-zero on purpose.
+    hyperfine -N -i --style basic --output=pipe --runs "$runs" --warmup "$warmup" \
         --export-json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>&1 || {
         log "hyperfine failed for $name:"; cat "$OUT/$name.txt" >&2; return 1; }
 }
@@ -144,12 +159,14 @@ memory() {
 
 # ---- cold SELECT 1 -------------------------------------------------------------------------
 if wants cold; then
+    # The floor: starting the binary, without loading a plugin or opening a database.
+    compare cold_floor "$COLD_RUNS" 5 "plenum --version" "$PLENUM --version"
     compare cold_sqlite "$COLD_RUNS" 5 \
-        -n plenum "$P_SQLITE --sql 'SELECT 1'" -n native "$N_SQLITE 'SELECT 1'"
+        plenum "$P_SQLITE --sql 'SELECT 1'" native "$N_SQLITE 'SELECT 1'"
     compare cold_postgres "$COLD_RUNS" 5 \
-        -n plenum "$P_PG --sql 'SELECT 1'" -n native "$N_PG_AT -c 'SELECT 1'"
+        plenum "$P_PG --sql 'SELECT 1'" native "$N_PG_AT -c 'SELECT 1'"
     compare cold_mariadb "$COLD_RUNS" 5 \
-        -n plenum "$P_MY --sql 'SELECT 1'" -n native "$N_MY -e 'SELECT 1'"
+        plenum "$P_MY --sql 'SELECT 1'" native "$N_MY -e 'SELECT 1'"
     memory cold_sqlite_plenum "$P_SQLITE --sql 'SELECT 1'"
     memory cold_sqlite_native "$N_SQLITE 'SELECT 1'"
 fi
@@ -161,11 +178,11 @@ if wants full; then
         runs=$FULL_RUNS
         [ "$rows" -ge 1000000 ] && runs=$BIG_RUNS
         compare "full_sqlite_$rows" "$runs" 1 \
-            -n plenum "$P_SQLITE $BIG --sql '$sql'" -n native "$N_SQLITE '$sql'"
+            plenum "$P_SQLITE $BIG --sql '$sql'" native "$N_SQLITE '$sql'"
         compare "full_postgres_$rows" "$runs" 1 \
-            -n plenum "$P_PG $BIG --sql '$sql'" -n native "$N_PG_CSV -c '$sql'"
+            plenum "$P_PG $BIG --sql '$sql'" native "$N_PG_CSV -c '$sql'"
         compare "full_mariadb_$rows" "$runs" 1 \
-            -n plenum "$P_MY $BIG --sql '$sql'" -n native "$N_MY_QUICK -e '$sql'"
+            plenum "$P_MY $BIG --sql '$sql'" native "$N_MY_QUICK -e '$sql'"
         memory "full_sqlite_${rows}_plenum" "$P_SQLITE $BIG --sql '$sql'"
         memory "full_sqlite_${rows}_native" "$N_SQLITE '$sql'"
         memory "full_postgres_${rows}_plenum" "$P_PG $BIG --sql '$sql'"
@@ -178,14 +195,14 @@ fi
 # ---- --max-rows 100 over the big table -----------------------------------------------------
 if wants limit; then
     compare limit_sqlite "$LIMIT_RUNS" 3 \
-        -n plenum "$P_SQLITE --max-rows 100 --sql 'SELECT * FROM events'" \
-        -n native "$N_SQLITE 'SELECT * FROM events LIMIT 100'"
+        plenum "$P_SQLITE --max-rows 100 --sql 'SELECT * FROM events'" \
+        native "$N_SQLITE 'SELECT * FROM events LIMIT 100'"
     compare limit_postgres "$LIMIT_RUNS" 3 \
-        -n plenum "$P_PG --max-rows 100 --sql 'SELECT * FROM events'" \
-        -n native "$N_PG_CSV -c 'SELECT * FROM events LIMIT 100'"
+        plenum "$P_PG --max-rows 100 --sql 'SELECT * FROM events'" \
+        native "$N_PG_CSV -c 'SELECT * FROM events LIMIT 100'"
     compare limit_mariadb "$LIMIT_RUNS" 3 \
-        -n plenum "$P_MY --max-rows 100 --sql 'SELECT * FROM events'" \
-        -n native "$N_MY_QUICK -e 'SELECT * FROM events LIMIT 100'"
+        plenum "$P_MY --max-rows 100 --sql 'SELECT * FROM events'" \
+        native "$N_MY_QUICK -e 'SELECT * FROM events LIMIT 100'"
     for engine in sqlite postgres mariadb; do
         case $engine in
             sqlite) base=$P_SQLITE ;;
@@ -202,12 +219,12 @@ if wants timeout; then
     # The marker comment finds the statement on the server afterwards.
     RUNAWAY_SQLITE="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT /* plenum-bench-runaway */ count(*) FROM c"
     RUNAWAY_SERVER="SELECT /* plenum-bench-runaway */ count(*) FROM events a JOIN events b ON a.score + b.score = 7"
-    compare timeout_sqlite "$TIMEOUT_RUNS" 0 -i \
-        -n plenum "$P_SQLITE --timeout-ms 500 --sql '$RUNAWAY_SQLITE'"
-    compare timeout_postgres "$TIMEOUT_RUNS" 0 -i \
-        -n plenum "$P_PG --timeout-ms 500 --sql '$RUNAWAY_SERVER'"
-    compare timeout_mariadb "$TIMEOUT_RUNS" 0 -i \
-        -n plenum "$P_MY --timeout-ms 500 --sql '$RUNAWAY_SERVER'"
+    compare timeout_sqlite "$TIMEOUT_RUNS" 0 \
+        plenum "$P_SQLITE --timeout-ms 500 --sql '$RUNAWAY_SQLITE'"
+    compare timeout_postgres "$TIMEOUT_RUNS" 0 \
+        plenum "$P_PG --timeout-ms 500 --sql '$RUNAWAY_SERVER'"
+    compare timeout_mariadb "$TIMEOUT_RUNS" 0 \
+        plenum "$P_MY --timeout-ms 500 --sql '$RUNAWAY_SERVER'"
     # One more run each, then what the server still runs one second after plenum exited.
     log "checking server state after a timeout"
     sh -c "exec $P_SQLITE --timeout-ms 500 --sql '$RUNAWAY_SQLITE'" >"$OUT/timeout/sqlite.json" || true

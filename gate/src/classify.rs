@@ -49,104 +49,129 @@ pub(crate) enum PieceError {
     },
 }
 
+/// How the tokens are turned into what sqlparser parses.
+enum Shape {
+    /// As written.
+    Plain,
+    /// `TABLE t …`: parsed as `SELECT * FROM t …`; `after` is the index after `TABLE`.
+    Table { after: usize, span: Span },
+    /// MySQL `… LOCK IN SHARE MODE`: parsed without the clause (tokens before `cut`).
+    LockInShareMode { cut: usize },
+    /// PostgreSQL: `FOR NO KEY UPDATE` / `FOR KEY SHARE` parsed as `FOR UPDATE` / `FOR SHARE`.
+    KeyLocks,
+}
+
 /// Classifies the statement made of `tokens` (no top-level `;` unless several pieces were
 /// merged). `end` is where the statement ends, used for errors at its end. `tokens` must hold
-/// at least one significant token.
+/// at least one significant token. Unless `keep_tokens`, the tokens are moved out (replaced
+/// by placeholders) to save copying them.
 pub(crate) fn classify_piece(
-    tokens: &[TokenWithSpan],
+    tokens: &mut [TokenWithSpan],
     end: Location,
     dialect: Dialect,
+    keep_tokens: bool,
 ) -> Result<Verdict, PieceError> {
-    let sig: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !is_trivia(&t.token)).collect();
-    let Some(first) = sig.first() else {
-        return Err(PieceError::Parse {
-            message: "empty statement".to_owned(),
-            line: end.line,
-            column: end.column,
-        });
-    };
-    let first_word = match &first.token {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.as_str()),
-        _ => None,
-    };
-    if let Some(first_word) = first_word {
-        let second_word = match sig.get(1).map(|t| &t.token) {
-            Some(Token::Word(w)) => Some(w.value.as_str()),
-            _ => None,
-        };
-        if let Some((kind, reason)) = reasons::leading_refusal(first_word, second_word) {
-            return Err(PieceError::Refused {
-                kind,
-                reason: Cow::Borrowed(reason),
+    // Everything that looks at the tokens happens here, before they may be moved.
+    let (shape, label, show_fallback) = {
+        let tokens: &[TokenWithSpan] = tokens;
+        let sig: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !is_trivia(&t.token)).collect();
+        let Some(first) = sig.first() else {
+            return Err(PieceError::Parse {
+                message: "empty statement".to_owned(),
+                line: end.line,
+                column: end.column,
             });
+        };
+        if let Token::Word(w) = &first.token {
+            if w.quote_style.is_none() {
+                if let Some(verdict) = early_verdict(&w.value, &sig, dialect)? {
+                    return Ok(verdict);
+                }
+            }
         }
-        let upper = first_word.to_ascii_uppercase();
-        match upper.as_str() {
-            "PRAGMA" => return special::pragma(&sig),
-            "DO" => return special::do_block(&sig, dialect),
-            "VACUUM" | "REINDEX" | "CLUSTER" => return special::maintenance(&sig, &upper),
-            _ => {}
+        let label = token_kind(&sig);
+        if dialect.has_mysql_select_into() {
+            special::mysql_select_into(&sig).map_err(|reason| PieceError::Refused {
+                kind: label.clone(),
+                reason,
+            })?;
         }
-    }
-    if dialect.has_mysql_select_into() {
-        special::mysql_select_into(&sig).map_err(|reason| PieceError::Refused {
-            kind: token_kind(&sig),
-            reason,
-        })?;
-    }
+        let position = |token: &TokenWithSpan| {
+            tokens
+                .iter()
+                .position(|t| std::ptr::eq(t, token))
+                .unwrap_or(tokens.len())
+        };
+        let shape = if is_keyword(first, "table") {
+            Shape::Table {
+                after: position(first) + 1,
+                span: first.span,
+            }
+        } else if let Some(lock_at) = matches!(dialect, Dialect::MySql | Dialect::Generic)
+            .then(|| special::trailing_lock_in_share_mode(&sig))
+            .flatten()
+        {
+            Shape::LockInShareMode {
+                cut: position(sig[lock_at]),
+            }
+        } else if matches!(dialect, Dialect::PostgreSql | Dialect::Generic)
+            && sig.iter().any(|t| is_keyword(t, "for"))
+        {
+            Shape::KeyLocks
+        } else {
+            Shape::Plain
+        };
+        // Needed only if parsing fails, but computed now, while the tokens are here.
+        let show_fallback = if is_keyword(first, "show") {
+            special::show(&sig, label.clone())
+        } else {
+            None
+        };
+        (shape, label, show_fallback)
+    };
 
+    let all = tokens.len();
+    let mut take = |from: usize, to: usize| -> Vec<TokenWithSpan> {
+        let slice = &mut tokens[from.min(to)..to];
+        if keep_tokens {
+            slice.to_vec()
+        } else {
+            slice
+                .iter_mut()
+                .map(|t| std::mem::replace(t, TokenWithSpan::new_eof()))
+                .collect()
+        }
+    };
     let mut extra_tier = Tier::Read;
-    let mut table_statement = false;
-    let to_parse: Vec<TokenWithSpan> = if is_keyword(first, "table") {
-        // `TABLE t` is `SELECT * FROM t` (PostgreSQL, MySQL 8); sqlparser only accepts it
-        // inside a query, so the same tokens are parsed behind a synthetic prefix.
-        table_statement = true;
-        let span = first.span;
-        let mut rewritten = vec![
-            TokenWithSpan::new(Token::make_keyword("SELECT"), span),
-            TokenWithSpan::new(Token::Mul, span),
-            TokenWithSpan::new(Token::make_keyword("FROM"), span),
-        ];
-        let after_table = tokens
-            .iter()
-            .position(|t| std::ptr::eq(t, *first))
-            .map_or(tokens.len(), |at| at + 1);
-        rewritten.extend_from_slice(&tokens[after_table..]);
-        rewritten
-    } else if let Some(lock_at) = matches!(dialect, Dialect::MySql | Dialect::Generic)
-        .then(|| special::trailing_lock_in_share_mode(&sig))
-        .flatten()
-    {
-        // MySQL's old spelling of FOR SHARE: a row lock, so the write tier, like FOR UPDATE.
-        extra_tier = Tier::Write;
-        let lock_token = sig[lock_at];
-        let cut = tokens
-            .iter()
-            .position(|t| std::ptr::eq(t, lock_token))
-            .unwrap_or(tokens.len());
-        tokens[..cut].to_vec()
-    } else if matches!(dialect, Dialect::PostgreSql | Dialect::Generic) {
-        postgres_key_locks(tokens)
-    } else {
-        tokens.to_vec()
+    let to_parse = match shape {
+        Shape::Plain => take(0, all),
+        Shape::Table { after, span } => {
+            // `TABLE t` is `SELECT * FROM t` (PostgreSQL, MySQL 8); sqlparser only accepts
+            // it inside a query, so the same tokens are parsed behind a synthetic prefix.
+            let mut rewritten = vec![
+                TokenWithSpan::new(Token::make_keyword("SELECT"), span),
+                TokenWithSpan::new(Token::Mul, span),
+                TokenWithSpan::new(Token::make_keyword("FROM"), span),
+            ];
+            rewritten.extend(take(after, all));
+            rewritten
+        }
+        Shape::LockInShareMode { cut } => {
+            // MySQL's old spelling of FOR SHARE: a row lock, so the write tier.
+            extra_tier = Tier::Write;
+            take(0, cut)
+        }
+        Shape::KeyLocks => postgres_key_locks(take(0, all)),
     };
 
     let statement = match parse_one(to_parse, end, dialect) {
         Ok(statement) => statement,
-        Err(error) => {
-            if is_keyword(first, "show") {
-                if let Some(verdict) = special::show(&sig, token_kind(&sig)) {
-                    return verdict;
-                }
-            }
-            return Err(error);
-        }
+        Err(error) => return show_fallback.unwrap_or(Err(error)),
     };
     let kind = match &statement {
-        _ if table_statement => "TABLE".to_owned(),
-        Ast::Query(query) => walk::query_kind(query),
-        Ast::Explain { .. } => explain_kind(&statement, &sig),
-        _ => token_kind(&sig),
+        Ast::Query(query) if !matches!(shape, Shape::Table { .. }) => walk::query_kind(query),
+        Ast::Explain { .. } => explain_kind(&statement, label),
+        _ => label,
     };
     let tier = walk::statement_tier(&statement, dialect).map_err(|reason| PieceError::Refused {
         kind: kind.clone(),
@@ -162,54 +187,72 @@ pub(crate) fn classify_piece(
     })
 }
 
+/// Verdicts decided by the first word alone: refusals, and the statements the gate
+/// recognizes itself. `Ok(None)` means "parse it".
+fn early_verdict(
+    first_word: &str,
+    sig: &[&TokenWithSpan],
+    dialect: Dialect,
+) -> Result<Option<Verdict>, PieceError> {
+    let second_word = match sig.get(1).map(|t| &t.token) {
+        Some(Token::Word(w)) => Some(w.value.as_str()),
+        _ => None,
+    };
+    if let Some((kind, reason)) = reasons::leading_refusal(first_word, second_word) {
+        return Err(PieceError::Refused {
+            kind,
+            reason: Cow::Borrowed(reason),
+        });
+    }
+    let verdict = if first_word.eq_ignore_ascii_case("pragma") {
+        special::pragma(sig)
+    } else if first_word.eq_ignore_ascii_case("do") {
+        special::do_block(sig, dialect)
+    } else if ["vacuum", "reindex", "cluster", "refresh"]
+        .iter()
+        .any(|w| first_word.eq_ignore_ascii_case(w))
+    {
+        special::maintenance(sig, &first_word.to_ascii_uppercase())
+    } else {
+        return Ok(None);
+    };
+    verdict.map(Some)
+}
+
 /// PostgreSQL's `FOR NO KEY UPDATE` and `FOR KEY SHARE` are row locks like `FOR UPDATE` and
 /// `FOR SHARE` (same tier), but sqlparser 0.63 only knows the latter: drop the `NO` / `KEY`
 /// words after an unquoted `FOR` so the statement parses with the equivalent lock.
-fn postgres_key_locks(tokens: &[TokenWithSpan]) -> Vec<TokenWithSpan> {
-    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
-    let mut previous_significant: Option<&TokenWithSpan> = None;
-    let mut iter = tokens.iter().enumerate();
-    while let Some((at, token)) = iter.next() {
-        let after_for = previous_significant.is_some_and(|p| is_keyword(p, "for"));
-        if after_for && (is_keyword(token, "no") || is_keyword(token, "key")) {
-            let rest: Vec<&TokenWithSpan> = tokens[at..]
-                .iter()
-                .filter(|t| !is_trivia(&t.token))
-                .take(3)
-                .collect();
-            let skip = match rest.as_slice() {
-                [no, key, update, ..]
-                    if is_keyword(no, "no")
-                        && is_keyword(key, "key")
-                        && is_keyword(update, "update") =>
-                {
-                    2
-                }
-                [key, share, ..] if is_keyword(key, "key") && is_keyword(share, "share") => 1,
-                _ => 0,
-            };
-            if skip > 0 {
-                // Drop `skip` significant tokens (and the trivia between them).
-                let mut dropped = 0;
-                let mut current = Some((at, token));
-                while let Some((_, t)) = current {
-                    if !is_trivia(&t.token) {
-                        dropped += 1;
-                        if dropped == skip {
-                            break;
-                        }
-                    }
-                    current = iter.next();
-                }
-                continue;
-            }
+fn postgres_key_locks(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !is_trivia(&tokens[i].token))
+        .collect();
+    let mut drop = vec![false; tokens.len()];
+    let mut any = false;
+    for (at, &index) in sig.iter().enumerate() {
+        if !is_keyword(&tokens[index], "for") {
+            continue;
         }
-        if !is_trivia(&token.token) {
-            previous_significant = Some(token);
+        let word = |offset: usize, keyword: &str| {
+            sig.get(at + offset)
+                .is_some_and(|&i| is_keyword(&tokens[i], keyword))
+        };
+        if word(1, "no") && word(2, "key") && word(3, "update") {
+            drop[sig[at + 1]] = true;
+            drop[sig[at + 2]] = true;
+            any = true;
+        } else if word(1, "key") && word(2, "share") {
+            drop[sig[at + 1]] = true;
+            any = true;
         }
-        out.push(token.clone());
     }
-    out
+    if any {
+        let mut index = 0;
+        tokens.retain(|_| {
+            index += 1;
+            !drop[index - 1]
+        });
+    }
+    tokens
 }
 
 /// Parses exactly one statement from `tokens`.
@@ -272,9 +315,9 @@ fn split_position(text: &str) -> (&str, Option<Location>) {
     }
 }
 
-/// `EXPLAIN`, `EXPLAIN ANALYZE`, `EXPLAIN QUERY PLAN`, `DESCRIBE`, …
-fn explain_kind(statement: &Ast, sig: &[&TokenWithSpan]) -> String {
-    let mut kind = word_upper(sig.first().copied()).unwrap_or_else(|| "EXPLAIN".to_owned());
+/// `EXPLAIN`, `EXPLAIN ANALYZE`, `EXPLAIN QUERY PLAN`, `DESCRIBE`, …; `label` is the first
+/// word.
+fn explain_kind(statement: &Ast, mut kind: String) -> String {
     if walk::explain_executes(statement) {
         kind.push_str(" ANALYZE");
     } else if matches!(
@@ -327,7 +370,6 @@ const TWO_WORD_OBJECTS: &[&str] = &[
     "EVENT",
     "OPERATOR",
     "ACCESS",
-    "USER",
 ];
 
 /// A label from the statement's leading words: `CREATE TABLE`, `DROP INDEX`, `SHOW TABLES`,

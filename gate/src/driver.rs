@@ -22,7 +22,7 @@ const MAX_STATEMENT_TOKENS: usize = 1_000_000;
 const MAX_MERGED_PIECES: usize = 256;
 
 pub(crate) fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
-    let lexed = match lex::lex(sql, dialect) {
+    let mut lexed = match lex::lex(sql, dialect) {
         Ok(lexed) => lexed,
         Err(LexError::Parse(error)) => return Err(error),
         Err(LexError::Refused {
@@ -41,11 +41,7 @@ pub(crate) fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, Ga
         }
     };
     let pieces = split(&lexed.tokens);
-    let longest = pieces
-        .iter()
-        .map(|piece| significant_count(&lexed.tokens[piece.clone()]))
-        .max()
-        .unwrap_or(0);
+    let longest = pieces.iter().map(|p| p.significant).max().unwrap_or(0);
     if longest > MAX_STATEMENT_TOKENS {
         return Err(GateError::Parse {
             message: format!(
@@ -57,42 +53,65 @@ pub(crate) fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, Ga
     }
     let stack = STACK_BASE + longest * STACK_PER_TOKEN;
     stacker::maybe_grow(stack, stack, || {
-        classify_pieces(sql, &lexed, &pieces, dialect)
+        classify_pieces(sql, &mut lexed, &pieces, dialect)
     })
 }
 
-/// Token ranges between top-level semicolons (semicolons themselves excluded). Strings,
-/// quoted identifiers and comments are single tokens, so their semicolons never split.
-fn split(tokens: &[TokenWithSpan]) -> Vec<Range<usize>> {
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for (index, token) in tokens.iter().enumerate() {
-        if token.token == Token::SemiColon {
-            pieces.push(start..index);
-            start = index + 1;
-        }
-    }
-    pieces.push(start..tokens.len());
-    pieces
+/// The tokens between two top-level semicolons.
+struct Piece {
+    /// Token range, semicolon excluded.
+    range: Range<usize>,
+    /// First and last significant (non-trivia) token, if any.
+    first: Option<usize>,
+    last: usize,
+    /// Number of significant tokens.
+    significant: usize,
 }
 
-fn significant_count(tokens: &[TokenWithSpan]) -> usize {
-    tokens.iter().filter(|t| !is_trivia(&t.token)).count()
+/// Splits at top-level semicolons. Strings, quoted identifiers and comments are single
+/// tokens, so their semicolons never split.
+fn split(tokens: &[TokenWithSpan]) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut piece = Piece {
+        range: 0..0,
+        first: None,
+        last: 0,
+        significant: 0,
+    };
+    for (index, token) in tokens.iter().enumerate() {
+        if token.token == Token::SemiColon {
+            piece.range.end = index;
+            let next = Piece {
+                range: index + 1..index + 1,
+                first: None,
+                last: 0,
+                significant: 0,
+            };
+            pieces.push(std::mem::replace(&mut piece, next));
+        } else if !is_trivia(&token.token) {
+            piece.first.get_or_insert(index);
+            piece.last = index;
+            piece.significant += 1;
+        }
+    }
+    piece.range.end = tokens.len();
+    pieces.push(piece);
+    pieces
 }
 
 fn classify_pieces(
     sql: &str,
-    lexed: &Lexed,
-    pieces: &[Range<usize>],
+    lexed: &mut Lexed,
+    pieces: &[Piece],
     dialect: Dialect,
 ) -> Result<Vec<Statement>, GateError> {
-    let tokens = &lexed.tokens;
-    let mut statements = Vec::new();
+    let tokens = &mut lexed.tokens;
+    let mut statements = Vec::with_capacity(pieces.iter().filter(|p| p.first.is_some()).count());
     let mut next_piece = 0;
     while next_piece < pieces.len() {
-        let piece = pieces[next_piece].clone();
+        let piece = &pieces[next_piece];
         next_piece += 1;
-        let Some(first) = piece.clone().find(|&i| !is_trivia(&tokens[i].token)) else {
+        let Some(first) = piece.first else {
             continue; // empty statement between semicolons
         };
         let index = statements.len() + 1;
@@ -116,27 +135,29 @@ fn classify_pieces(
             },
         };
 
-        let mut range = piece.clone();
-        let verdict = match guarded(&tokens[range.clone()], end_of(tokens, &range), dialect) {
+        // A CREATE may need its tokens again, joined with the next pieces.
+        let is_create = is_keyword(&tokens[first], "create");
+        let mut range = piece.range.clone();
+        let mut last = piece.last;
+        let end = end_of(tokens, &range);
+        let verdict = match guarded(&mut tokens[range.clone()], end, dialect, is_create) {
             Ok(verdict) => verdict,
             Err(error) => {
-                let merged = if is_keyword(&tokens[first], "create") {
+                let merged = if is_create {
                     merge(tokens, pieces, &mut next_piece, &mut range, &error, dialect)
                 } else {
                     Ok(None)
                 };
                 match merged {
-                    Ok(Some(verdict)) => verdict,
+                    Ok(Some(verdict)) => {
+                        last = pieces[next_piece - 1].last.max(last);
+                        verdict
+                    }
                     Ok(None) => return Err(to_gate_error(error)),
                     Err(refusal) => return Err(to_gate_error(refusal)),
                 }
             }
         };
-        let last = range
-            .clone()
-            .rev()
-            .find(|&i| !is_trivia(&tokens[i].token))
-            .unwrap_or(first);
         let text = &sql[lexed.offsets[first]..lexed.offsets[last + 1]];
         statements.push(Statement {
             sql: text.to_owned(),
@@ -157,27 +178,25 @@ fn classify_pieces(
 /// stays at the end. Only statements whose grammar holds semicolons are accepted this way;
 /// a joined statement that parses but is refused is reported as refused.
 fn merge(
-    tokens: &[TokenWithSpan],
-    pieces: &[Range<usize>],
+    tokens: &mut [TokenWithSpan],
+    pieces: &[Piece],
     next_piece: &mut usize,
     range: &mut Range<usize>,
     first_error: &PieceError,
     dialect: Dialect,
 ) -> Result<Option<Verdict>, PieceError> {
-    let error_at_end = |error: &PieceError, range: &Range<usize>| match error {
-        PieceError::Parse { line, column, .. } => {
-            let end = end_of(tokens, range);
-            *line == end.line && *column == end.column
-        }
+    let error_at_end = |error: &PieceError, end: Location| match error {
+        PieceError::Parse { line, column, .. } => *line == end.line && *column == end.column,
         PieceError::Refused { .. } => false,
     };
-    if !error_at_end(first_error, range) {
+    if !error_at_end(first_error, end_of(tokens, range)) {
         return Ok(None);
     }
     let last_piece = pieces.len().min(*next_piece + MAX_MERGED_PIECES);
     for (candidate, piece) in pieces.iter().enumerate().take(last_piece).skip(*next_piece) {
-        let joined = range.start..piece.end;
-        match guarded(&tokens[joined.clone()], end_of(tokens, &joined), dialect) {
+        let joined = range.start..piece.range.end;
+        let end = end_of(tokens, &joined);
+        match guarded(&mut tokens[joined.clone()], end, dialect, true) {
             Ok(verdict) if verdict.may_span_semicolons => {
                 *range = joined;
                 *next_piece = candidate + 1;
@@ -185,7 +204,7 @@ fn merge(
             }
             Ok(_) => return Ok(None),
             Err(refusal @ PieceError::Refused { .. }) => return Err(refusal),
-            Err(error) if error_at_end(&error, &joined) => continue,
+            Err(error) if error_at_end(&error, end) => continue,
             Err(_) => return Ok(None),
         }
     }
@@ -194,15 +213,19 @@ fn merge(
 
 /// [`classify_piece`] with a panic in sqlparser turned into a parse error.
 fn guarded(
-    tokens: &[TokenWithSpan],
+    tokens: &mut [TokenWithSpan],
     end: Location,
     dialect: Dialect,
+    keep_tokens: bool,
 ) -> Result<Verdict, PieceError> {
-    catch_unwind(AssertUnwindSafe(|| classify_piece(tokens, end, dialect))).unwrap_or_else(|_| {
-        let start = tokens
-            .iter()
-            .find(|t| !is_trivia(&t.token))
-            .map_or(end, |t| t.span.start);
+    let start = tokens
+        .iter()
+        .find(|t| !is_trivia(&t.token))
+        .map_or(end, |t| t.span.start);
+    catch_unwind(AssertUnwindSafe(|| {
+        classify_piece(tokens, end, dialect, keep_tokens)
+    }))
+    .unwrap_or_else(|_| {
         Err(PieceError::Parse {
             message: "the SQL parser failed on this statement".to_owned(),
             line: start.line,

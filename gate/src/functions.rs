@@ -86,6 +86,9 @@ const REFUSED_EXACT: &[(&str, &str)] = &[
     ("pg_drop_replication_slot", REPLICATION),
     ("pg_replication_slot_advance", REPLICATION),
     ("pg_logical_emit_message", REPLICATION),
+    ("pg_log_standby_snapshot", REPLICATION),
+    ("pg_stat_statements_reset", OTHER_SESSIONS),
+    ("ts_stat", HIDDEN_SQL),
     // MySQL / MariaDB.
     ("load_file", FILES),
     ("get_lock", LOCKS),
@@ -93,6 +96,9 @@ const REFUSED_EXACT: &[(&str, &str)] = &[
     ("release_all_locks", LOCKS),
     ("is_free_lock", LOCKS),
     ("is_used_lock", LOCKS),
+    ("service_get_read_locks", LOCKS),
+    ("service_get_write_locks", LOCKS),
+    ("service_release_locks", LOCKS),
     ("sys_exec", OS_COMMANDS),
     ("sys_eval", OS_COMMANDS),
 ];

@@ -39,6 +39,10 @@ const DOUBLE_DASH: &str = "COMMENT";
 const DOUBLE_DASH_REASON: &str =
     "MySQL treats `--` as a comment only when a space, tab or newline follows it; write `- -` for two minus signs or put a space after `--`";
 
+const OPTIMIZER_HINT: &str = "OPTIMIZER HINT";
+const SET_VAR_REASON: &str =
+    "a SET_VAR hint changes session variables for the statement; session settings are owned by Plenum";
+
 /// Tokenizes `sql` with the dialect's own lexer and checks the lexical rules.
 pub(crate) fn lex(sql: &str, dialect: Dialect) -> Result<Lexed, LexError> {
     // Engines disagree on NUL: SQLite stops reading at it, PostgreSQL rejects it, MySQL's
@@ -131,6 +135,22 @@ fn map_offsets(
         }
         offsets.push(byte);
         let end = token.span.end;
+        // Fast path: a token on one line whose bytes are ASCII spans one byte per column.
+        if end.line == here.line && end.column >= here.column {
+            let width = (end.column - here.column) as usize;
+            if sql
+                .as_bytes()
+                .get(byte..byte + width)
+                .is_some_and(|bytes| bytes.is_ascii() && !bytes.contains(&b'\n'))
+            {
+                byte += width;
+                here = end;
+                if width > 0 {
+                    // Keep the char iterator in step with `byte`.
+                    chars = sql[byte..].chars();
+                }
+            }
+        }
         while here != end {
             let past_end =
                 here.line > end.line || (here.line == end.line && here.column > end.column);
@@ -192,6 +212,11 @@ fn check_mysql_token(
             }
         }
         Token::Minus if sql[byte..].starts_with("--") => Err((DOUBLE_DASH, DOUBLE_DASH_REASON)),
+        Token::Whitespace(Whitespace::MultiLineComment(text))
+            if text.starts_with('+') && text.to_ascii_lowercase().contains("set_var") =>
+        {
+            Err((OPTIMIZER_HINT, SET_VAR_REASON))
+        }
         _ => Ok(()),
     }
 }

@@ -41,11 +41,15 @@
 //! # Lexical rules, checked on the whole input first
 //!
 //! * A NUL character anywhere is a parse error (engines disagree on where input ends).
+//! * Outside strings, quoted identifiers and comments, only ASCII space, tab, CR and LF may
+//!   separate words: sqlparser treats `\v`, `\f` and Unicode spaces as whitespace where
+//!   engines treat them as identifier characters or errors, so they are parse errors.
 //! * MySQL: executable comments `/*! … */` and MariaDB's `/*M! … */` are refused anywhere;
 //!   `--` not followed by an ASCII space or control character is refused (MySQL would not read
 //!   it as a comment, and sqlparser accepts Unicode spaces there). `#` starts a comment to the
-//!   end of the line in both MySQL and sqlparser's MySQL dialect. The generic dialect also
-//!   expands `/*! … */`, so it refuses them too.
+//!   end of the line in both MySQL and sqlparser's MySQL dialect. Optimizer hints with
+//!   `SET_VAR` (`/*+ SET_VAR(…) */`) are refused: they change session variables. The generic
+//!   dialect also expands `/*! … */`, so it refuses them too.
 //!
 //! # Tiers
 //!
@@ -56,11 +60,11 @@
 //! | a query with a data-modifying CTE (`WITH d AS (DELETE … RETURNING *) SELECT …`) | write |
 //! | `SELECT … FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE / FOR KEY SHARE`, MySQL `LOCK IN SHARE MODE` | write (row locks) |
 //! | `nextval()`, `setval()` anywhere | write |
-//! | `EXPLAIN ANALYZE s`, `EXPLAIN (ANALYZE …) s` (any ANALYZE option, even `false`) | the tier of `s` |
+//! | `EXPLAIN ANALYZE s`, `EXPLAIN (ANALYZE …) s` (also `ANALYSE`, `ANALYZE false`, and any option not known to be plan-only) | the tier of `s` |
 //! | `CREATE`, `DROP`, `ALTER`, `TRUNCATE`, `RENAME`, `COMMENT ON`, indexes, views, triggers, functions, procedures, sequences, types, schemas, roles, users, extensions | ddl |
 //! | `CREATE TABLE … AS SELECT`, PostgreSQL `SELECT … INTO newtable` | ddl (creates a table) |
 //! | `GRANT`, `REVOKE`, `DENY` | ddl |
-//! | `ANALYZE`, `VACUUM` (no `INTO`), `REINDEX`, `CLUSTER`, `OPTIMIZE` | ddl (maintenance rewrites storage) |
+//! | `ANALYZE`, `VACUUM` (no `INTO`), `REINDEX`, `CLUSTER`, `REFRESH MATERIALIZED VIEW`, ClickHouse/Databricks `OPTIMIZE` | ddl (maintenance rewrites storage) |
 //! | `CALL` (PostgreSQL, MySQL), PostgreSQL `DO` blocks | ddl (their effect is unknown) |
 //! | transaction control: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`, `SET TRANSACTION`, `XA` | refused: each call runs in its own transaction owned by Plenum |
 //! | `SET`, `RESET`, `SET ROLE`, `SET SESSION AUTHORIZATION`, `USE`, `DISCARD`, `ALTER SESSION` | refused: session settings are Plenum's |
@@ -74,7 +78,7 @@
 //! | `PRAGMA x = v`; `PRAGMA x(v)` except the read-only table-argument pragmas; no-argument pragmas not on the read list | refused |
 //! | `ALTER SYSTEM`, `KILL`, `SHUTDOWN`, `RESTART`, `FLUSH`, `PURGE`, `CHANGE …`, `START/STOP` replication, `BINLOG`, `CHECKPOINT`, `CLONE`, `CACHE` | refused: server control |
 //! | `INSTALL` / `UNINSTALL` (plugins, components, extensions) | refused: native code |
-//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; reading `information_schema.processlist`, `pg_stat_activity`, `performance_schema.threads` / `events_statements_*`, `sys.processlist` / `sys.session` | refused: they show other sessions' SQL, which may hold secrets |
+//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; any reference to a relation named `processlist` or `pg_stat_activity` (any schema), `performance_schema.threads` / `events_statements_*`, `sys.session` / `sys.x$processlist` | refused: they show other sessions' SQL, which may hold secrets |
 //! | MySQL `DO`, procedural statements outside a body (`IF`, `WHILE`, `CASE`, `SIGNAL`, …) | refused |
 //! | anything else sqlparser parses but the gate does not list | refused (fail closed) |
 //! | anything that does not parse | parse error |
@@ -83,8 +87,8 @@
 //! `foreign_keys`, `journal_mode`, `page_count`, `page_size`, `freelist_count`, `encoding`,
 //! `integrity_check`, `quick_check`, `foreign_key_check`, `table_list`, `database_list`,
 //! `collation_list`, `function_list`, `module_list`, `pragma_list`, `compile_options`,
-//! `data_version` and the other settings listed in `special.rs` (read without an argument, they
-//! only report). With one argument (identifier, string or number; `PRAGMA table_info(users)`
+//! `data_version`, and settings such as `cache_size`, `synchronous` and `busy_timeout`, which
+//! without an argument only report. With one argument (identifier, string or number; `PRAGMA table_info(users)`
 //! is handled by the gate because sqlparser 0.63 does not parse it): `table_info`,
 //! `table_xinfo`, `index_list`, `index_info`, `index_xinfo`, `foreign_key_list`,
 //! `foreign_key_check`, `integrity_check`, `quick_check`, `table_list`.
@@ -101,8 +105,10 @@
 //!   `pg_terminate_backend`, `pg_cancel_backend`, `pg_reload_conf`, `pg_rotate_logfile`,
 //!   `set_config`, `pg_notify`, `pg_advisory_*`, `pg_try_advisory_*`, replication slot, WAL,
 //!   backup and promote functions, `pg_stat_reset*`, `pg_stat_get_activity`, `dblink*`,
-//!   `query_to_xml*`, `cursor_to_xml*`; MySQL `LOAD_FILE`, `GET_LOCK`, `RELEASE_LOCK`,
-//!   `RELEASE_ALL_LOCKS`, `IS_FREE_LOCK`, `IS_USED_LOCK`, `sys_exec`, `sys_eval`;
+//!   `query_to_xml*`, `cursor_to_xml*`, `ts_stat` (the last three run a query string),
+//!   `pg_stat_statements_reset`; MySQL `LOAD_FILE`, `GET_LOCK`, `RELEASE_LOCK`,
+//!   `RELEASE_ALL_LOCKS`, `IS_FREE_LOCK`, `IS_USED_LOCK`, the locking-service functions,
+//!   `sys_exec`, `sys_eval`;
 //! * write: `nextval`, `setval`;
 //! * allowed at read: `pg_sleep`, MySQL `SLEEP` and `BENCHMARK` — they only cost time, and the
 //!   host's timeout cancels them on the server;
@@ -111,7 +117,13 @@
 //!   the account's privileges) is the layer that stops it. The gate cannot see function bodies.
 //!
 //! SQLite virtual tables over files (`zipfile`, `fsdir`, `csv`, `fileio` modules) are refused
-//! in `CREATE VIRTUAL TABLE`.
+//! in `CREATE VIRTUAL TABLE`. Function names computed at run time (Snowflake `IDENTIFIER(…)`)
+//! are refused.
+//!
+//! Bodies the parser sees (SQLite trigger bodies, MySQL and MSSQL procedure bodies) are
+//! checked with the same rules, so a body with a refused function, `COMMIT` or `SET` makes
+//! its `CREATE` refused. Bodies that are strings (PostgreSQL `AS $$ … $$`, `DO` blocks) are
+//! opaque: the gate cannot see what they call, which is why they need the ddl tier.
 //!
 //! # Forms handled by the gate itself
 //!
@@ -120,8 +132,23 @@
 //! PostgreSQL/MySQL `TABLE t [ORDER BY …] [LIMIT …]` (parsed as `SELECT * FROM t …`), MySQL
 //! `… LOCK IN SHARE MODE` at the end of a query (write), `SHOW` variants made only of names,
 //! strings, numbers and `=` (read), PostgreSQL `DO [LANGUAGE l] 'body'` (ddl), `VACUUM`,
-//! `REINDEX` and `CLUSTER` with names and options only (ddl). `DESCRIBE t` and most `SHOW`
-//! forms parse natively.
+//! `REINDEX`, `CLUSTER` and `REFRESH MATERIALIZED VIEW` with names and options only (ddl),
+//! and PostgreSQL
+//! `FOR NO KEY UPDATE` / `FOR KEY SHARE` (parsed as `FOR UPDATE` / `FOR SHARE`, write).
+//! `DESCRIBE t` and most `SHOW` forms parse natively.
+//!
+//! # Other decisions
+//!
+//! * `USE db` is refused like other session changes: connect to that database instead.
+//! * `ASSERT` (BigQuery) is a read; Spark `CACHE`/`UNCACHE`, Snowflake `PUT`/`LIST`/`REMOVE`
+//!   and procedural statements (`IF`, `WHILE`, `RAISE`, MSSQL `PRINT`/`THROW`/`WAITFOR`) are
+//!   refused.
+//! * `CREATE EXTENSION`, `ALTER ROLE`, `CREATE SERVER` and other catalog objects are ddl: the
+//!   ddl grant is the human's explicit trust in schema changes. `LOAD` (a library) is refused.
+//! * `EXPLAIN` of a refused statement or of a refused function is refused, although plain
+//!   `EXPLAIN` does not run anything: refusing is the side the gate errs on.
+//! * A relation named `processlist` or `pg_stat_activity` is refused in any statement,
+//!   including a user table of that name.
 //!
 //! Not supported (parse errors): MySQL `LOCK IN SHARE MODE` inside a subquery, `SHOW` with
 //! parentheses, `CREATE` forms sqlparser does not know (e.g. `CREATE RULE`).

@@ -128,25 +128,25 @@ fn verdicts_hold_on_a_real_sqlite_file() {
 fn refused_shapes_really_have_effects_on_sqlite() {
     // Run straight on SQLite (no gate), each of these changes the files; the gate refuses
     // them in every tier, so a read that let them through would have been caught above.
-    for sql in [
-        "ATTACH 'attached.db' AS other",
-        "VACUUM INTO 'copy.db'",
+    for template in [
+        "ATTACH '{dir}/attached.db' AS other",
+        "VACUUM INTO '{dir}/copy.db'",
         "PRAGMA user_version = 7",
         "PRAGMA journal_mode = WAL",
     ] {
         let dir = tempfile::tempdir().unwrap();
+        let sql = template.replace("{dir}", &dir.path().to_string_lossy());
         let connection = Connection::open(dir.path().join("main.db")).unwrap();
         connection.execute_batch(SCHEMA).unwrap();
-        std::env::set_current_dir(dir.path()).unwrap();
         let before = fingerprint(dir.path());
-        run_to_end(&connection, sql).unwrap();
+        run_to_end(&connection, &sql).unwrap();
         // ATTACH creates the file lazily; touching the schema makes SQLite write it.
         let _ = connection.execute_batch("CREATE TABLE IF NOT EXISTS other.t (a)");
         let after = fingerprint(dir.path());
         assert_ne!(before, after, "{sql} had no visible effect");
         assert!(
             matches!(
-                classify(sql, Dialect::Sqlite),
+                classify(&sql, Dialect::Sqlite),
                 Err(plenum_gate::GateError::Refused { .. })
             ),
             "{sql}"

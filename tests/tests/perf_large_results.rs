@@ -5,7 +5,9 @@
 //! `bench/run.sh`, not here.)
 #![forbid(unsafe_code)]
 
-use plenum_e2e::{engine_available, mysql_url, postgres_url, server_available, Plenum, SqliteFixture};
+use plenum_e2e::{
+    engine_available, mysql_url, postgres_url, server_available, Plenum, SqliteFixture,
+};
 use serde_json::{json, Value as Json};
 
 /// Rows in each result: many fetches and chunks, and more than 1 MiB of JSON.
@@ -14,7 +16,7 @@ const ROWS: u64 = 60_000;
 /// Row `n` as every engine must return it: id, text with a quote and non-ASCII, a float that
 /// is NULL every 7th row, a timestamp `n` seconds into 2024.
 fn expected_row(n: u64) -> Json {
-    let half = if n % 7 == 0 {
+    let half = if n.is_multiple_of(7) {
         Json::Null
     } else {
         json!(n as f64 * 0.5)
@@ -61,9 +63,15 @@ fn check_engine(connection: &[&str], sql: &str) {
     cut.assert_ok();
     assert_eq!(cut.json["meta"]["truncated_by"], "max_bytes");
     let rows = cut.rows();
-    assert!(rows.len() > 10_000 && (rows.len() as u64) < ROWS, "{} rows", rows.len());
+    assert!(
+        rows.len() > 10_000 && (rows.len() as u64) < ROWS,
+        "{} rows",
+        rows.len()
+    );
     assert_eq!(cut.json["meta"]["rows_returned"], rows.len());
-    assert!(serde_json::to_string(&cut.json["data"]["rows"]).map_or(0, |text| text.len()) <= 1_500_000);
+    assert!(
+        serde_json::to_string(&cut.json["data"]["rows"]).map_or(0, |text| text.len()) <= 1_500_000
+    );
     assert_rows_in_order(&rows);
 
     // Cut by rows at an odd count, past the first fetch.

@@ -419,6 +419,7 @@ pub const POSTGRES: &[(&str, V)] = &[
     ("ANALYZE users", D),
     ("REINDEX TABLE users", D),
     ("CLUSTER users USING users_pkey", D),
+    ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv WITH DATA", D),
     ("MERGE INTO users u USING orders o ON u.id = o.user_id WHEN MATCHED THEN UPDATE SET name = 'x'", W),
     ("INSERT INTO users (id) VALUES (1) ON CONFLICT (id) DO NOTHING", W),
     ("INSERT INTO users (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name", W),
@@ -484,6 +485,8 @@ pub const MYSQL: &[(&str, V)] = &[
     ("SELECT 1; /*! DROP TABLE users */", Refused),
     ("SELECT 1 /* a normal comment */", R),
     ("SELECT /*+ MAX_EXECUTION_TIME(100) */ * FROM users", R),
+    ("SELECT /*+ SET_VAR(sort_buffer_size = 16M) */ * FROM users", Refused),
+    ("INSERT /*+ set_var(foreign_key_checks = OFF) */ INTO users (id) VALUES (1)", Refused),
     ("SELECT '/*! not a comment */' AS s", R),
     ("SELECT `/*!` FROM users", R),
     // `--` and `#`.

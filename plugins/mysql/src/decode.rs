@@ -306,12 +306,17 @@ fn push_fraction(text: &mut String, micros: u32, digits: u8) {
         digits => u32::from(digits.min(6)),
     };
     text.push('.');
-    push_padded(text, u64::from(micros / 10u32.pow(6 - shown)), shown as usize);
+    push_padded(
+        text,
+        u64::from(micros / 10u32.pow(6 - shown)),
+        shown as usize,
+    );
 }
 
 /// Appends `value` in decimal, zero-padded to at least `width` digits.
 fn push_padded(text: &mut String, value: u64, width: usize) {
-    let mut digits = [0u8; 20];
+    // Zeros first, so the padding is already in place left of the digits.
+    let mut digits = [b'0'; 20];
     let mut start = digits.len();
     let mut rest = value;
     loop {
@@ -322,12 +327,9 @@ fn push_padded(text: &mut String, value: u64, width: usize) {
             break;
         }
     }
-    for _ in digits.len() - start..width {
-        text.push('0');
-    }
-    for &digit in &digits[start..] {
-        text.push(char::from(digit));
-    }
+    let start = start.min(digits.len().saturating_sub(width));
+    // Only ASCII digits were written, so this is always valid UTF-8.
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// A bound parameter in the driver's representation.

@@ -160,7 +160,12 @@ impl Cursor for PgCursor<'_> {
         if batch.done && self.columns.is_empty() {
             self.rows_affected = batch.rows_affected;
         }
-        out.extend(batch.values);
+        // The host hands in an emptied buffer: taking over the batch's saves moving every value.
+        if out.is_empty() {
+            *out = RVec::from(batch.values);
+        } else {
+            out.extend(batch.values);
+        }
         Ok(batch.rows)
     }
 

@@ -17,7 +17,7 @@ use postgres::{Client, GenericClient, Transaction};
 
 use crate::errors::query_error;
 use crate::introspect;
-use crate::statement::{Batch, OpenStatement};
+use crate::statement::{Batch, Chunk, OpenStatement};
 
 /// Where a call's answer goes.
 pub type Reply<T> = SyncSender<PluginResult<T>>;
@@ -257,8 +257,11 @@ fn serve_cursor(
                     continue;
                 }
             };
-        // Serve fetches from this chunk until it ends.
+        // Serve fetches from this chunk until it ends. After each answer the next batch is
+        // read ahead, so this thread decodes while the host writes the batch it just got.
+        let width = statement.columns().len();
         let mut pending = Some((max_rows, reply));
+        let mut ahead: Option<Read> = None;
         loop {
             let (max_rows, reply) = match pending.take() {
                 Some(fetch) => fetch,
@@ -278,26 +281,78 @@ fn serve_cursor(
                     }
                 },
             };
-            let mut batch = Batch::default();
-            match statement.read(&mut chunk, max_rows, &mut batch) {
-                Ok(ended) => {
+            let mut current = ahead
+                .take()
+                .unwrap_or_else(|| Read::from(statement, &mut chunk, max_rows));
+            // The host may ask for fewer rows than were read ahead: keep the rest.
+            ahead = current.split_off(max_rows, width);
+            let ended = current.ended;
+            match current.batch {
+                Ok(batch) => {
                     fetched = fetched.saturating_add(batch.rows as u64);
                     done = batch.done;
                     answer(reply, Ok(batch));
-                    if ended {
-                        break;
-                    }
                 }
                 Err(error) => {
                     done = true;
                     failed = true;
                     answer(reply, Err(error));
+                }
+            }
+            if ahead.is_none() {
+                if ended {
                     break;
                 }
+                ahead = Some(Read::from(statement, &mut chunk, max_rows));
             }
         }
         let (rows, bytes) = chunk.read_so_far();
         chunk_rows = Some(next_chunk_rows(size, rows, bytes));
+    }
+}
+
+/// One read from a chunk: a batch (or the error that ended it) and whether the chunk ended.
+struct Read {
+    batch: PluginResult<Batch>,
+    ended: bool,
+}
+
+impl Read {
+    /// Reads up to `max_rows` rows of `chunk`.
+    fn from(statement: &OpenStatement, chunk: &mut Chunk<'_>, max_rows: usize) -> Read {
+        let mut batch = Batch::default();
+        match statement.read(chunk, max_rows, &mut batch) {
+            Ok(ended) => Read {
+                batch: Ok(batch),
+                ended,
+            },
+            Err(error) => Read {
+                batch: Err(error),
+                ended: true,
+            },
+        }
+    }
+
+    /// Keeps the first `max_rows` rows (of `width` values) and returns the rest, if any, as
+    /// the read that follows; the end of the chunk and of the statement move with the rest.
+    fn split_off(&mut self, max_rows: usize, width: usize) -> Option<Read> {
+        let batch = self.batch.as_mut().ok()?;
+        if batch.rows <= max_rows || width == 0 {
+            return None;
+        }
+        let rest = Batch {
+            values: batch.values.split_off(max_rows * width),
+            rows: batch.rows - max_rows,
+            done: batch.done,
+            rows_affected: batch.rows_affected.take(),
+        };
+        batch.rows = max_rows;
+        batch.done = false;
+        let ended = std::mem::replace(&mut self.ended, false);
+        Some(Read {
+            batch: Ok(rest),
+            ended,
+        })
     }
 }
 
@@ -395,7 +450,40 @@ fn introspect_read_only(
 
 #[cfg(test)]
 mod tests {
-    use super::{batch_limit, next_chunk_rows, MAX_CHUNK_ROWS};
+    use super::{batch_limit, next_chunk_rows, Batch, Read, MAX_CHUNK_ROWS};
+    use plenum_plugin_api::Value;
+
+    #[test]
+    fn a_read_ahead_larger_than_the_fetch_is_split_and_keeps_the_end() {
+        let mut read = Read {
+            batch: Ok(Batch {
+                values: (1..=10).map(Value::Int).collect(),
+                rows: 5,
+                done: true,
+                rows_affected: Some(5),
+            }),
+            ended: true,
+        };
+        let rest = read.split_off(3, 2).map(|rest| (rest.batch, rest.ended));
+        let Some((Ok(rest), true)) = rest else {
+            panic!("expected the rest of the rows, ending the chunk: {rest:?}");
+        };
+        assert_eq!(rest.rows, 2);
+        assert_eq!(rest.values, (7..=10).map(Value::Int).collect::<Vec<_>>());
+        assert!(rest.done);
+        assert_eq!(rest.rows_affected, Some(5));
+        let Ok(first) = &read.batch else {
+            panic!("the first part is a batch");
+        };
+        assert_eq!(
+            (first.rows, first.done, first.rows_affected),
+            (3, false, None)
+        );
+        assert_eq!(first.values, (1..=6).map(Value::Int).collect::<Vec<_>>());
+        assert!(!read.ended);
+        // A read that fits is left whole.
+        assert!(read.split_off(3, 2).is_none());
+    }
 
     #[test]
     fn chunks_double_up_to_their_byte_and_row_bounds() {

@@ -151,7 +151,8 @@ fn push_fraction(text: &mut String, micros: u64) {
 
 /// Appends `value` in decimal, zero-padded to at least `width` digits.
 fn push_padded(text: &mut String, value: u64, width: usize) {
-    let mut digits = [0u8; 20];
+    // Zeros first, so the padding is already in place left of the digits.
+    let mut digits = [b'0'; 20];
     let mut start = digits.len();
     let mut rest = value;
     loop {
@@ -162,12 +163,9 @@ fn push_padded(text: &mut String, value: u64, width: usize) {
             break;
         }
     }
-    for _ in digits.len() - start..width {
-        text.push('0');
-    }
-    for &digit in &digits[start..] {
-        text.push(char::from(digit));
-    }
+    let start = start.min(digits.len().saturating_sub(width));
+    // Only ASCII digits were written, so this is always valid UTF-8.
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// `+HH:MM`, or `+HH:MM:SS` when the offset has seconds (historical zones do).
