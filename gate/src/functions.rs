@@ -74,6 +74,7 @@ const REFUSED_EXACT: &[(&str, &str)] = &[
     ("pg_log_backend_memory_contexts", OTHER_SESSIONS),
     ("pg_import_system_collations", OTHER_SESSIONS),
     ("pg_stat_get_activity", SHOWS_OTHER_SQL),
+    ("pg_stat_get_backend_activity", SHOWS_OTHER_SQL),
     ("pg_notify", NOTIFY),
     ("set_config", SESSION_SETTINGS),
     // PostgreSQL replication, WAL and backups.
@@ -164,7 +165,7 @@ pub(crate) fn relation_refusal(parts: &[&str]) -> Option<&'static str> {
         None
     };
     let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    if is(last, "processlist") || is(last, "pg_stat_activity") {
+    if is(last, "processlist") || is(last, "pg_stat_activity") || is(last, "pg_stat_statements") {
         return Some(SHOWS_OTHER_SQL);
     }
     let schema = schema?;

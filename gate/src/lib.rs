@@ -78,7 +78,7 @@
 //! | `PRAGMA x = v`; `PRAGMA x(v)` except the read-only table-argument pragmas; no-argument pragmas not on the read list | refused |
 //! | `ALTER SYSTEM`, `KILL`, `SHUTDOWN`, `RESTART`, `FLUSH`, `PURGE`, `CHANGE …`, `START/STOP` replication, `BINLOG`, `CHECKPOINT`, `CLONE`, `CACHE` | refused: server control |
 //! | `INSTALL` / `UNINSTALL` (plugins, components, extensions) | refused: native code |
-//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; any reference to a relation named `processlist` or `pg_stat_activity` (any schema), `performance_schema.threads` / `events_statements_*`, `sys.session` / `sys.x$processlist` | refused: they show other sessions' SQL, which may hold secrets |
+//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; any reference to a relation named `processlist`, `pg_stat_activity` or `pg_stat_statements` (any schema), `performance_schema.threads` / `events_statements_*`, `sys.session` / `sys.x$processlist` | refused: they show other sessions' SQL, which may hold secrets |
 //! | MySQL `DO`, procedural statements outside a body (`IF`, `WHILE`, `CASE`, `SIGNAL`, …) | refused |
 //! | anything else sqlparser parses but the gate does not list | refused (fail closed) |
 //! | anything that does not parse | parse error |
@@ -104,7 +104,7 @@
 //!   `pg_read_file`, `pg_read_binary_file`, `pg_ls_*`, `pg_stat_file`, `pg_file_*`,
 //!   `pg_terminate_backend`, `pg_cancel_backend`, `pg_reload_conf`, `pg_rotate_logfile`,
 //!   `set_config`, `pg_notify`, `pg_advisory_*`, `pg_try_advisory_*`, replication slot, WAL,
-//!   backup and promote functions, `pg_stat_reset*`, `pg_stat_get_activity`, `dblink*`,
+//!   backup and promote functions, `pg_stat_reset*`, `pg_stat_get_activity`, `pg_stat_get_backend_activity`, `dblink*`,
 //!   `query_to_xml*`, `cursor_to_xml*`, `ts_stat` (the last three run a query string),
 //!   `pg_stat_statements_reset`; MySQL `LOAD_FILE`, `GET_LOCK`, `RELEASE_LOCK`,
 //!   `RELEASE_ALL_LOCKS`, `IS_FREE_LOCK`, `IS_USED_LOCK`, the locking-service functions,

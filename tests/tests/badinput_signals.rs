@@ -93,11 +93,16 @@ fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
 
 #[test]
 fn a_write_whose_timeout_fired_is_never_committed() {
-    let db = SqliteFixture::new(SCHEMA);
+    let db = SqliteFixture::new(
+        "CREATE TABLE t (x INTEGER);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 10000)
+         INSERT INTO t SELECT x FROM c;",
+    );
     let before = db.snapshot();
-    // Each statement is quick and so may finish before a cancel reaches it; the timeout fires
-    // long before the last one. The statements left are not run and nothing is committed.
-    let sql = "UPDATE t SET x = x + 1;".repeat(2_000);
+    // A cancel reaches only a running statement, so one may finish after the timeout fired;
+    // the 1 ms timeout fires long before the last of these (seconds of work). The statements
+    // left are not run and nothing is committed.
+    let sql = "UPDATE t SET x = x + 1;".repeat(1_000);
     let run = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
         .args([db.file.as_os_str()])
         .args(["--timeout-ms", "1", "--sql", &sql])
@@ -108,6 +113,6 @@ fn a_write_whose_timeout_fired_is_never_committed() {
         "{}",
         run.stdout
     );
-    assert_eq!(db.direct("SELECT sum(x) FROM t"), vec!["Integer(5050)"]);
+    assert_eq!(db.direct("SELECT sum(x) FROM t"), vec!["Integer(50005000)"]);
     assert_eq!(db.snapshot(), before);
 }

@@ -421,7 +421,6 @@ fn attack_shapes_change_nothing_in_the_tiers_they_do_not_belong_to() {
 /// A session's SQL text can hold secrets; the gate refuses pg_stat_activity and
 /// pg_stat_get_activity, and must refuse the per-backend function too.
 #[test]
-#[ignore = "gate bug: pg_stat_get_backend_activity() is allowed in the read tier and shows other sessions' SQL"]
 fn other_sessions_sql_is_not_readable_through_backend_functions() {
     let Some(server) = Server::postgres() else {
         return;

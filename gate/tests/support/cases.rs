@@ -459,6 +459,8 @@ pub const POSTGRES: &[(&str, V)] = &[
     ("SELECT * FROM pg_stat_activity", Refused),
     ("SELECT query FROM pg_catalog.pg_stat_activity", Refused),
     ("SELECT * FROM pg_stat_get_activity(NULL)", Refused),
+    ("SELECT pg_stat_get_backend_activity(s) FROM pg_stat_get_backend_idset() s", Refused),
+    ("SELECT query FROM pg_stat_statements", Refused),
 ];
 
 pub const MYSQL: &[(&str, V)] = &[
@@ -485,8 +487,14 @@ pub const MYSQL: &[(&str, V)] = &[
     ("SELECT 1; /*! DROP TABLE users */", Refused),
     ("SELECT 1 /* a normal comment */", R),
     ("SELECT /*+ MAX_EXECUTION_TIME(100) */ * FROM users", R),
-    ("SELECT /*+ SET_VAR(sort_buffer_size = 16M) */ * FROM users", Refused),
-    ("INSERT /*+ set_var(foreign_key_checks = OFF) */ INTO users (id) VALUES (1)", Refused),
+    (
+        "SELECT /*+ SET_VAR(sort_buffer_size = 16M) */ * FROM users",
+        Refused,
+    ),
+    (
+        "INSERT /*+ set_var(foreign_key_checks = OFF) */ INTO users (id) VALUES (1)",
+        Refused,
+    ),
     ("SELECT '/*! not a comment */' AS s", R),
     ("SELECT `/*!` FROM users", R),
     // `--` and `#`.
