@@ -42,6 +42,12 @@ pub fn open_session(
     timeout: Duration,
     on_stuck: OnStuck,
 ) -> Result<Session, Failure> {
+    if timeout.is_zero() {
+        // Engines disagree on what zero means (never, or at once); neither is worth guessing.
+        return Err(Failure::invalid_input(
+            "timeout_ms must be at least 1 (it is the time a call may take)",
+        ));
+    }
     let watchdog = Watchdog::start(timeout, on_stuck);
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let params = target.to_params(access, timeout_ms);

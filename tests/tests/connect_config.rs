@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use plenum_e2e::{ConfigSandbox, Run, SqliteFixture};
+use plenum_e2e::{ConfigSandbox, Plenum, Run, SqliteFixture};
 use serde_json::{json, Value as Json};
 
 const SECRET: &str = "Zq9-secret-PW";
@@ -51,6 +51,48 @@ fn save_sqlite(sandbox: &ConfigSandbox, name: &str, file: &Path, extra: &[&str])
 
 fn names(run: &Run) -> Vec<Json> {
     run.rows().into_iter().map(|row| row[0].clone()).collect()
+}
+
+/// `plenum query` reading the names in `t` through saved connection `connection`.
+fn select_names(sandbox: &ConfigSandbox, connection: &str) -> Plenum {
+    sandbox.plenum([
+        "query",
+        "--connection",
+        connection,
+        "--sql",
+        "SELECT name FROM t",
+    ])
+}
+
+/// `plenum query` adding a row to `t` through saved connection `connection`, with the write
+/// tier asked for.
+fn insert_row(sandbox: &ConfigSandbox, connection: &str) -> Plenum {
+    sandbox
+        .plenum(["query", "--connection", connection, "--allow-write"])
+        .args(["--sql", "INSERT INTO t VALUES ('x')"])
+}
+
+/// Panics unless `run` failed with `code` and a message that contains `part`.
+fn assert_error_mentions(run: &Run, code: &str, part: &str) {
+    run.assert_error(code);
+    assert!(
+        run.error_message().contains(part),
+        "{part:?} not in {}",
+        run.error_message()
+    );
+}
+
+/// The project's connections file, parsed.
+fn local_config_json(sandbox: &ConfigSandbox) -> Json {
+    serde_json::from_slice(&std::fs::read(sandbox.local_config()).expect("read")).expect("json")
+}
+
+/// The `data.connections` entries of `plenum connect --list`.
+fn listed_connections(list: &Run) -> Vec<Json> {
+    list.json["data"]["connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -109,16 +151,7 @@ fn the_nearest_project_with_a_plenum_folder_is_used() {
     assert!(sandbox.local_config().is_file());
     assert!(!deep.join(".plenum").exists());
     // And a command in the deep folder finds it.
-    let run = sandbox
-        .plenum([
-            "query",
-            "--connection",
-            "dev",
-            "--sql",
-            "SELECT name FROM t",
-        ])
-        .current_dir(&deep)
-        .run();
+    let run = select_names(&sandbox, "dev").current_dir(&deep).run();
     run.assert_ok();
     assert_eq!(names(&run), vec![json!("a")]);
 }
@@ -129,26 +162,11 @@ fn flags_override_the_saved_connection() {
     let saved = db(&["saved"]);
     let other = db(&["flag"]);
     save_sqlite(&sandbox, "dev", &saved.file, &[]);
-    let run = sandbox
-        .plenum([
-            "query",
-            "--connection",
-            "dev",
-            "--sql",
-            "SELECT name FROM t",
-        ])
-        .run();
+    let run = select_names(&sandbox, "dev").run();
     run.assert_ok();
     assert_eq!(names(&run), vec![json!("saved")]);
-    let run = sandbox
-        .plenum([
-            "query",
-            "--connection",
-            "dev",
-            "--sql",
-            "SELECT name FROM t",
-            "--file",
-        ])
+    let run = select_names(&sandbox, "dev")
+        .args(["--file"])
         .args([other.file.as_os_str()])
         .run();
     run.assert_ok();
@@ -193,10 +211,7 @@ fn local_overrides_global_and_the_default_applies_only_without_engine_flags() {
 
     let list = sandbox.plenum(["connect", "--list"]).run();
     list.assert_ok();
-    let entries = list.json["data"]["connections"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let entries = listed_connections(&list);
     assert_eq!(entries.len(), 2);
     let global_entry = entries
         .iter()
@@ -222,9 +237,7 @@ fn connect_default_sets_the_project_default() {
         .plenum(["connect", "--default", "--connection", "b"])
         .run();
     run.assert_ok();
-    let config: Json =
-        serde_json::from_slice(&std::fs::read(sandbox.local_config()).expect("read"))
-            .expect("json");
+    let config = local_config_json(&sandbox);
     assert_eq!(config["default"], "b");
     let query = sandbox
         .plenum(["query", "--sql", "SELECT name FROM t"])
@@ -242,29 +255,20 @@ fn a_saved_ceiling_binds_the_flags() {
     let sandbox = ConfigSandbox::new();
     let data = db(&["a"]);
     save_sqlite(&sandbox, "ro", &data.file, &["--max-capability", "read"]);
-    let run = sandbox
-        .plenum(["query", "--connection", "ro", "--allow-write"])
-        .args(["--sql", "INSERT INTO t VALUES ('x')"])
-        .run();
-    run.assert_error("CAPABILITY_VIOLATION");
     let expected = format!(
         "saved connection 'ro' in {}",
         sandbox.local_config().display()
     );
-    assert!(
-        run.error_message().contains(&expected),
-        "{}",
-        run.error_message()
+    assert_error_mentions(
+        &insert_row(&sandbox, "ro").run(),
+        "CAPABILITY_VIOLATION",
+        &expected,
     );
     assert_eq!(data.direct("SELECT count(*) FROM t"), vec!["Integer(1)"]);
 
     // A write ceiling lets writes through and stops DDL.
     save_sqlite(&sandbox, "rw", &data.file, &["--max-capability", "write"]);
-    sandbox
-        .plenum(["query", "--connection", "rw", "--allow-write"])
-        .args(["--sql", "INSERT INTO t VALUES ('x')"])
-        .run()
-        .assert_ok();
+    insert_row(&sandbox, "rw").run().assert_ok();
     assert_eq!(data.direct("SELECT count(*) FROM t"), vec!["Integer(2)"]);
     sandbox
         .plenum([
@@ -292,30 +296,17 @@ fn the_lowest_ceiling_of_environment_local_and_global_wins() {
     );
     // A local entry of the same name without a ceiling does not lift the global one.
     save_sqlite(&sandbox, "prod", &data.file, &[]);
-    let run = sandbox
-        .plenum(["query", "--connection", "prod", "--allow-write"])
-        .args(["--sql", "INSERT INTO t VALUES ('x')"])
-        .run();
-    run.assert_error("CAPABILITY_VIOLATION");
-    assert!(
-        run.error_message()
-            .contains(&sandbox.global_config().display().to_string()),
-        "{}",
-        run.error_message()
+    assert_error_mentions(
+        &insert_row(&sandbox, "prod").run(),
+        "CAPABILITY_VIOLATION",
+        &sandbox.global_config().display().to_string(),
     );
 
     save_sqlite(&sandbox, "w", &data.file, &["--max-capability", "ddl"]);
-    let run = sandbox
-        .plenum(["query", "--connection", "w", "--allow-write"])
-        .args(["--sql", "INSERT INTO t VALUES ('x')"])
+    let run = insert_row(&sandbox, "w")
         .env("PLENUM_MAX_CAPABILITY", "read")
         .run();
-    run.assert_error("CAPABILITY_VIOLATION");
-    assert!(
-        run.error_message().contains("PLENUM_MAX_CAPABILITY"),
-        "{}",
-        run.error_message()
-    );
+    assert_error_mentions(&run, "CAPABILITY_VIOLATION", "PLENUM_MAX_CAPABILITY");
     assert_eq!(data.direct("SELECT count(*) FROM t"), vec!["Integer(1)"]);
 }
 
@@ -348,10 +339,12 @@ fn secrets_never_appear_in_listings_or_errors() {
         .run();
     list.assert_ok();
     assert_no_secret(&list);
+    let entries = listed_connections(&list);
     let by_name = |name: &str| {
-        list.json["data"]["connections"]
-            .as_array()
-            .and_then(|all| all.iter().find(|entry| entry["name"] == name).cloned())
+        entries
+            .iter()
+            .find(|entry| entry["name"] == name)
+            .cloned()
             .unwrap_or_default()
     };
     assert_eq!(by_name("stored")["password"], "stored");
@@ -441,29 +434,12 @@ fn a_missing_password_variable_is_named_without_any_value() {
         &data.file,
         &["--password-env", "PLENUM_TEST_MISSING_PW"],
     );
-    let run = sandbox
-        .plenum([
-            "query",
-            "--connection",
-            "envpw",
-            "--sql",
-            "SELECT name FROM t",
-        ])
-        .run();
-    run.assert_error("CONFIG_ERROR");
-    assert!(
-        run.error_message().contains("PLENUM_TEST_MISSING_PW"),
-        "{}",
-        run.error_message()
+    assert_error_mentions(
+        &select_names(&sandbox, "envpw").run(),
+        "CONFIG_ERROR",
+        "PLENUM_TEST_MISSING_PW",
     );
-    let run = sandbox
-        .plenum([
-            "query",
-            "--connection",
-            "envpw",
-            "--sql",
-            "SELECT name FROM t",
-        ])
+    let run = select_names(&sandbox, "envpw")
         .env("PLENUM_TEST_MISSING_PW", SECRET)
         .run();
     run.assert_ok();
@@ -504,13 +480,12 @@ fn a_broken_config_names_the_file_and_the_line() {
         vec!["introspect", "--connection", "dev"],
     ] {
         let run = sandbox.plenum(&args).run();
-        run.assert_error("CONFIG_ERROR");
-        let message = run.error_message();
-        assert!(
-            message.contains(&sandbox.local_config().display().to_string()),
-            "{message}"
+        assert_error_mentions(
+            &run,
+            "CONFIG_ERROR",
+            &sandbox.local_config().display().to_string(),
         );
-        assert!(message.contains("line 3"), "{message}");
+        assert_error_mentions(&run, "CONFIG_ERROR", "line 3");
     }
 }
 
@@ -522,12 +497,7 @@ fn a_secret_in_the_wrong_field_is_not_quoted_back() {
     );
     write_local(&sandbox, text.as_bytes());
     let run = sandbox.plenum(["connect", "--list"]).run();
-    run.assert_error("CONFIG_ERROR");
-    assert!(
-        run.error_message().contains("line 2"),
-        "{}",
-        run.error_message()
-    );
+    assert_error_mentions(&run, "CONFIG_ERROR", "line 2");
     assert_no_secret(&run);
 }
 
@@ -549,13 +519,7 @@ fn garbage_or_a_directory_instead_of_a_config_is_a_config_error() {
         ],
         vec!["query", "--sql", "SELECT 1"],
     ] {
-        let run = sandbox.plenum(&args).run();
-        run.assert_error("CONFIG_ERROR");
-        assert!(
-            run.error_message().contains("directory"),
-            "{}",
-            run.error_message()
-        );
+        assert_error_mentions(&sandbox.plenum(&args).run(), "CONFIG_ERROR", "directory");
     }
 }
 
@@ -572,11 +536,9 @@ fn a_misspelt_or_unknown_ceiling_fails_closed() {
             &sandbox,
             format!(r#"{{"connections": {{"dev": {entry}}}}}"#).as_bytes(),
         );
-        let run = sandbox
-            .plenum(["query", "--connection", "dev", "--allow-write"])
-            .args(["--sql", "INSERT INTO t VALUES ('x')"])
-            .run();
-        run.assert_error("CONFIG_ERROR");
+        insert_row(&sandbox, "dev")
+            .run()
+            .assert_error("CONFIG_ERROR");
     }
     assert_eq!(data.direct("SELECT count(*) FROM t"), vec!["Integer(1)"]);
 }
@@ -592,21 +554,17 @@ fn remove_deletes_the_entry_and_its_default() {
     assert_eq!(run.json["data"]["scope"], "local");
     assert_eq!(run.json["data"]["was_default"], true);
     assert_eq!(run.json["data"]["still_saved_in"], json!(["global"]));
-    let config: Json =
-        serde_json::from_slice(&std::fs::read(sandbox.local_config()).expect("read"))
-            .expect("json");
+    let config = local_config_json(&sandbox);
     assert_eq!(config["connections"], json!({}));
     assert!(config.get("default").is_none(), "{config}");
     sandbox
         .plenum(["connect", "--remove", "dev", "--save", "global"])
         .run()
         .assert_ok();
-    let run = sandbox.plenum(["connect", "--remove", "dev"]).run();
-    run.assert_error("CONFIG_ERROR");
-    assert!(
-        run.error_message().contains("none are saved"),
-        "{}",
-        run.error_message()
+    assert_error_mentions(
+        &sandbox.plenum(["connect", "--remove", "dev"]).run(),
+        "CONFIG_ERROR",
+        "none are saved",
     );
 }
 
@@ -644,11 +602,11 @@ fn connect_test_reports_the_server_and_saves_only_what_works() {
         "a read-only test must not create the file"
     );
     let list = sandbox.plenum(["connect", "--list"]).run();
-    let names: Vec<&str> = list.json["data"]["connections"]
-        .as_array()
-        .map(|all| all.iter().filter_map(|e| e["name"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(names, vec!["dev"]);
+    let names: Vec<Json> = listed_connections(&list)
+        .iter()
+        .map(|entry| entry["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("dev")]);
 }
 
 #[test]

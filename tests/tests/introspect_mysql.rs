@@ -4,13 +4,17 @@
 //! Skipped with a notice when no plugin serves `mysql`; when the server or the `mysql` client
 //! is missing, skipped unless `CI=true`.
 
+mod live_support;
+
+use live_support::introspect::{
+    assert_has_index, column_names, find_table, listed_table_names, listed_tables,
+    save_tested_read_only_connection, INJECTION,
+};
 use plenum_e2e::{
     client_available, engine_available, mysql_client, mysql_url, server_available, unique_name,
     url_with_database, ConfigSandbox, Plenum, Run,
 };
 use serde_json::{json, Value as Json};
-
-const INJECTION: &str = "x'); DROP TABLE orders; --";
 
 /// A fresh database, dropped on drop.
 struct Database {
@@ -96,18 +100,6 @@ impl Drop for Database {
     }
 }
 
-fn column_names(table: &Json) -> Vec<String> {
-    table["columns"]
-        .as_array()
-        .map(|columns| {
-            columns
-                .iter()
-                .filter_map(|column| column["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn databases_and_tables_are_listed() {
     let Some(db) = Database::new() else { return };
@@ -127,11 +119,8 @@ fn databases_and_tables_are_listed() {
     run.assert_ok();
     assert_eq!(run.json["data"]["schema"], db.name);
     assert_eq!(run.json["data"]["tables_total"], 7);
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let entry = |name: &str| tables.iter().find(|t| t["name"] == name).cloned();
+    let tables = listed_tables(&run);
+    let entry = |name: &str| find_table(&tables, name);
     assert_eq!(
         entry("big orders"),
         Some(json!({"name": "big orders", "kind": "view"}))
@@ -146,10 +135,7 @@ fn databases_and_tables_are_listed() {
     // Another database by --schema.
     let run = db.introspect(&["--list-tables", "--schema", &db.name, "--pattern", "order%"]);
     run.assert_ok();
-    let names: Vec<&str> = run.json["data"]["tables"]
-        .as_array()
-        .map(|all| all.iter().filter_map(|t| t["name"].as_str()).collect())
-        .unwrap_or_default();
+    let names = listed_table_names(&run);
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(
         names.contains(&"orders") && names.contains(&"Order Lines"),
@@ -176,12 +162,9 @@ fn a_table_with_comments_defaults_keys_and_indexes() {
         json!([{"name": "fk_cust", "columns": ["customer_id"],
                 "references": {"schema": db.name, "table": "customers", "columns": ["id"]}}])
     );
-    let indexes = orders["indexes"].as_array().cloned().unwrap_or_default();
-    assert!(
-        indexes.contains(
-            &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true})
-        ),
-        "{indexes:?}"
+    assert_has_index(
+        &orders,
+        &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true}),
     );
 }
 
@@ -252,19 +235,7 @@ fn an_unknown_table_is_invalid_input() {
 fn a_saved_connection_tests_and_introspects() {
     let Some(db) = Database::new() else { return };
     let sandbox = ConfigSandbox::new();
-    let run = sandbox
-        .plenum([
-            "connect",
-            "--name",
-            "my",
-            "--dsn",
-            &db.url,
-            "--max-capability",
-            "read",
-            "--test",
-        ])
-        .run();
-    run.assert_ok();
+    let run = save_tested_read_only_connection(&sandbox, "my", &db.url);
     let server = &run.json["data"]["server"];
     assert!(
         !server["version"].as_str().unwrap_or("").is_empty(),

@@ -4,13 +4,17 @@
 //! Skipped with a notice when no plugin serves `postgres`; when the server or `psql` is
 //! missing, skipped unless `CI=true`.
 
+mod live_support;
+
+use live_support::introspect::{
+    assert_has_index, column_names, find_table, listed_table_names, listed_tables,
+    save_tested_read_only_connection, INJECTION,
+};
 use plenum_e2e::{
     client_available, engine_available, postgres_url, psql, server_available, unique_name,
     ConfigSandbox, Plenum, Run,
 };
 use serde_json::{json, Value as Json};
-
-const INJECTION: &str = "x'); DROP TABLE orders; --";
 
 /// Two fresh schemas, `<base>` and `<base> sales`, dropped on drop.
 struct Schemas {
@@ -105,18 +109,6 @@ impl Drop for Schemas {
     }
 }
 
-fn column_names(table: &Json) -> Vec<String> {
-    table["columns"]
-        .as_array()
-        .map(|columns| {
-            columns
-                .iter()
-                .filter_map(|column| column["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn schemas_and_tables_are_listed() {
     let Some(db) = Schemas::new() else { return };
@@ -134,11 +126,8 @@ fn schemas_and_tables_are_listed() {
     let run = db.introspect(&["--list-tables", "--schema", &db.base]);
     run.assert_ok();
     assert_eq!(run.json["data"]["schema"], db.base);
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let entry = |name: &str| tables.iter().find(|t| t["name"] == name).cloned();
+    let tables = listed_tables(&run);
+    let entry = |name: &str| find_table(&tables, name);
     assert_eq!(
         entry("customers"),
         Some(json!({"name": "customers", "kind": "table", "row_estimate": 3}))
@@ -163,11 +152,10 @@ fn schemas_and_tables_are_listed() {
         "%order%",
     ]);
     run.assert_ok();
-    let names: Vec<&str> = run.json["data"]["tables"]
-        .as_array()
-        .map(|all| all.iter().filter_map(|t| t["name"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(names, vec!["big orders", "orders", INJECTION]);
+    assert_eq!(
+        listed_table_names(&run),
+        vec!["big orders", "orders", INJECTION]
+    );
 }
 
 #[test]
@@ -192,12 +180,9 @@ fn a_table_with_comments_defaults_and_indexes() {
         json!([{"name": "orders_customer_id_fkey", "columns": ["customer_id"],
                 "references": {"schema": db.base, "table": "customers", "columns": ["id"]}}])
     );
-    let indexes = orders["indexes"].as_array().cloned().unwrap_or_default();
-    assert!(
-        indexes.contains(
-            &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true})
-        ),
-        "{indexes:?}"
+    assert_has_index(
+        &orders,
+        &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true}),
     );
 }
 
@@ -267,15 +252,7 @@ fn the_summary_covers_one_schema_and_respects_max_bytes() {
     run.assert_ok();
     assert_eq!(run.json["meta"]["truncated"], false);
     assert_eq!(run.json["data"]["tables_total"], 6);
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let orders = tables
-        .iter()
-        .find(|t| t["name"] == "orders")
-        .cloned()
-        .unwrap_or_default();
+    let orders = find_table(&listed_tables(&run), "orders").unwrap_or_default();
     assert_eq!(orders["primary_key"], json!(["customer_id", "order_no"]));
     assert_eq!(
         orders["columns"][2],
@@ -286,10 +263,7 @@ fn the_summary_covers_one_schema_and_respects_max_bytes() {
     run.assert_ok();
     assert_eq!(run.json["meta"]["truncated"], true);
     assert_eq!(run.json["meta"]["truncated_by"], "max_bytes");
-    let kept = run.json["data"]["tables"]
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or(0);
+    let kept = listed_tables(&run).len();
     assert!(kept < 6, "{kept}");
 }
 
@@ -309,19 +283,7 @@ fn an_unknown_table_is_invalid_input() {
 fn a_saved_connection_introspects_and_tests() {
     let Some(db) = Schemas::new() else { return };
     let sandbox = ConfigSandbox::new();
-    let run = sandbox
-        .plenum([
-            "connect",
-            "--name",
-            "pg",
-            "--dsn",
-            &db.url,
-            "--max-capability",
-            "read",
-            "--test",
-        ])
-        .run();
-    run.assert_ok();
+    let run = save_tested_read_only_connection(&sandbox, "pg", &db.url);
     let server = &run.json["data"]["server"];
     assert!(
         server["version"]

@@ -1,10 +1,14 @@
 //! `plenum introspect` on SQLite: listings, one table in detail, the summary and its byte cap,
 //! unusual and hostile names, and proof that introspection changes nothing.
 
+mod live_support;
+
+use live_support::introspect::{
+    assert_has_index, column_names, find_table, listed_table_names, listed_tables, INJECTION,
+};
+use live_support::{assert_valid, schemas};
 use plenum_e2e::{ConfigSandbox, Plenum, Run, SqliteFixture};
 use serde_json::{json, Value as Json};
-
-const INJECTION: &str = "x'); DROP TABLE orders; --";
 
 const SCHEMA: &str = r#"
     CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
@@ -46,18 +50,6 @@ fn table(db: &SqliteFixture, name: &str) -> Json {
     run.json["data"]["table"].clone()
 }
 
-fn column_names(table: &Json) -> Vec<String> {
-    table["columns"]
-        .as_array()
-        .map(|columns| {
-            columns
-                .iter()
-                .filter_map(|column| column["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn list_schemas_and_tables() {
     let db = SqliteFixture::new(SCHEMA);
@@ -70,11 +62,8 @@ fn list_schemas_and_tables() {
     run.assert_ok();
     assert_eq!(run.json["data"]["schema"], "main");
     assert_eq!(run.json["data"]["tables_total"], 8);
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let entry = |name: &str| tables.iter().find(|t| t["name"] == name).cloned();
+    let tables = listed_tables(&run);
+    let entry = |name: &str| find_table(&tables, name);
     assert_eq!(
         entry("orders"),
         Some(json!({"name": "orders", "kind": "table"}))
@@ -89,11 +78,7 @@ fn list_schemas_and_tables() {
 
     let run = introspect(&db, &["--list-tables", "--pattern", "order%"]);
     run.assert_ok();
-    let names: Vec<&str> = run.json["data"]["tables"]
-        .as_array()
-        .map(|all| all.iter().filter_map(|t| t["name"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(names, vec!["order_lines", "orders"]);
+    assert_eq!(listed_table_names(&run), vec!["order_lines", "orders"]);
 }
 
 #[test]
@@ -117,16 +102,13 @@ fn a_table_in_detail() {
         json!([{"name": null, "columns": ["customer_id"],
                 "references": {"schema": "main", "table": "customers", "columns": ["id"]}}])
     );
-    let indexes = orders["indexes"].as_array().cloned().unwrap_or_default();
-    assert!(
-        indexes.contains(
-            &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true})
-        ),
-        "{indexes:?}"
+    assert_has_index(
+        &orders,
+        &json!({"name": "idx uniq", "columns": ["order_no", "customer_id"], "unique": true}),
     );
-    assert!(
-        indexes.contains(&json!({"name": "orders_status", "columns": ["status"], "unique": false})),
-        "{indexes:?}"
+    assert_has_index(
+        &orders,
+        &json!({"name": "orders_status", "columns": ["status"], "unique": false}),
     );
     assert_eq!(orders["view_definition"], Json::Null);
 }
@@ -228,15 +210,7 @@ fn the_summary_lists_tables_with_columns_and_keys() {
     run.assert_ok();
     assert_eq!(run.json["meta"]["truncated"], false);
     assert_eq!(run.json["meta"]["rows_returned"], 8);
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let lines = tables
-        .iter()
-        .find(|t| t["name"] == "order_lines")
-        .cloned()
-        .unwrap_or_default();
+    let lines = find_table(&listed_tables(&run), "order_lines").unwrap_or_default();
     assert_eq!(
         lines,
         json!({
@@ -264,10 +238,7 @@ fn the_summary_stops_at_max_bytes_and_says_so() {
     run.assert_ok();
     assert_eq!(run.json["meta"]["truncated"], true);
     assert_eq!(run.json["meta"]["truncated_by"], "max_bytes");
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let tables = listed_tables(&run);
     assert!(!tables.is_empty() && tables.len() < 300, "{}", tables.len());
     assert_eq!(run.json["meta"]["rows_returned"], tables.len());
     assert_eq!(run.json["data"]["tables_total"], 300);
@@ -334,15 +305,8 @@ fn a_saved_connection_works_for_introspection() {
 
 #[test]
 fn introspect_and_connect_envelopes_match_the_published_schemas() {
-    let schemas = Plenum::new(["schema"]).run().json["data"].clone();
-    let validate = |schema: &Json, run: &Run| {
-        let validator = jsonschema::validator_for(schema).expect("schema compiles");
-        let errors: Vec<String> = validator
-            .iter_errors(&run.json)
-            .map(|e| e.to_string())
-            .collect();
-        assert!(errors.is_empty(), "{errors:?}\ninstance: {}", run.stdout);
-    };
+    let schemas = schemas();
+    let validate = |schema: &Json, run: &Run| assert_valid(schema, &run.json);
     let db = SqliteFixture::new(SCHEMA);
     for extra in [
         vec!["--list-schemas"],
@@ -383,10 +347,7 @@ fn a_summary_that_runs_out_of_time_is_partial_not_lost() {
         "{:?}",
         started.elapsed()
     );
-    let tables = run.json["data"]["tables"]
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or(0);
+    let tables = listed_tables(&run).len();
     if tables < 3000 {
         assert_eq!(
             run.json["meta"]["truncated_by"], "timeout",

@@ -8,10 +8,15 @@
 
 mod live_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use live_support::scenarios::{
+    assert_each_failure_has_its_error_class, assert_max_rows_is_fast_and_flat, assert_tiers_hold,
+    assert_timeout_stops_the_query_on_the_server, column_types, null_row, select_every_type,
+    FailureCases, TierStatements,
+};
 use live_support::{
-    assert_shapes_change_nothing, assert_valid, measure, schemas, Belongs, Server, Shape, TestDb,
+    assert_shapes_change_nothing, odd_case_copies, schemas, Belongs, Server, Shape, TestDb, Tier,
     Via,
 };
 use plenum_e2e::unique_name;
@@ -26,114 +31,48 @@ const FIXTURE: &[&str] = &["
     CREATE PROCEDURE wipe_proc() LANGUAGE plpgsql AS $$ BEGIN DELETE FROM t; END $$;
 "];
 
-fn tiers_hold(via: Via) {
-    let Some(server) = Server::postgres() else {
-        return;
-    };
-    let mut db = TestDb::create(&server, FIXTURE);
-
-    let run = db.query(via, "SELECT id, name FROM t ORDER BY id", &[]);
-    run.assert_ok();
-    assert_eq!(
-        run.rows(),
-        vec![json!([1, "alpha"]), json!([2, "beta"]), json!([3, "gamma"])]
-    );
-    assert_eq!(run.json["meta"]["access"], "read");
-
-    // Read tier: no write and no schema change reaches the table.
-    let start = db.fingerprint();
-    for sql in [
+/// The fixture's statements for the tier checks, in PostgreSQL's dialect.
+const TIER_STATEMENTS: TierStatements = TierStatements {
+    refused_in_read: &[
         "INSERT INTO t VALUES (4, 'delta', 4)",
         "UPDATE t SET name = 'changed'",
         "DELETE FROM t",
         "CREATE TABLE u (a int)",
         "DROP TABLE t",
-    ] {
-        db.query(via, sql, &[]).assert_error("CAPABILITY_VIOLATION");
-        assert_eq!(db.fingerprint(), start, "{sql} changed the database");
-    }
-
-    // Write tier: rows change, the schema does not.
-    let run = db.query(
-        via,
-        "UPDATE t SET name = 'changed' WHERE id = 1",
-        &["--allow-write"],
-    );
-    run.assert_ok();
-    assert_eq!(run.json["data"]["rows_affected"], 1);
-    assert_eq!(run.json["meta"]["access"], "write");
-    let written = db.fingerprint();
-    assert_ne!(written.rows, start.rows, "the update left no trace");
-    assert_eq!(written.catalog, start.catalog);
-    assert_eq!(
-        db.admin().text("SELECT name FROM t WHERE id = 1"),
-        "changed"
-    );
-    for sql in [
+    ],
+    refused_in_write: &[
         "CREATE TABLE u (a int)",
         "ALTER TABLE t ADD COLUMN extra int",
         "DROP TABLE t",
         "TRUNCATE t",
         "CREATE INDEX ON t (name)",
-    ] {
-        db.query(via, sql, &["--allow-write"])
-            .assert_error("CAPABILITY_VIOLATION");
-        assert_eq!(db.fingerprint(), written, "{sql} changed the database");
-    }
+    ],
+    schema_change: "CREATE TABLE made (a int); ALTER TABLE t ADD COLUMN extra int",
+    added_columns: &["public.made.a:integer", "public.t.extra:integer"],
+    // PostgreSQL's DDL is transactional: it is rolled back like the rows.
+    failing_transactions: &[
+        (
+            Tier::Write,
+            "INSERT INTO t (id, name) VALUES (100, 'rolled back'); INSERT INTO missing_table VALUES (1)",
+        ),
+        (
+            Tier::Ddl,
+            "CREATE TABLE rolled_back (a int); INSERT INTO rolled_back VALUES (1); SELECT * FROM missing_table",
+        ),
+    ],
+};
 
-    // DDL tier: the schema changes.
-    let run = db.query(
-        via,
-        "CREATE TABLE made (a int); ALTER TABLE t ADD COLUMN extra int",
-        &["--allow-ddl"],
-    );
-    run.assert_ok();
-    assert_eq!(run.json["meta"]["access"], "ddl");
-    let columns = db.fingerprint().catalog["columns"].clone();
-    assert!(columns.contains("public.made.a:integer"), "{columns}");
-    assert!(columns.contains("public.t.extra:integer"), "{columns}");
-
-    // The host owns the transaction: a failing statement takes the earlier ones with it.
-    let before = db.fingerprint();
-    db.query(
-        via,
-        "INSERT INTO t (id, name) VALUES (100, 'rolled back'); INSERT INTO missing_table VALUES (1)",
-        &["--allow-write"],
-    )
-    .assert_error("QUERY_FAILED");
-    assert_eq!(db.fingerprint(), before);
+fn tiers_hold(via: Via) {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut db = TestDb::create(&server, FIXTURE);
+    assert_tiers_hold(&mut db, via, &TIER_STATEMENTS);
     assert_eq!(
         db.admin().text("SELECT count(*) FROM t WHERE id = 100"),
-        "0"
+        "0",
+        "the rolled-back insert is in the table"
     );
-    db.query(
-        via,
-        "CREATE TABLE rolled_back (a int); INSERT INTO rolled_back VALUES (1); SELECT * FROM missing_table",
-        &["--allow-ddl"],
-    )
-    .assert_error("QUERY_FAILED");
-    assert_eq!(db.fingerprint(), before, "the DDL was not rolled back");
-
-    // All of it commits when all of it works; rows_affected sums the writes.
-    let run = db.query(
-        via,
-        "INSERT INTO t (id, name) VALUES (10, 'ten'); UPDATE t SET amount = 9 WHERE id IN (1, 10)",
-        &["--allow-write"],
-    );
-    run.assert_ok();
-    assert_eq!(run.json["data"]["rows_affected"], 3);
-    assert_eq!(
-        db.admin()
-            .text("SELECT string_agg(id::text, ',' ORDER BY id) FROM t WHERE amount = 9"),
-        "1,10"
-    );
-
-    // The session gets the tier the statements need, not the one granted: a read statement
-    // under --allow-ddl runs read-only, so a writing function it calls is stopped.
-    let before = db.fingerprint();
-    db.query(via, "SELECT wipe()", &["--allow-ddl"])
-        .assert_error("QUERY_FAILED");
-    assert_eq!(db.fingerprint(), before);
 }
 
 #[test]
@@ -379,20 +318,8 @@ fn attack_shapes(db: &TestDb, admin_pid: &str) -> Vec<Shape> {
         Shape::gate(Harmless, "SELECT 5 # 3"),
         Shape::gate(Harmless, "SELECT 1 /* /* */ ; DELETE FROM t; */"),
     ];
-    // Each shape once more with its keywords in odd case.
-    let odd_case: Vec<Shape> = shapes
-        .iter()
-        .filter(|shape| shape.files.is_empty() && shape.belongs != Harmless)
-        .take(12)
-        .map(|shape| Shape {
-            sql: shape
-                .sql
-                .replace("DELETE", "dElEtE")
-                .replace("SELECT", "select")
-                .replace("COMMIT", "Commit"),
-            ..shape.clone()
-        })
-        .collect();
+    // A dozen shapes once more with their keywords in odd case.
+    let odd_case = odd_case_copies(&shapes);
     shapes.extend(odd_case);
     shapes
 }
@@ -403,19 +330,12 @@ fn attack_shapes_change_nothing_in_the_tiers_they_do_not_belong_to() {
         return;
     };
     let mut db = TestDb::create(&server, FIXTURE);
-    // The server can write files where the shapes would: a file check that cannot fail would
-    // prove nothing.
-    let control = db.scratch_file("control");
-    db.admin()
-        .exec(&[&format!("COPY (SELECT 1) TO '{}'", control.display())]);
-    assert!(control.exists(), "the server cannot write to /tmp");
-    let _ = std::fs::remove_file(&control);
-
-    let admin_pid = db.admin().text("SELECT pg_backend_pid()");
+    db.assert_server_writes_scratch_files();
+    let admin_pid = db.admin_session_id();
     let shapes = attack_shapes(&db, &admin_pid);
     assert_shapes_change_nothing(&mut db, &shapes);
     // The admin session survived every attempt to end it.
-    assert_eq!(db.admin().text("SELECT pg_backend_pid()"), admin_pid);
+    assert_eq!(db.admin_session_id(), admin_pid);
 }
 
 /// A session's SQL text can hold secrets; the gate refuses pg_stat_activity and
@@ -505,17 +425,9 @@ fn every_type_reaches_the_json_as_documented() {
     );
     let schemas = schemas();
     for via in [Via::Flags, Via::Dsn] {
-        let run = db.query(via, "SELECT * FROM types ORDER BY k", &[]);
-        run.assert_ok();
-        assert_valid(&schemas["query"], &run.json);
-        let types: Vec<&str> = run.json["data"]["columns"]
-            .as_array()
-            .expect("columns")
-            .iter()
-            .filter_map(|column| column["type"].as_str())
-            .collect();
+        let run = select_every_type(&db, via, &schemas);
         assert_eq!(
-            types,
+            column_types(&run),
             [
                 "int4",
                 "numeric",
@@ -594,9 +506,7 @@ fn every_type_reaches_the_json_as_documented() {
             ])
         );
         // NULL in every column type is null.
-        let mut nulls = vec![Json::Null; 34];
-        nulls[0] = json!(2);
-        assert_eq!(rows[1], Json::Array(nulls));
+        assert_eq!(rows[1], null_row(2, 34));
         let edge = &rows[2];
         assert_eq!(edge[1], "-0.00000000000000000001");
         assert_eq!(edge[4], 42);
@@ -627,40 +537,7 @@ fn max_rows_over_a_million_rows_is_fast_and_flat() {
         ANALYZE big; ANALYZE small;
     "],
     );
-    let args = |table: &str| -> Vec<String> {
-        let mut args = vec!["query".to_owned()];
-        args.extend(db.flags());
-        args.extend(
-            ["--max-rows", "100", "--sql"]
-                .iter()
-                .map(|arg| arg.to_string()),
-        );
-        args.push(format!("SELECT * FROM {table}"));
-        args
-    };
-    // Warm the server's cache and the loader once.
-    measure(&server, &args("big"));
-    let (small_time, small_peak, small) = measure(&server, &args("small"));
-    let (large_time, large_peak, large) = measure(&server, &args("big"));
-    eprintln!(
-        "PostgreSQL --max-rows 100: 1,000 rows {small_time:?} {small_peak:?} KiB; \
-         1,000,000 rows {large_time:?} {large_peak:?} KiB"
-    );
-    for json in [&small, &large] {
-        assert_eq!(json["ok"], true, "{json}");
-        assert_eq!(json["meta"]["rows_returned"], 100);
-        assert_eq!(json["meta"]["truncated"], true);
-        assert_eq!(json["meta"]["truncated_by"], "max_rows");
-        assert_eq!(json["data"]["rows"].as_array().map(Vec::len), Some(100));
-    }
-    assert!(large_time < Duration::from_secs(1), "took {large_time:?}");
-    match (small_peak, large_peak) {
-        (Some(small_peak), Some(large_peak)) => assert!(
-            large_peak <= small_peak + 2048,
-            "peak memory grew from {small_peak} KiB to {large_peak} KiB"
-        ),
-        _ => eprintln!("notice: /usr/bin/time not found, peak memory not compared"),
-    }
+    assert_max_rows_is_fast_and_flat(&db, "PostgreSQL");
 }
 
 #[test]
@@ -669,38 +546,7 @@ fn a_timeout_stops_the_query_on_the_server() {
         return;
     };
     let mut db = TestDb::create(&server, &[]);
-    for via in [Via::Flags, Via::Dsn] {
-        let marker = unique_name("plenum_sleep");
-        let plenum = db.query_plenum(
-            via,
-            &format!("SELECT pg_sleep(30), '{marker}' AS marker"),
-            &["--timeout-ms", "500"],
-        );
-        let started = Instant::now();
-        let running = std::thread::spawn(move || {
-            let run = plenum.run();
-            (run, started.elapsed())
-        });
-        // The statement is seen running first, so "not running afterwards" means something.
-        let mut seen = false;
-        while !seen && started.elapsed() < Duration::from_millis(450) {
-            seen = db.running(&marker) > 0;
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let (run, elapsed) = running.join().expect("plenum thread");
-        run.assert_error("TIMEOUT");
-        assert!(seen, "the statement was never seen running on the server");
-        assert!(
-            elapsed < Duration::from_millis(1500),
-            "the envelope came after {elapsed:?}"
-        );
-        std::thread::sleep(Duration::from_secs(1));
-        assert_eq!(
-            db.running(&marker),
-            0,
-            "the statement still runs on the server a second after the envelope"
-        );
-    }
+    assert_timeout_stops_the_query_on_the_server(&mut db, "pg_sleep");
 }
 
 #[test]
@@ -709,95 +555,17 @@ fn each_failure_has_its_error_class() {
         return;
     };
     let db = TestDb::create(&server, FIXTURE);
-    let schemas = schemas();
-    let host = server.host.clone();
-    let port = server.port.to_string();
-    let user = server.user.clone();
-    let check = |run: plenum_e2e::Run, code: &str| -> plenum_e2e::Run {
-        run.assert_error(code);
-        assert_valid(&schemas["error"], &run.json);
-        if code != "INVALID_INPUT" {
-            assert_eq!(run.json["engine"], "postgres");
-        }
-        run
-    };
-    let base = |extra: &[&str]| {
-        let mut args = vec![
-            "query", "--engine", "postgres", "--host", &host, "--sql", "SELECT 1",
-        ];
-        args.extend_from_slice(extra);
-        server.plenum(args)
-    };
-
-    // Nothing listens on port 1.
-    check(
-        base(&["--port", "1", "--user", &user]).run(),
-        "CONNECTION_FAILED",
+    let refusals = assert_each_failure_has_its_error_class(
+        &db,
+        &FailureCases {
+            ssl_mode_parameter: "sslmode",
+            // The server's certificate does not name 127.0.0.1 (or TLS is off).
+            unsatisfiable_ssl_mode: Some("verify-full"),
+            missing_table_sqlstate: "42P01",
+            server_error: ("SELECT 1 / 0", "22012"),
+        },
     );
-    check(
-        server
-            .plenum(["query", "--sql", "SELECT 1", "--dsn"])
-            .args([format!("postgres://{user}@{host}:1/{}", db.name)])
-            .run(),
-        "CONNECTION_FAILED",
-    );
-    let missing = unique_name("plenum_nodb");
-    let run = check(
-        base(&["--port", &port, "--user", &user, "--database", &missing]).run(),
-        "CONNECTION_FAILED",
-    );
-    assert_eq!(run.json["error"]["sqlstate"], "3D000");
-    assert!(run.error_message().contains(&missing), "{}", run.stdout);
-    let nobody = unique_name("plenum_nouser");
-    let run = check(
-        base(&["--port", &port, "--user", &nobody, "--database", &db.name]).run(),
-        "CONNECTION_FAILED",
-    );
-    assert!(run.error_message().contains(&nobody), "{}", run.stdout);
-    // The server's certificate does not name 127.0.0.1 (or TLS is off): verify-full fails.
-    let run = check(
-        base(&[
-            "--port",
-            &port,
-            "--user",
-            &user,
-            "--database",
-            &db.name,
-            "--ssl-mode",
-            "verify-full",
-        ])
-        .run(),
-        "CONNECTION_FAILED",
-    );
-    assert!(run.error_message().contains("TLS"), "{}", run.stdout);
-
-    for dsn in [
-        "postgres://u:p@[bad/db".to_owned(),
-        format!("postgres://{user}@{host}:notaport/{}", db.name),
-        format!("postgres://{user}@{host}/{}?sslmode=sometimes", db.name),
-    ] {
-        check(query_dsn(&server, &dsn, "SELECT 1").run(), "INVALID_INPUT");
-    }
-
-    check(db.query(Via::Flags, "SELEC 1", &[]), "PARSE_ERROR");
-    check(
-        db.query(Via::Dsn, "SELECT 'unterminated", &[]),
-        "PARSE_ERROR",
-    );
-    for via in [Via::Flags, Via::Dsn] {
-        let run = check(
-            db.query(via, "SELECT * FROM missing_table", &[]),
-            "QUERY_FAILED",
-        );
-        assert_eq!(run.json["error"]["sqlstate"], "42P01");
-        // A server-side error the gate cannot foresee.
-        let run = check(db.query(via, "SELECT 1 / 0", &[]), "QUERY_FAILED");
-        assert_eq!(run.json["error"]["sqlstate"], "22012");
-    }
-}
-
-fn query_dsn(server: &Server, dsn: &str, sql: &str) -> plenum_e2e::Plenum {
-    server.plenum(["query", "--dsn", dsn, "--sql", sql])
+    assert_eq!(refusals.missing_database.json["error"]["sqlstate"], "3D000");
 }
 
 /// Agents often start SQL with a comment; `--sql TEXT` must take it as the SQL, like any

@@ -7,6 +7,18 @@ use std::path::{Path, PathBuf};
 use plenum_e2e::{install_library, plugin_library, Plenum, Run};
 use serde_json::Value as Json;
 
+/// A query for the installation's sqlite plugin (on a file that does not exist: whether the
+/// plugin loaded shows in the error code).
+const SQLITE_QUERY: [&str; 7] = [
+    "query",
+    "--engine",
+    "sqlite",
+    "--file",
+    "/nonexistent.db",
+    "--sql",
+    "SELECT 1",
+];
+
 /// A private folder holding a copy of the probe plugin, and a log file outside it.
 struct ProbeCopy {
     dir: tempfile::TempDir,
@@ -45,9 +57,25 @@ impl ProbeCopy {
             )
     }
 
-    fn query(&self) -> Run {
+    /// `plenum query` on the probe's engine, without running it.
+    fn query_plenum(&self) -> Plenum {
         self.plenum(&["query", "--engine", "test-probe", "--sql", "SELECT 1"])
-            .run()
+    }
+
+    fn query(&self) -> Run {
+        self.query_plenum().run()
+    }
+
+    /// Runs [`Self::query`] and panics unless the host refused the library with a message
+    /// holding each of `reasons`, before any of its code ran (`what` names the library in the
+    /// failure message).
+    fn assert_query_refused(&self, reasons: &[&str], what: &str) {
+        let run = self.query();
+        run.assert_error("PLUGIN_ERROR");
+        for reason in reasons {
+            assert_message_contains(&run, reason);
+        }
+        assert_eq!(self.take_log(), Vec::<String>::new(), "{what} ran");
     }
 
     /// What the probe recorded so far, and a fresh log for the next run.
@@ -64,9 +92,7 @@ impl ProbeCopy {
     /// Writes the manifest through `plenum plugins verify --write` (which loads the library)
     /// and forgets what the probe recorded meanwhile.
     fn write_manifest(&self) -> Json {
-        let run = Plenum::new(["plugins", "verify", "--write"])
-            .args([self.library.as_os_str()])
-            .run();
+        let run = plugins_verify(&["--write"], &self.library);
         run.assert_ok();
         let _ = std::fs::remove_file(&self.log);
         run.json["data"].clone()
@@ -76,6 +102,11 @@ impl ProbeCopy {
     fn listed(&self) -> Json {
         let run = self.plenum(&["plugins"]).run();
         run.assert_ok();
+        self.entry_in(&run)
+    }
+
+    /// The probe's summary in the `plenum plugins` listing `run`.
+    fn entry_in(&self, run: &Run) -> Json {
         run.json["data"]["plugins"]
             .as_array()
             .and_then(|plugins| {
@@ -86,6 +117,35 @@ impl ProbeCopy {
             })
             .expect("the copy is listed")
     }
+}
+
+/// `plenum plugins verify` with `extra` flags on `library`.
+fn plugins_verify(extra: &[&str], library: &Path) -> Run {
+    Plenum::new(["plugins", "verify"])
+        .args(extra)
+        .args([library.as_os_str()])
+        .run()
+}
+
+/// Panics unless the error message of `run` contains `part`.
+fn assert_message_contains(run: &Run, part: &str) {
+    assert!(
+        run.error_message().contains(part),
+        "{part:?} not in {}",
+        run.error_message()
+    );
+}
+
+/// Runs [`SQLITE_QUERY`] with a copied `plenum` binary, which finds its plugins next to
+/// itself, and returns its envelope.
+#[cfg(unix)]
+fn query_sqlite_with_copied_binary(binary: &Path) -> Json {
+    let output = std::process::Command::new(binary)
+        .args(SQLITE_QUERY)
+        .env_remove("PLENUM_PLUGIN_PATH")
+        .output()
+        .expect("run copied plenum");
+    serde_json::from_slice(&output.stdout).expect("one envelope")
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -101,23 +161,7 @@ fn set_mode(path: &Path, mode: u32) {
 #[test]
 fn a_library_without_a_manifest_outside_the_installation_never_runs() {
     let probe = ProbeCopy::new();
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("no manifest"),
-        "{}",
-        run.error_message()
-    );
-    assert!(
-        run.error_message().contains("plugins verify"),
-        "{}",
-        run.error_message()
-    );
-    assert_eq!(
-        probe.take_log(),
-        Vec::<String>::new(),
-        "the refused library's code ran"
-    );
+    probe.assert_query_refused(&["no manifest", "plugins verify"], "the refused library");
 
     let listed = probe.listed();
     assert_eq!(listed["status"], "error");
@@ -130,7 +174,7 @@ fn a_library_without_a_manifest_outside_the_installation_never_runs() {
 
     // The explicit opt-in loads it, and says so.
     let run = probe
-        .plenum(&["query", "--engine", "test-probe", "--sql", "SELECT 1"])
+        .query_plenum()
         .env("PLENUM_ALLOW_UNVERIFIED_PLUGINS", "1")
         .run();
     run.assert_ok();
@@ -140,15 +184,7 @@ fn a_library_without_a_manifest_outside_the_installation_never_runs() {
         .plenum(&["plugins"])
         .env("PLENUM_ALLOW_UNVERIFIED_PLUGINS", "1")
         .run();
-    let entry = listed.json["data"]["plugins"]
-        .as_array()
-        .and_then(|plugins| {
-            plugins
-                .iter()
-                .find(|p| p["path"].as_str() == probe.library.to_str())
-        })
-        .cloned()
-        .expect("listed");
+    let entry = probe.entry_in(&listed);
     assert_eq!(entry["status"], "ok");
     assert_eq!(entry["trust"]["status"], "unverified");
     assert!(entry["trust"]["reason"]
@@ -190,23 +226,7 @@ fn a_written_manifest_lets_the_library_load_and_a_changed_library_is_refused() {
     let mut bytes = std::fs::read(&probe.library).expect("read library");
     bytes.push(0);
     std::fs::write(&probe.library, bytes).expect("change library");
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("sha256"),
-        "{}",
-        run.error_message()
-    );
-    assert!(
-        run.error_message().contains("changed"),
-        "{}",
-        run.error_message()
-    );
-    assert_eq!(
-        probe.take_log(),
-        Vec::<String>::new(),
-        "the changed library's code ran"
-    );
+    probe.assert_query_refused(&["sha256", "changed"], "the changed library");
 }
 
 #[test]
@@ -230,18 +250,7 @@ fn a_manifest_for_an_api_this_host_does_not_speak_is_refused_before_loading() {
         let mut manifest = verified["manifest"].clone();
         manifest["api_version"] = api.into();
         std::fs::write(probe.manifest(), manifest.to_string()).expect("write manifest");
-        let run = probe.query();
-        run.assert_error("PLUGIN_ERROR");
-        assert!(
-            run.error_message().contains(&expected),
-            "{}",
-            run.error_message()
-        );
-        assert_eq!(
-            probe.take_log(),
-            Vec::<String>::new(),
-            "API {api}: the library ran"
-        );
+        probe.assert_query_refused(&[&expected], &format!("API {api}: the library"));
     }
 }
 
@@ -265,15 +274,7 @@ fn a_manifest_that_does_not_describe_the_library_is_refused() {
         "{listed}"
     );
     probe
-        .plenum(&[
-            "query",
-            "--engine",
-            "sqlite",
-            "--file",
-            "/nonexistent.db",
-            "--sql",
-            "SELECT 1",
-        ])
+        .plenum(&SQLITE_QUERY)
         .run()
         .assert_error("CONNECTION_FAILED");
     probe.take_log();
@@ -282,26 +283,14 @@ fn a_manifest_that_does_not_describe_the_library_is_refused() {
     let mut manifest = verified["manifest"].clone();
     manifest["library"] = "libplenum_other.so".into();
     std::fs::write(probe.manifest(), manifest.to_string()).expect("write manifest");
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message()
-            .contains("describes 'libplenum_other.so'"),
-        "{}",
-        run.error_message()
+    probe.assert_query_refused(
+        &["describes 'libplenum_other.so'"],
+        "a library with another's manifest",
     );
-    assert_eq!(probe.take_log(), Vec::<String>::new());
 
     // Garbage.
     std::fs::write(probe.manifest(), "{\"name\": ").expect("write manifest");
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("invalid"),
-        "{}",
-        run.error_message()
-    );
-    assert_eq!(probe.take_log(), Vec::<String>::new());
+    probe.assert_query_refused(&["invalid"], "a library with a garbage manifest");
 }
 
 #[cfg(unix)]
@@ -313,37 +302,15 @@ fn libraries_and_folders_others_can_write_are_refused() {
     probe.take_log();
 
     set_mode(&probe.library, 0o757);
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("writable by every user"),
-        "{}",
-        run.error_message()
-    );
-    assert_eq!(
-        probe.take_log(),
-        Vec::<String>::new(),
-        "a world-writable library ran"
-    );
+    probe.assert_query_refused(&["writable by every user"], "a world-writable library");
     // verify refuses to load it too.
-    let run = Plenum::new(["plugins", "verify"])
-        .args([probe.library.as_os_str()])
-        .run();
-    run.assert_error("PLUGIN_ERROR");
+    plugins_verify(&[], &probe.library).assert_error("PLUGIN_ERROR");
     set_mode(&probe.library, 0o755);
 
     set_mode(probe.plugins(), 0o777);
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("writable by every user"),
-        "{}",
-        run.error_message()
-    );
-    assert_eq!(
-        probe.take_log(),
-        Vec::<String>::new(),
-        "a library in a world-writable folder ran"
+    probe.assert_query_refused(
+        &["writable by every user"],
+        "a library in a world-writable folder",
     );
 
     // Even the installation's libraries are refused when others could replace them: a copy
@@ -353,20 +320,7 @@ fn libraries_and_folders_others_can_write_are_refused() {
     set_mode(&shared, 0o777);
     let binary = install_library(&plenum_e2e::plenum_bin(), &shared);
     install_library(&plugin_library("sqlite"), &shared);
-    let output = std::process::Command::new(&binary)
-        .args([
-            "query",
-            "--engine",
-            "sqlite",
-            "--file",
-            "/nonexistent.db",
-            "--sql",
-            "SELECT 1",
-        ])
-        .env_remove("PLENUM_PLUGIN_PATH")
-        .output()
-        .expect("run copied plenum");
-    let json: Json = serde_json::from_slice(&output.stdout).expect("one envelope");
+    let json = query_sqlite_with_copied_binary(&binary);
     assert_eq!(json["error"]["code"], "PLUGIN_ERROR", "{json}");
     assert!(
         json["error"]["message"]
@@ -376,20 +330,7 @@ fn libraries_and_folders_others_can_write_are_refused() {
         "{json}"
     );
     set_mode(&shared, 0o755);
-    let output = std::process::Command::new(&binary)
-        .args([
-            "query",
-            "--engine",
-            "sqlite",
-            "--file",
-            "/nonexistent.db",
-            "--sql",
-            "SELECT 1",
-        ])
-        .env_remove("PLENUM_PLUGIN_PATH")
-        .output()
-        .expect("run copied plenum");
-    let json: Json = serde_json::from_slice(&output.stdout).expect("one envelope");
+    let json = query_sqlite_with_copied_binary(&binary);
     assert_eq!(
         json["error"]["code"], "CONNECTION_FAILED",
         "installation trusted again: {json}"
@@ -414,23 +355,9 @@ fn the_allow_list_pins_exactly_which_libraries_load() {
     probe.query().assert_ok();
     probe.take_log();
     // The installation's sqlite plugin is not on the list: even it does not load.
-    let run = probe
-        .plenum(&[
-            "query",
-            "--engine",
-            "sqlite",
-            "--file",
-            "/nonexistent.db",
-            "--sql",
-            "SELECT 1",
-        ])
-        .run();
+    let run = probe.plenum(&SQLITE_QUERY).run();
     run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("not in the plugin allow-list"),
-        "{}",
-        run.error_message()
-    );
+    assert_message_contains(&run, "not in the plugin allow-list");
     let listed = probe.plenum(&["plugins"]).run();
     assert_eq!(listed.json["data"]["policy"]["allowed_hashes"], 1);
     for plugin in listed.json["data"]["plugins"]
@@ -455,22 +382,13 @@ fn the_allow_list_pins_exactly_which_libraries_load() {
 
     // A broken allow-list pins nothing and loads nothing (fail closed).
     std::fs::write(&allow_list, "{\"allow\": []}").expect("write allow-list");
-    let run = probe.query();
-    run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("allow-list"),
-        "{}",
-        run.error_message()
-    );
-    assert_eq!(probe.take_log(), Vec::<String>::new());
+    probe.assert_query_refused(&["allow-list"], "a library under a broken allow-list");
 }
 
 #[test]
 fn verify_reports_the_checks_and_the_manifest_it_would_write() {
     let probe = ProbeCopy::new();
-    let run = Plenum::new(["plugins", "verify"])
-        .args([probe.library.as_os_str()])
-        .run();
+    let run = plugins_verify(&[], &probe.library);
     run.assert_ok();
     let data = &run.json["data"];
     assert_eq!(data["written"], false);
@@ -495,15 +413,9 @@ fn verify_reports_the_checks_and_the_manifest_it_would_write() {
     // A file that is not a plugin: one clear error, exit 1.
     let junk = probe.plugins().join("libplenum_junk.so");
     std::fs::write(&junk, b"not a library").expect("write");
-    let run = Plenum::new(["plugins", "verify"])
-        .args([junk.as_os_str()])
-        .run();
+    let run = plugins_verify(&[], &junk);
     run.assert_error("PLUGIN_ERROR");
-    assert!(
-        run.error_message().contains("cannot open"),
-        "{}",
-        run.error_message()
-    );
+    assert_message_contains(&run, "cannot open");
     let run = Plenum::new(["plugins", "verify", "/nonexistent/libplenum_x.so"]).run();
     run.assert_error("INVALID_INPUT");
 }

@@ -346,3 +346,11 @@ fn the_shipped_example_answers_the_quick_start_query_and_stays_untouched() {
     assert_eq!(run.rows()[0], json!([1, "Ada Lovelace"]));
     assert_eq!(std::fs::read(&demo).expect("read"), before);
 }
+
+#[test]
+fn a_zero_timeout_is_refused() {
+    let db = SqliteFixture::new(SCHEMA);
+    let run = db.query("SELECT 1", &["--timeout-ms", "0"]);
+    run.assert_error("INVALID_INPUT");
+    assert!(run.error_message().contains("timeout_ms"), "{}", run.error_message());
+}

@@ -31,22 +31,21 @@ pub fn connector(mode: SslMode, ca_file: Option<&str>) -> PluginResult<MakeRustl
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|error| tls_setup_error(&error))?;
-    let config = match mode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptionOnly { provider }))
-            .with_no_client_auth(),
-        SslMode::VerifyCa => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(TrustedCaAnyName {
-                roots: trusted_roots(ca_file)?,
-                provider,
-            }))
-            .with_no_client_auth(),
-        SslMode::VerifyFull => builder
-            .with_root_certificates(trusted_roots(ca_file)?)
-            .with_no_client_auth(),
+    let policy = match mode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => CertificatePolicy::EncryptionOnly,
+        SslMode::VerifyCa => CertificatePolicy::TrustedCaAnyName(trusted_roots(ca_file)?),
+        SslMode::VerifyFull => {
+            // rustls's own verifier checks both the chain and the host name.
+            let config = builder
+                .with_root_certificates(trusted_roots(ca_file)?)
+                .with_no_client_auth();
+            return Ok(MakeRustlsConnect::new(config));
+        }
     };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PolicyVerifier { policy, provider }))
+        .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 
@@ -105,75 +104,37 @@ fn trusted_roots(ca_file: Option<&str>) -> PluginResult<RootCertStore> {
     Ok(roots)
 }
 
-/// `prefer` / `require`: encrypts, but accepts any certificate (as libpq does in these modes).
-/// The handshake signature is still checked against the presented certificate.
-#[derive(Debug)]
-struct EncryptionOnly {
+/// Which certificates a [`PolicyVerifier`] accepts.
+enum CertificatePolicy {
+    /// `prefer` / `require`: encrypts, but accepts any certificate (as libpq does in these
+    /// modes).
+    EncryptionOnly,
+    /// `verify-ca`: the certificate must chain to one of these CAs; its host names are not
+    /// checked.
+    TrustedCaAnyName(RootCertStore),
+}
+
+/// The verifier for the modes rustls has no built-in policy for. Whatever the policy, the
+/// handshake signature is still checked against the presented certificate.
+struct PolicyVerifier {
+    policy: CertificatePolicy,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for EncryptionOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// `verify-ca`: the certificate must chain to a trusted CA; its host names are not checked.
-struct TrustedCaAnyName {
-    roots: RootCertStore,
-    provider: Arc<CryptoProvider>,
-}
-
-impl fmt::Debug for TrustedCaAnyName {
+impl fmt::Debug for PolicyVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustedCaAnyName")
-            .field("roots", &self.roots.len())
+        // A root store has no Debug of its own; its size is what tells policies apart.
+        let trusted_roots = match &self.policy {
+            CertificatePolicy::EncryptionOnly => None,
+            CertificatePolicy::TrustedCaAnyName(roots) => Some(roots.len()),
+        };
+        f.debug_struct("PolicyVerifier")
+            .field("trusted_roots", &trusted_roots)
             .finish_non_exhaustive()
     }
 }
 
-impl ServerCertVerifier for TrustedCaAnyName {
+impl ServerCertVerifier for PolicyVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -182,14 +143,16 @@ impl ServerCertVerifier for TrustedCaAnyName {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let CertificatePolicy::TrustedCaAnyName(roots) = &self.policy {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 

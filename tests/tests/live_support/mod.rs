@@ -1,7 +1,11 @@
 //! A fresh database on a live PostgreSQL or MySQL/MariaDB server for one test: created and
 //! dropped through an admin connection (fixtures and outcome checks), reached through the
-//! built `plenum` binary by flags or by DSN.
+//! built `plenum` binary by flags or by DSN. [`scenarios`] holds the test bodies both servers
+//! share, [`introspect`] the readers of `plenum introspect` envelopes.
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod introspect;
+pub mod scenarios;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -273,6 +277,14 @@ impl Admin {
         result.unwrap_or_else(|error| panic!("admin query failed: {error}\n{sql}"))
     }
 
+    /// The first column of every row of `sql`, NULLs left out.
+    pub fn column(&mut self, sql: &str) -> Vec<String> {
+        self.rows(sql)
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect()
+    }
+
     /// The first column of the first row ("" for NULL or no row).
     pub fn text(&mut self, sql: &str) -> String {
         self.rows(sql)
@@ -400,6 +412,28 @@ impl TestDb {
         path
     }
 
+    /// The admin connection's session id on the server (backend pid, connection id).
+    pub fn admin_session_id(&mut self) -> String {
+        let sql = match self.server.kind {
+            Kind::Postgres => "SELECT pg_backend_pid()",
+            Kind::Mysql => "SELECT CONNECTION_ID()",
+        };
+        self.admin().text(sql)
+    }
+
+    /// Panics unless the server can write a file under `/tmp`, where attack shapes would
+    /// write theirs: a file check that cannot fail would prove nothing.
+    pub fn assert_server_writes_scratch_files(&mut self) {
+        let control = self.scratch_file("control");
+        let sql = match self.server.kind {
+            Kind::Postgres => format!("COPY (SELECT 1) TO '{}'", control.display()),
+            Kind::Mysql => format!("SELECT 1 INTO OUTFILE '{}'", control.display()),
+        };
+        self.admin().exec(&[&sql]);
+        assert!(control.exists(), "the server cannot write to /tmp");
+        let _ = std::fs::remove_file(&control);
+    }
+
     /// The current fingerprint (see [`Fingerprint`]).
     pub fn fingerprint(&mut self) -> Fingerprint {
         match self.server.kind {
@@ -493,21 +527,20 @@ impl TestDb {
     fn mysql_fingerprint(&mut self) -> Fingerprint {
         let name = self.name.clone();
         let admin = self.admin();
-        let tables = admin.rows(
+        let tables = admin.column(
             "SELECT TABLE_NAME FROM information_schema.TABLES
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SEQUENCE')
              ORDER BY 1",
         );
         let mut rows = BTreeMap::new();
-        for table in tables.into_iter().filter_map(|row| row[0].clone()) {
+        for table in tables {
             let columns: Vec<String> = admin
-                .rows(&format!(
+                .column(&format!(
                     "SELECT COLUMN_NAME FROM information_schema.COLUMNS
                      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'
                      ORDER BY ORDINAL_POSITION"
                 ))
                 .into_iter()
-                .filter_map(|row| row[0].clone())
                 .map(|column| format!("IFNULL(HEX(CAST(`{column}` AS BINARY)), 'N')"))
                 .collect();
             let row = format!("CONCAT_WS(',', {})", columns.join(", "));
@@ -602,35 +635,27 @@ impl Drop for TestDb {
             let mut bootstrap = server.admin(None);
             // Roles, users and databases a failed refusal might have left behind carry the
             // database's name as a prefix.
+            let mut statements = Vec::new();
             match server.kind {
                 Kind::Postgres => {
-                    let mut statements =
-                        vec![format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")];
-                    for row in bootstrap.rows(&format!(
+                    statements.push(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                    for role in bootstrap.column(&format!(
                         "SELECT rolname FROM pg_roles WHERE rolname LIKE '{name}%'"
                     )) {
-                        if let Some(role) = &row[0] {
-                            statements.push(format!("DROP ROLE IF EXISTS \"{role}\""));
-                        }
+                        statements.push(format!("DROP ROLE IF EXISTS \"{role}\""));
                     }
-                    for row in bootstrap.rows(&format!(
+                    for slot in bootstrap.column(&format!(
                         "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE '{name}%'"
                     )) {
-                        if let Some(slot) = &row[0] {
-                            statements.push(format!("SELECT pg_drop_replication_slot('{slot}')"));
-                        }
+                        statements.push(format!("SELECT pg_drop_replication_slot('{slot}')"));
                     }
-                    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
-                    bootstrap.exec(&statements);
                 }
                 Kind::Mysql => {
-                    let mut statements = vec![format!("DROP DATABASE IF EXISTS `{name}`")];
-                    for row in bootstrap.rows(&format!(
+                    statements.push(format!("DROP DATABASE IF EXISTS `{name}`"));
+                    for database in bootstrap.column(&format!(
                         "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{name}\\_%'"
                     )) {
-                        if let Some(database) = &row[0] {
-                            statements.push(format!("DROP DATABASE IF EXISTS `{database}`"));
-                        }
+                        statements.push(format!("DROP DATABASE IF EXISTS `{database}`"));
                     }
                     for row in bootstrap.rows(&format!(
                         "SELECT User, Host FROM mysql.user WHERE User LIKE '{name}%'"
@@ -639,10 +664,10 @@ impl Drop for TestDb {
                             statements.push(format!("DROP USER IF EXISTS '{user}'@'{host}'"));
                         }
                     }
-                    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
-                    bootstrap.exec(&statements);
                 }
             }
+            let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+            bootstrap.exec(&statements);
         });
     }
 }
@@ -728,24 +753,23 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// A shape stopped by the gate.
-    pub fn gate(belongs: Belongs, sql: impl Into<String>) -> Shape {
+    fn new(layer: Layer, belongs: Belongs, sql: impl Into<String>) -> Shape {
         Shape {
             sql: sql.into(),
             belongs,
-            layer: Layer::Gate,
+            layer,
             files: Vec::new(),
         }
     }
 
+    /// A shape stopped by the gate.
+    pub fn gate(belongs: Belongs, sql: impl Into<String>) -> Shape {
+        Shape::new(Layer::Gate, belongs, sql)
+    }
+
     /// A shape the gate lets through at read and the engine's read-only session stops.
     pub fn engine(belongs: Belongs, sql: impl Into<String>) -> Shape {
-        Shape {
-            sql: sql.into(),
-            belongs,
-            layer: Layer::Engine,
-            files: Vec::new(),
-        }
+        Shape::new(Layer::Engine, belongs, sql)
     }
 
     /// The same shape, with a file that must not exist afterwards.
@@ -762,6 +786,24 @@ impl Shape {
             Belongs::Never | Belongs::Harmless => &Tier::ALL,
         }
     }
+}
+
+/// The first dozen of `shapes` that create no file and are not harmless, once more with
+/// their keywords in odd case.
+pub fn odd_case_copies(shapes: &[Shape]) -> Vec<Shape> {
+    shapes
+        .iter()
+        .filter(|shape| shape.files.is_empty() && shape.belongs != Belongs::Harmless)
+        .take(12)
+        .map(|shape| Shape {
+            sql: shape
+                .sql
+                .replace("DELETE", "dElEtE")
+                .replace("SELECT", "select")
+                .replace("COMMIT", "Commit"),
+            ..shape.clone()
+        })
+        .collect()
 }
 
 /// Runs every shape in every tier it does not belong to (alternating flags and DSN), and
