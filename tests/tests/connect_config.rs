@@ -49,7 +49,10 @@ fn save_sqlite(sandbox: &ConfigSandbox, name: &str, file: &Path, extra: &[&str])
     run
 }
 
-fn names(run: &Run) -> Vec<Json> {
+/// Runs `plenum`, which must succeed, and returns the first column of each row.
+fn names(plenum: Plenum) -> Vec<Json> {
+    let run = plenum.run();
+    run.assert_ok();
     run.rows().into_iter().map(|row| row[0].clone()).collect()
 }
 
@@ -151,9 +154,10 @@ fn the_nearest_project_with_a_plenum_folder_is_used() {
     assert!(sandbox.local_config().is_file());
     assert!(!deep.join(".plenum").exists());
     // And a command in the deep folder finds it.
-    let run = select_names(&sandbox, "dev").current_dir(&deep).run();
-    run.assert_ok();
-    assert_eq!(names(&run), vec![json!("a")]);
+    assert_eq!(
+        names(select_names(&sandbox, "dev").current_dir(&deep)),
+        vec![json!("a")]
+    );
 }
 
 #[test]
@@ -162,15 +166,11 @@ fn flags_override_the_saved_connection() {
     let saved = db(&["saved"]);
     let other = db(&["flag"]);
     save_sqlite(&sandbox, "dev", &saved.file, &[]);
-    let run = select_names(&sandbox, "dev").run();
-    run.assert_ok();
-    assert_eq!(names(&run), vec![json!("saved")]);
-    let run = select_names(&sandbox, "dev")
+    assert_eq!(names(select_names(&sandbox, "dev")), vec![json!("saved")]);
+    let with_file_flag = select_names(&sandbox, "dev")
         .args(["--file"])
-        .args([other.file.as_os_str()])
-        .run();
-    run.assert_ok();
-    assert_eq!(names(&run), vec![json!("flag")]);
+        .args([other.file.as_os_str()]);
+    assert_eq!(names(with_file_flag), vec![json!("flag")]);
 }
 
 #[test]
@@ -186,12 +186,11 @@ fn local_overrides_global_and_the_default_applies_only_without_engine_flags() {
         &["--save", "global", "--default"],
     );
     let query = |args: &[&str]| {
-        let run = sandbox
-            .plenum(["query", "--sql", "SELECT name FROM t"])
-            .args(args)
-            .run();
-        run.assert_ok();
-        names(&run)
+        names(
+            sandbox
+                .plenum(["query", "--sql", "SELECT name FROM t"])
+                .args(args),
+        )
     };
     // Only the global file: its default is used.
     assert_eq!(query(&[]), vec![json!("global")]);
@@ -239,11 +238,8 @@ fn connect_default_sets_the_project_default() {
     run.assert_ok();
     let config = local_config_json(&sandbox);
     assert_eq!(config["default"], "b");
-    let query = sandbox
-        .plenum(["query", "--sql", "SELECT name FROM t"])
-        .run();
-    query.assert_ok();
-    assert_eq!(names(&query), vec![json!("b")]);
+    let query = sandbox.plenum(["query", "--sql", "SELECT name FROM t"]);
+    assert_eq!(names(query), vec![json!("b")]);
     sandbox
         .plenum(["connect", "--default", "--connection", "nope"])
         .run()

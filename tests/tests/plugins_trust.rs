@@ -73,7 +73,7 @@ impl ProbeCopy {
         let run = self.query();
         run.assert_error("PLUGIN_ERROR");
         for reason in reasons {
-            assert_message_contains(&run, reason);
+            assert_error_mentions(&run, "PLUGIN_ERROR", reason);
         }
         assert_eq!(self.take_log(), Vec::<String>::new(), "{what} ran");
     }
@@ -127,8 +127,9 @@ fn plugins_verify(extra: &[&str], library: &Path) -> Run {
         .run()
 }
 
-/// Panics unless the error message of `run` contains `part`.
-fn assert_message_contains(run: &Run, part: &str) {
+/// Panics unless `run` failed with `code` and a message that contains `part`.
+fn assert_error_mentions(run: &Run, code: &str, part: &str) {
+    run.assert_error(code);
     assert!(
         run.error_message().contains(part),
         "{part:?} not in {}",
@@ -356,8 +357,7 @@ fn the_allow_list_pins_exactly_which_libraries_load() {
     probe.take_log();
     // The installation's sqlite plugin is not on the list: even it does not load.
     let run = probe.plenum(&SQLITE_QUERY).run();
-    run.assert_error("PLUGIN_ERROR");
-    assert_message_contains(&run, "not in the plugin allow-list");
+    assert_error_mentions(&run, "PLUGIN_ERROR", "not in the plugin allow-list");
     let listed = probe.plenum(&["plugins"]).run();
     assert_eq!(listed.json["data"]["policy"]["allowed_hashes"], 1);
     for plugin in listed.json["data"]["plugins"]
@@ -414,8 +414,7 @@ fn verify_reports_the_checks_and_the_manifest_it_would_write() {
     let junk = probe.plugins().join("libplenum_junk.so");
     std::fs::write(&junk, b"not a library").expect("write");
     let run = plugins_verify(&[], &junk);
-    run.assert_error("PLUGIN_ERROR");
-    assert_message_contains(&run, "cannot open");
+    assert_error_mentions(&run, "PLUGIN_ERROR", "cannot open");
     let run = Plenum::new(["plugins", "verify", "/nonexistent/libplenum_x.so"]).run();
     run.assert_error("INVALID_INPUT");
 }

@@ -1,6 +1,8 @@
 //! The SQLite engine end to end: the built binary, the real plugin, real files.
 
-use plenum_e2e::{Plenum, SqliteFixture};
+use std::path::Path;
+
+use plenum_e2e::{Plenum, Run, SqliteFixture};
 use serde_json::json;
 
 const SCHEMA: &str = "
@@ -9,6 +11,21 @@ const SCHEMA: &str = "
     CREATE TABLE \"update\" (\"select\" INTEGER);
     INSERT INTO \"update\" VALUES (7);
 ";
+
+/// `plenum query` on the SQLite file `file`; the SQL and other flags come after.
+fn query_file(file: &Path) -> Plenum {
+    Plenum::new(["query", "--engine", "sqlite", "--file"]).args([file.as_os_str()])
+}
+
+/// Panics unless `run` failed with `code` and a message that contains `part`.
+fn assert_error_mentions(run: &Run, code: &str, part: &str) {
+    run.assert_error(code);
+    assert!(
+        run.error_message().contains(part),
+        "{part:?} not in {}",
+        run.error_message()
+    );
+}
 
 #[test]
 fn read_query_returns_typed_positional_rows() {
@@ -156,12 +173,8 @@ fn a_failing_statement_rolls_back_the_whole_call() {
 fn read_tier_never_creates_a_missing_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("missing.db");
-    let run = Plenum::new(["query", "--engine", "sqlite", "--file"])
-        .args([file.as_os_str()])
-        .args(["--sql", "SELECT 1"])
-        .run();
-    run.assert_error("CONNECTION_FAILED");
-    assert!(run.error_message().contains("does not exist"));
+    let run = query_file(&file).args(["--sql", "SELECT 1"]).run();
+    assert_error_mentions(&run, "CONNECTION_FAILED", "does not exist");
     assert!(!file.exists());
     assert_eq!(
         std::fs::read_dir(dir.path())
@@ -170,9 +183,8 @@ fn read_tier_never_creates_a_missing_file() {
         0
     );
     // Not even the write tier creates it; only DDL may.
-    Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
-        .args([file.as_os_str()])
-        .args(["--sql", "SELECT 1"])
+    query_file(&file)
+        .args(["--allow-write", "--sql", "SELECT 1"])
         .run()
         .assert_error("CONNECTION_FAILED");
     assert!(!file.exists());
@@ -227,14 +239,13 @@ fn sql_from_a_file_and_from_stdin() {
     let db = SqliteFixture::new(SCHEMA);
     let sql_file = db.dir.path().join("q.sql");
     std::fs::write(&sql_file, "SELECT count(*) FROM users").expect("write");
-    let run = Plenum::new(["query", "--engine", "sqlite", "--file"])
-        .args([db.file.as_os_str()])
+    let run = query_file(&db.file)
         .args(["--sql-file"])
         .args([sql_file.as_os_str()])
         .run();
     assert_eq!(run.assert_ok().rows(), vec![json!([3])]);
-    let run = Plenum::new(["query", "--engine", "sqlite", "--sql-file", "-", "--file"])
-        .args([db.file.as_os_str()])
+    let run = query_file(&db.file)
+        .args(["--sql-file", "-"])
         .stdin("SELECT max(id) FROM users")
         .run();
     assert_eq!(run.assert_ok().rows(), vec![json!([3])]);
@@ -245,22 +256,12 @@ fn invalid_utf8_sql_file_is_a_clear_error() {
     let db = SqliteFixture::new(SCHEMA);
     let sql_file = db.dir.path().join("bad.sql");
     std::fs::write(&sql_file, b"SELECT '\xff\xfe'").expect("write");
-    let run = Plenum::new(["query", "--engine", "sqlite", "--file"])
-        .args([db.file.as_os_str()])
+    let run = query_file(&db.file)
         .args(["--sql-file"])
         .args([sql_file.as_os_str()])
         .run();
-    run.assert_error("INVALID_INPUT");
-    assert!(
-        run.error_message().contains("not valid UTF-8"),
-        "{}",
-        run.error_message()
-    );
-    assert!(
-        run.error_message().contains("offset 8"),
-        "{}",
-        run.error_message()
-    );
+    assert_error_mentions(&run, "INVALID_INPUT", "not valid UTF-8");
+    assert_error_mentions(&run, "INVALID_INPUT", "offset 8");
 }
 
 #[cfg(unix)]
@@ -271,15 +272,8 @@ fn non_utf8_database_path_is_a_clear_error() {
     let path = dir
         .path()
         .join(std::ffi::OsStr::from_bytes(b"bad\xffname.db"));
-    let run = Plenum::new(["query", "--engine", "sqlite", "--sql", "SELECT 1", "--file"])
-        .args([path.as_os_str()])
-        .run();
-    run.assert_error("INVALID_INPUT");
-    assert!(
-        run.error_message().contains("not valid UTF-8"),
-        "{}",
-        run.error_message()
-    );
+    let run = query_file(&path).args(["--sql", "SELECT 1"]).run();
+    assert_error_mentions(&run, "INVALID_INPUT", "not valid UTF-8");
 }
 
 #[test]
@@ -289,16 +283,11 @@ fn a_file_that_is_not_a_database_fails_cleanly_and_is_untouched() {
     std::fs::write(&file, b"this is not a database, just text\n".repeat(200)).expect("write");
     let before = std::fs::read(&file).expect("read");
     for extra in [&[][..], &["--allow-ddl"][..]] {
-        let run = Plenum::new(["query", "--engine", "sqlite", "--sql", "SELECT 1", "--file"])
-            .args([file.as_os_str()])
+        let run = query_file(&file)
+            .args(["--sql", "SELECT 1"])
             .args(extra)
             .run();
-        run.assert_error("CONNECTION_FAILED");
-        assert!(
-            run.error_message().contains("not a SQLite database"),
-            "{}",
-            run.error_message()
-        );
+        assert_error_mentions(&run, "CONNECTION_FAILED", "not a SQLite database");
     }
     assert_eq!(std::fs::read(&file).expect("read"), before);
 }
@@ -337,8 +326,7 @@ fn bad_flags_and_help_are_json() {
 fn the_shipped_example_answers_the_quick_start_query_and_stays_untouched() {
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo.db");
     let before = std::fs::read(&demo).expect("examples/demo.db is in the repository");
-    let run = Plenum::new(["query", "--engine", "sqlite", "--file"])
-        .args([demo.as_os_str()])
+    let run = query_file(&demo)
         .args(["--sql", "SELECT id, name FROM users", "--max-rows", "50"])
         .run();
     run.assert_ok();
@@ -351,6 +339,5 @@ fn the_shipped_example_answers_the_quick_start_query_and_stays_untouched() {
 fn a_zero_timeout_is_refused() {
     let db = SqliteFixture::new(SCHEMA);
     let run = db.query("SELECT 1", &["--timeout-ms", "0"]);
-    run.assert_error("INVALID_INPUT");
-    assert!(run.error_message().contains("timeout_ms"), "{}", run.error_message());
+    assert_error_mentions(&run, "INVALID_INPUT", "timeout_ms");
 }

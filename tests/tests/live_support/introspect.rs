@@ -20,6 +20,14 @@ pub fn column_names(table: &Json) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Panics unless `table` describes the [`INJECTION`] table of the fixtures, by its exact
+/// name: columns `a"b` (the primary key) and `c;d`.
+pub fn assert_describes_the_injection_table(table: &Json) {
+    assert_eq!(table["name"], INJECTION);
+    assert_eq!(column_names(table), vec!["a\"b", "c;d"]);
+    assert_eq!(table["primary_key"], serde_json::json!(["a\"b"]));
+}
+
 /// The `data.tables` entries of a listing or a summary (none when absent).
 pub fn listed_tables(run: &Run) -> Vec<Json> {
     run.json["data"]["tables"]
