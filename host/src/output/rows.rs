@@ -208,7 +208,10 @@ fn write_integer<N: serde::Serialize>(out: &mut Vec<u8>, number: N, magnitude: u
 /// Appends valid JSON text without the whitespace between tokens, so the envelope stays on
 /// one line whatever the engine's JSON looked like.
 fn write_compact_json(out: &mut Vec<u8>, json: &str) {
-    if !json.bytes().any(|byte| matches!(byte, b'\n' | b'\r' | b'\t')) {
+    if !json
+        .bytes()
+        .any(|byte| matches!(byte, b'\n' | b'\r' | b'\t'))
+    {
         out.extend_from_slice(json.as_bytes());
         return;
     }
@@ -271,7 +274,9 @@ mod tests {
         assert_eq!(json(Value::Json(" {\"a\": [1]} ".into())), "{\"a\": [1]}");
         assert_eq!(json(Value::Json("{oops".into())), "\"{oops\"");
         assert_eq!(
-            json(Value::Json("{\n  \"a b\": [1,\n 2],\t\"c\": \"x\\\" \\n y\"\r\n}".into())),
+            json(Value::Json(
+                "{\n  \"a b\": [1,\n 2],\t\"c\": \"x\\\" \\n y\"\r\n}".into()
+            )),
             "{\"a b\":[1,2],\"c\":\"x\\\" \\n y\"}"
         );
         assert_eq!(json(Value::Bool(true)), "true");
