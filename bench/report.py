@@ -118,6 +118,7 @@ class Report:
                   f"{memory:.1f} GiB memory, Linux {info.get('kernel', '?')}; "
                   f"load average {info.get('load_before', '?')} before, "
                   f"{info.get('load_after', '?')} after. {info.get('date', '')}")
+        self.line(f"Build: {info.get('plenum', '?')}, commit {info.get('commit', '?')}.")
         self.line(f"Clients: {info.get('sqlite3', '?')} (sqlite3), {info.get('psql', '?')}, "
                   f"{info.get('mariadb', '?')}; {info.get('hyperfine', '?')}.")
         if info.get("quick") == "1":
