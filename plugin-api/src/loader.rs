@@ -64,6 +64,12 @@ pub mod v1_0 {
 /// host. Read a field appended after 1.0 only when the library's version includes it.
 pub fn load_root_module(path: &Path) -> Result<PluginModuleRef, LibraryError> {
     let header = lib_header_from_path(path)?;
+    // A library of the live layout (the common case) needs one layout check, not two: the
+    // check walks every type the root module reaches and is most of a cold start's work.
+    if header.ensure_layout::<PluginModuleRef>().is_ok() {
+        // SAFETY: the layout of the live root module was checked just above.
+        return unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() };
+    }
     let base = header.init_root_module::<v1_0::PluginModuleRef>()?;
     let api = base.api_version();
     // Every minor version after 1.0 is, so far, the live layout (1.1).
