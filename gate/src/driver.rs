@@ -8,6 +8,7 @@ use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
 use crate::classify::{classify_piece, PieceError, Verdict};
 use crate::lex::{self, is_trivia, LexError, Lexed};
+use crate::params::{self, Placeholders};
 use crate::special::is_keyword;
 use crate::{Dialect, GateError, Statement};
 
@@ -105,7 +106,20 @@ fn classify_pieces(
     pieces: &[Piece],
     dialect: Dialect,
 ) -> Result<Vec<Statement>, GateError> {
-    let tokens = &mut lexed.tokens;
+    let Lexed { tokens, offsets } = lexed;
+    let may_have_placeholders = params::may_have_placeholders(sql);
+    let placeholders_in = |tokens: &[TokenWithSpan], range: &Range<usize>| {
+        if may_have_placeholders {
+            params::scan(
+                &tokens[range.clone()],
+                &offsets[range.start..=range.end],
+                sql,
+                dialect,
+            )
+        } else {
+            Ok(Placeholders::default())
+        }
+    };
     let mut statements = Vec::with_capacity(pieces.iter().filter(|p| p.first.is_some()).count());
     let mut next_piece = 0;
     while next_piece < pieces.len() {
@@ -116,30 +130,39 @@ fn classify_pieces(
         };
         let index = statements.len() + 1;
         let start = tokens[first].span.start;
-        let to_gate_error = |error: PieceError| match error {
-            PieceError::Refused { kind, reason } => GateError::Refused {
-                index,
-                kind,
-                reason: reason.into_owned(),
-                line: start.line,
-                column: start.column,
-            },
-            PieceError::Parse {
-                message,
-                line,
-                column,
-            } => GateError::Parse {
-                message,
-                line,
-                column,
-            },
-        };
+        // Counted before the parser takes the tokens; a placeholder error is reported only if
+        // the statement parses and is not refused, so those verdicts come first.
+        let mut range = piece.range.clone();
+        let mut placeholders = placeholders_in(tokens, &range);
+        let none = Placeholders::default();
+        let end = end_of(tokens, &range);
+        let to_gate_error =
+            |error: PieceError, placeholders: &Result<Placeholders, GateError>| match error {
+                PieceError::Refused { kind, reason } => GateError::Refused {
+                    index,
+                    kind,
+                    reason: reason.into_owned(),
+                    line: start.line,
+                    column: start.column,
+                },
+                PieceError::Parse {
+                    message,
+                    line,
+                    column,
+                } => placeholders
+                    .as_ref()
+                    .unwrap_or(&none)
+                    .misread_question_mark(line, column, end)
+                    .unwrap_or(GateError::Parse {
+                        message,
+                        line,
+                        column,
+                    }),
+            };
 
         // A CREATE may need its tokens again, joined with the next pieces.
         let is_create = is_keyword(&tokens[first], "create");
-        let mut range = piece.range.clone();
         let mut last = piece.last;
-        let end = end_of(tokens, &range);
         let verdict = match guarded(&mut tokens[range.clone()], end, dialect, is_create) {
             Ok(verdict) => verdict,
             Err(error) => {
@@ -151,20 +174,24 @@ fn classify_pieces(
                 match merged {
                     Ok(Some(verdict)) => {
                         last = pieces[next_piece - 1].last.max(last);
+                        // Merged pieces keep their tokens: count the whole statement.
+                        placeholders = placeholders_in(tokens, &range);
                         verdict
                     }
-                    Ok(None) => return Err(to_gate_error(error)),
-                    Err(refusal) => return Err(to_gate_error(refusal)),
+                    Ok(None) => return Err(to_gate_error(error, &placeholders)),
+                    Err(refusal) => return Err(to_gate_error(refusal, &placeholders)),
                 }
             }
         };
-        let text = &sql[lexed.offsets[first]..lexed.offsets[last + 1]];
+        let parameters = placeholders?.count;
+        let text = &sql[offsets[first]..offsets[last + 1]];
         statements.push(Statement {
             sql: text.to_owned(),
             kind: verdict.kind,
             tier: verdict.tier,
             line: start.line,
             column: start.column,
+            parameters,
         });
     }
     if statements.is_empty() {

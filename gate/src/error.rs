@@ -20,6 +20,17 @@ pub enum GateError {
     },
     /// The input holds nothing but whitespace, comments and semicolons.
     Empty,
+    /// A statement's placeholders break the dialect's rules (see the crate documentation):
+    /// a named placeholder, a style the engine does not know, mixed styles, `$0` or a gap in
+    /// PostgreSQL's numbering.
+    Parameters {
+        /// What is wrong and what to write instead, without the position.
+        message: String,
+        /// Line of the offending placeholder.
+        line: u64,
+        /// Column of the offending placeholder.
+        column: u64,
+    },
     /// A statement that is never allowed, whatever the grant.
     Refused {
         /// 1-based position of the statement in the input.
@@ -52,10 +63,12 @@ pub enum GateError {
 
 impl GateError {
     /// The stable error code of the output envelope: `"PARSE_ERROR"` for [`GateError::Parse`]
-    /// and [`GateError::Empty`], `"CAPABILITY_VIOLATION"` for the others.
+    /// and [`GateError::Empty`], `"INVALID_INPUT"` for [`GateError::Parameters`],
+    /// `"CAPABILITY_VIOLATION"` for the others.
     pub fn code(&self) -> &'static str {
         match self {
             GateError::Parse { .. } | GateError::Empty => "PARSE_ERROR",
+            GateError::Parameters { .. } => "INVALID_INPUT",
             GateError::Refused { .. } | GateError::NeedsTier { .. } => "CAPABILITY_VIOLATION",
         }
     }
@@ -64,6 +77,7 @@ impl GateError {
     pub fn position(&self) -> Option<(u64, u64)> {
         match self {
             GateError::Parse { line, column, .. }
+            | GateError::Parameters { line, column, .. }
             | GateError::Refused { line, column, .. }
             | GateError::NeedsTier { line, column, .. } => Some((*line, *column)),
             GateError::Empty => None,
@@ -81,6 +95,14 @@ impl fmt::Display for GateError {
             } => write!(
                 f,
                 "cannot parse SQL at line {line}, column {column}: {message}"
+            ),
+            GateError::Parameters {
+                message,
+                line,
+                column,
+            } => write!(
+                f,
+                "invalid placeholder at line {line}, column {column}: {message}"
             ),
             GateError::Empty => f.write_str(
                 "no SQL statement to run: the input holds only whitespace, comments or semicolons",

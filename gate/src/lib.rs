@@ -51,6 +51,31 @@
 //!   `SET_VAR` (`/*+ SET_VAR(…) */`) are refused: they change session variables. The generic
 //!   dialect also expands `/*! … */`, so it refuses them too.
 //!
+//! # Placeholders
+//!
+//! [`Statement::parameters`] is how many bound values a statement takes. It is counted from
+//! the dialect's tokens, so a `?` or `$1` inside a string, quoted identifier, comment or
+//! PostgreSQL dollar-quoted body never counts. Each statement of an input counts on its own.
+//! A statement that breaks these rules is [`GateError::Parameters`] (code `INVALID_INPUT`),
+//! reported once the statement has parsed and has not been refused:
+//!
+//! * SQLite: `?` and `?NNN` (ASCII digits, 1 to 32766). SQLite numbers them as it does:
+//!   `?NNN` is number NNN (and may repeat), `?` is the highest number so far plus one; the
+//!   count is the highest number (`SELECT ?3, ?` takes 4, `SELECT ?, ?1, ?` takes 2). Named
+//!   placeholders (`:name`, `@name`, `$name`) are refused: SQLite reads any `:`, `@`,
+//!   `$` or `#` outside quotes as the start of one, including the `@` of `a <@b`.
+//! * PostgreSQL: `$1`, `$2`, …; the count is the highest number. Refused: `$0`, numbers above
+//!   65535 (the protocol's limit), a gap (`$1` and `$3` without `$2`: PostgreSQL cannot infer
+//!   the missing one's type), `$name`, `:name` outside `[…]` slices, and `$1$…` (the parser
+//!   would read a dollar-quoted string where PostgreSQL reads `$1`). `?`, `?|` and `?&` are
+//!   jsonb operators; a statement that fails to parse at a `?` (or right after a final `?`)
+//!   gets the placeholder error instead of the parse error.
+//! * MySQL: `?`, one value each. Refused: `?NNN`, `$1` (MySQL reads it as a name) and
+//!   `:name`. `@name` is a user variable, not a placeholder.
+//! * Other dialects: `?` (one value each) or `$1`, `$2`, … (as PostgreSQL); anything else the
+//!   tokenizer calls a placeholder is refused.
+//! * One statement may not mix `?` and `$N`.
+//!
 //! # Tiers
 //!
 //! | statement | verdict |
@@ -176,6 +201,7 @@ mod driver;
 mod error;
 mod functions;
 mod lex;
+mod params;
 mod reasons;
 mod special;
 mod tier;
@@ -200,13 +226,17 @@ pub struct Statement {
     pub line: u64,
     /// Column of the statement's first token (1-based, in characters).
     pub column: u64,
+    /// How many bound values the statement's placeholders take (`?` for SQLite and MySQL,
+    /// `$1…` for PostgreSQL); 0 when it has none. See the crate documentation for the rules.
+    pub parameters: usize,
 }
 
 /// Splits `sql` into statements and gives each its tier.
 ///
 /// Errors: [`GateError::Parse`] if any statement does not lex or parse, [`GateError::Empty`] if
 /// there is no statement, [`GateError::Refused`] for the first statement that is never
-/// allowed. Nothing of the input may run unless this returns `Ok`.
+/// allowed, [`GateError::Parameters`] for the first statement whose placeholders break the
+/// dialect's rules. Nothing of the input may run unless this returns `Ok`.
 pub fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
     driver::classify(sql, dialect)
 }

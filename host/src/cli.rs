@@ -14,7 +14,7 @@ use crate::error::{ErrorCode, Failure};
 use crate::exec::{Limits, OnStuck};
 use crate::output::{print_once, stream, Envelope};
 use crate::pipeline::StreamedOutcome;
-use crate::request::{QueryRequest, Response};
+use crate::request::{QueryMode, QueryRequest, Response};
 use crate::sanitize::Sanitizer;
 
 /// Plenum: safe database access for AI agents. Every command prints one JSON document.
@@ -75,6 +75,29 @@ struct QueryArgs {
     /// Milliseconds before the query is cancelled on the server.
     #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT_MS)]
     timeout_ms: u64,
+    /// A bound parameter, as a JSON value (`42`, `'"text"'`, `true`, `null`); repeat it once
+    /// per placeholder (`?` for SQLite and MySQL, `$1…` for PostgreSQL), in order.
+    #[arg(
+        long = "param",
+        value_name = "JSON",
+        allow_hyphen_values = true,
+        conflicts_with = "param_file"
+    )]
+    params: Vec<String>,
+    /// Read the bound parameters from a file holding one JSON array (`-` for standard input).
+    #[arg(long, value_name = "PATH")]
+    param_file: Option<PathBuf>,
+    /// Skip this many rows of the result before returning a page (a re-run, not a cursor:
+    /// pass the `meta.next_offset` of the previous page).
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
+    /// Only run the gate: list the statements, their kind and tier, and whether the flags
+    /// given allow them. Never connects.
+    #[arg(long, conflicts_with = "explain")]
+    check_only: bool,
+    /// Return the engine's plan for the statement as a tree, without executing it.
+    #[arg(long)]
+    explain: bool,
 }
 
 /// Parses `args` and runs the command. Only `mcp` prints by itself.
@@ -165,11 +188,35 @@ fn query(args: QueryArgs) -> Outcome {
             ceilings,
             ..
         } = resolve(&args.connection, &mut sanitizer)?;
+        if args.sql_file.as_deref() == Some(std::path::Path::new("-"))
+            && args.param_file.as_deref() == Some(std::path::Path::new("-"))
+        {
+            return Err(Failure::invalid_input(
+                "--sql-file - and --param-file - cannot both read standard input",
+            ));
+        }
         let sql = read_sql(&args)?;
+        let params = match &args.param_file {
+            Some(path) => crate::params::read_file(path)?,
+            None => args
+                .params
+                .iter()
+                .enumerate()
+                .map(|(index, text)| crate::params::parse_cli(text, index + 1))
+                .collect::<Result<_, _>>()?,
+        };
         Ok::<_, Failure>(QueryRequest {
             connection,
             sql,
-            params: Vec::new(),
+            params,
+            offset: args.offset,
+            mode: if args.check_only {
+                QueryMode::CheckOnly
+            } else if args.explain {
+                QueryMode::Explain
+            } else {
+                QueryMode::Run
+            },
             requested: requested_tier(args.allow_write, args.allow_ddl),
             ceilings,
             limits: Limits {

@@ -100,6 +100,7 @@ impl From<GateError> for Failure {
     fn from(error: GateError) -> Self {
         let code = match error.code() {
             "PARSE_ERROR" => ErrorCode::ParseError,
+            "INVALID_INPUT" => ErrorCode::InvalidInput,
             _ => ErrorCode::CapabilityViolation,
         };
         Failure::new(code, error.to_string())

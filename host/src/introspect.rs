@@ -194,6 +194,8 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
         truncated_by: answer.truncated_by,
         statements: 0,
         access: AccessMode::Read.as_str().to_owned(),
+        offset: None,
+        next_offset: None,
     };
     Ok((data, meta))
 }

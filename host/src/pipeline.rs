@@ -16,8 +16,9 @@ use crate::output::rows::Spill;
 use crate::output::schema::ColumnOut;
 use crate::output::stream::{self, SPILL_THRESHOLD};
 use crate::output::{Envelope, Meta, RowsOut};
+use crate::params;
 use crate::plugins::{LoadedPlugin, Registry};
-use crate::request::{QueryRequest, Response};
+use crate::request::{QueryMode, QueryRequest, Response};
 use crate::sanitize::Sanitizer;
 
 /// The largest SQL text accepted (bytes).
@@ -190,18 +191,24 @@ fn query(
         )));
     }
     let plugin = Registry::discover().load_engine(&request.connection.engine)?;
+    if request.mode == QueryMode::CheckOnly {
+        return check_only(&plugin, request, started);
+    }
     let statements = plenum_gate::check(&request.sql, plugin.dialect(), request.requested)?;
-    if !request.params.is_empty() && statements.len() != 1 {
-        return Err(Failure::invalid_input(
-            "parameters can be bound only when the SQL is one statement",
-        ));
+    params::check_count(&statements, request.params.len())?;
+    check_paging(&statements, request.offset)?;
+    if request.mode == QueryMode::Explain {
+        let [statement] = statements.as_slice() else {
+            return Err(Failure::invalid_input(format!(
+                "--explain takes one statement; the SQL holds {}",
+                statements.len()
+            )));
+        };
+        let (data, meta) = crate::explain::explain(&plugin, request, statement, on_stuck)?;
+        return Ok(QueryOutput::Data(data, meta));
     }
     // Least privilege: the session gets the tier the statements need, not the one granted.
-    let needed = statements
-        .iter()
-        .map(|statement| statement.tier)
-        .max()
-        .unwrap_or(Tier::Read);
+    let needed = needed_tier(&statements);
     let access = access_mode(needed);
     let limits = request.limits;
     let mut session = open_session(
@@ -217,6 +224,7 @@ fn query(
         &mut session.connection,
         &statements,
         &request.params,
+        request.offset,
         access,
         limits,
         &session.watchdog,
@@ -224,13 +232,19 @@ fn query(
     )?;
     drop(session);
 
+    let pages = statements.len() == 1 && needed == Tier::Read;
     let meta = Meta {
-        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        execution_ms: elapsed_ms(started),
         rows_returned: execution.rows_returned,
         truncated: execution.truncated_by.is_some(),
         truncated_by: execution.truncated_by,
         statements: statements.len(),
         access: access.as_str().to_owned(),
+        offset: (request.offset > 0).then_some(request.offset),
+        // A page that returned nothing (one row larger than max_bytes) has no next page to
+        // offer: the same offset would return nothing again.
+        next_offset: (pages && execution.truncated_by.is_some() && execution.rows_returned > 0)
+            .then(|| request.offset.saturating_add(execution.rows_returned)),
     };
     let rows_json = match execution.rows {
         RowsOut::Streamed => return Ok(QueryOutput::Streamed(meta, execution.rows_affected)),
@@ -254,5 +268,128 @@ fn query(
     };
     let data = serde_json::value::to_raw_value(&data)
         .map_err(|error| Failure::internal(format!("cannot render the result: {error}")))?;
+    Ok(QueryOutput::Data(data, meta))
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The highest tier among `statements`: what the session must be opened with.
+fn needed_tier(statements: &[plenum_gate::Statement]) -> Tier {
+    statements
+        .iter()
+        .map(|statement| statement.tier)
+        .max()
+        .unwrap_or(Tier::Read)
+}
+
+/// Paging re-runs the query and skips rows: only sound for one read. Re-running a write
+/// would repeat its effect.
+fn check_paging(statements: &[plenum_gate::Statement], offset: u64) -> Result<(), Failure> {
+    if offset == 0 {
+        return Ok(());
+    }
+    match statements {
+        [statement] if statement.tier == Tier::Read => Ok(()),
+        [statement] => Err(Failure::invalid_input(format!(
+            "--offset pages through the rows of a read; {} is a {} statement and re-running it \
+             would repeat its effect",
+            statement.kind, statement.tier
+        ))),
+        _ => Err(Failure::invalid_input(
+            "--offset pages through the rows of one statement; the SQL holds several",
+        )),
+    }
+}
+
+/// One statement as `--check-only` reports it.
+#[derive(Serialize)]
+struct CheckedStatement<'a> {
+    index: usize,
+    sql: &'a str,
+    kind: &'a str,
+    tier: &'static str,
+    line: u64,
+    column: u64,
+    parameters: usize,
+    allowed: bool,
+    /// The flag that would allow it, when it is not allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needs: Option<&'static str>,
+}
+
+/// What `--check-only` reports.
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    /// Whether a run with the same flags would pass the gate and the parameter checks.
+    allowed: bool,
+    granted: &'static str,
+    needed: &'static str,
+    statements: Vec<CheckedStatement<'a>>,
+    params_given: usize,
+    /// Why a run would be refused; empty when `allowed`.
+    problems: Vec<String>,
+}
+
+/// `--check-only`: the gate's verdict for every statement, and whether the grant, the
+/// parameters and the paging flags fit, without connecting. Input that no flag could make
+/// runnable (a parse error, a statement that is never allowed, bad placeholders) fails as a
+/// run would.
+fn check_only(
+    plugin: &LoadedPlugin,
+    request: &QueryRequest,
+    started: Instant,
+) -> Result<QueryOutput, Failure> {
+    let statements = plenum_gate::classify(&request.sql, plugin.dialect())?;
+    let needed = needed_tier(&statements);
+    let mut problems = Vec::new();
+    if let Err(error) = plenum_gate::check(&request.sql, plugin.dialect(), request.requested) {
+        problems.push(error.to_string());
+    }
+    for check in [
+        params::check_count(&statements, request.params.len()),
+        check_paging(&statements, request.offset),
+    ] {
+        if let Err(failure) = check {
+            problems.push(failure.message);
+        }
+    }
+    let report = CheckReport {
+        allowed: problems.is_empty(),
+        granted: request.requested.as_str(),
+        needed: needed.as_str(),
+        statements: statements
+            .iter()
+            .enumerate()
+            .map(|(index, statement)| CheckedStatement {
+                index: index + 1,
+                sql: &statement.sql,
+                kind: &statement.kind,
+                tier: statement.tier.as_str(),
+                line: statement.line,
+                column: statement.column,
+                parameters: statement.parameters,
+                allowed: statement.tier <= request.requested,
+                needs: (statement.tier > request.requested)
+                    .then(|| statement.tier.flag())
+                    .flatten(),
+            })
+            .collect(),
+        params_given: request.params.len(),
+        problems,
+    };
+    let data = serde_json::value::to_raw_value(&report)
+        .map_err(|error| Failure::internal(format!("cannot render the check: {error}")))?;
+    let meta = Meta {
+        execution_ms: elapsed_ms(started),
+        rows_returned: 0,
+        truncated: false,
+        truncated_by: None,
+        statements: statements.len(),
+        access: access_mode(needed).as_str().to_owned(),
+        offset: None,
+        next_offset: None,
+    };
     Ok(QueryOutput::Data(data, meta))
 }

@@ -26,6 +26,23 @@ pub struct QueryRequest {
     pub ceilings: Vec<Ceiling>,
     /// Limits.
     pub limits: Limits,
+    /// Rows of the result to skip before the returned page (paging re-runs the query).
+    pub offset: u64,
+    /// Run the SQL, only check it, or explain it.
+    pub mode: QueryMode,
+}
+
+/// What a `query` call does with its SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryMode {
+    /// Run the statements.
+    #[default]
+    Run,
+    /// Run the gate only: report the statements and whether the grant allows them, without
+    /// connecting.
+    CheckOnly,
+    /// Return the engine's plan for the one statement, without executing it.
+    Explain,
 }
 
 /// What a command produced, before it becomes an envelope.

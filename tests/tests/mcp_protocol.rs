@@ -655,3 +655,100 @@ fn a_large_result_comes_back_inside_the_protocol() {
     let answer = server.request("ping", json!({}));
     assert_eq!(answer["result"], json!({}), "{answer}");
 }
+
+#[test]
+fn params_paging_and_check_only_through_the_query_tool() {
+    let fixture = SqliteFixture::new(SETUP);
+    let mut server = started(&["--allow-write"]);
+
+    // Bound values: a hostile string is stored verbatim, NULL and numbers bind as themselves.
+    let answer = server.call_tool(
+        "query",
+        sqlite(
+            &fixture.file,
+            json!({"sql": "INSERT INTO items (id, name) VALUES (?, ?)",
+                   "params": [10, "x'); DROP TABLE items; --"], "allow_write": true}),
+        ),
+    );
+    assert_eq!(tool_result(&answer)["ok"], true, "{answer}");
+    assert_eq!(
+        fixture.direct("SELECT name FROM items WHERE id = 10"),
+        vec![r#"Text("x'); DROP TABLE items; --")"#]
+    );
+    let answer = server.call_tool(
+        "query",
+        sqlite(
+            &fixture.file,
+            json!({"sql": "SELECT name FROM items WHERE id = ? OR ? IS NULL ORDER BY id",
+                   "params": [10, 1]}),
+        ),
+    );
+    assert_eq!(
+        tool_result(&answer)["data"]["rows"],
+        json!([["x'); DROP TABLE items; --"]])
+    );
+
+    // A wrong count and a non-scalar are INVALID_INPUT.
+    for params in [json!([]), json!([1, 2, 3]), json!([[1], 2])] {
+        let answer = server.call_tool(
+            "query",
+            sqlite(
+                &fixture.file,
+                json!({"sql": "SELECT ?, ?", "params": params}),
+            ),
+        );
+        let code = error_code(&answer);
+        assert!(code == "INVALID_INPUT", "{params}: {answer}");
+    }
+
+    // Paging: one row a page, every row once.
+    let mut names = Vec::new();
+    let mut offset = json!(0);
+    loop {
+        let answer = server.call_tool(
+            "query",
+            sqlite(
+                &fixture.file,
+                json!({"sql": "SELECT name FROM items ORDER BY id", "max_rows": 1,
+                       "offset": offset}),
+            ),
+        );
+        let result = tool_result(&answer);
+        for row in result["data"]["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            names.push(row[0].clone());
+        }
+        match result["meta"].get("next_offset") {
+            Some(next) => offset = next.clone(),
+            None => break,
+        }
+        assert!(names.len() <= 3, "{answer}");
+    }
+    assert_eq!(
+        names,
+        vec![
+            json!("apple"),
+            json!("pear"),
+            json!("x'); DROP TABLE items; --")
+        ]
+    );
+
+    // check_only: the verdict, and nothing runs.
+    let before = fixture.snapshot();
+    let answer = server.call_tool(
+        "query",
+        sqlite(
+            &fixture.file,
+            json!({"sql": "DELETE FROM items", "check_only": true}),
+        ),
+    );
+    let result = tool_result(&answer);
+    assert_eq!(result["ok"], true, "{answer}");
+    assert_eq!(result["data"]["allowed"], false);
+    assert_eq!(result["data"]["statements"][0]["tier"], "write");
+    drop(server);
+    assert_eq!(fixture.snapshot(), before);
+}

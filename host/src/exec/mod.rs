@@ -99,11 +99,14 @@ fn stopped(watchdog: &Watchdog) -> Failure {
 pub type SpillPrefix<'a> = &'a dyn Fn(&[Column]) -> Spill;
 
 /// Runs `statements` on `connection` in one host-owned transaction. With `spill`, a single
-/// read statement with a large result streams its rows to stdout.
+/// read statement with a large result streams its rows to stdout. `offset` rows of a lone
+/// read are skipped before the returned ones (paging).
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
 pub fn execute(
     connection: &mut ConnectionBox,
     statements: &[Statement],
     params: &[Value],
+    offset: u64,
     access: AccessMode,
     limits: Limits,
     watchdog: &Watchdog,
@@ -114,7 +117,9 @@ pub fn execute(
         .begin()
         .into_result()
         .map_err(|error| plugin_failure(error, watchdog))?;
-    let result = run_statements(connection, statements, params, limits, watchdog, spill);
+    let result = run_statements(
+        connection, statements, params, offset, limits, watchdog, spill,
+    );
     // Once the watchdog fired (timeout or signal), a write is not committed, even when its
     // statements finished before the cancel reached them.
     let result = result.and_then(|execution| match access {
@@ -137,6 +142,7 @@ fn run_statements(
     connection: &mut ConnectionBox,
     statements: &[Statement],
     params: &[Value],
+    offset: u64,
     limits: Limits,
     watchdog: &Watchdog,
     spill: Option<SpillPrefix<'_>>,
@@ -159,10 +165,16 @@ fn run_statements(
         let statement_params = if statements.len() == 1 { params } else { &[] };
         // Writes run to completion so their effect is whole; reads stop at the limit.
         let is_write = statement.tier > plenum_gate::Tier::Read;
+        // Paging skips rows of a lone read only (the pipeline refuses it elsewhere).
+        let mut skip = if statements.len() == 1 && !is_write {
+            offset
+        } else {
+            0
+        };
         let hint = if is_write {
             0
         } else {
-            limits.max_rows.saturating_add(1)
+            skip.saturating_add(limits.max_rows).saturating_add(1)
         };
         let mut cursor = connection
             .execute(
@@ -190,6 +202,10 @@ fn run_statements(
         loop {
             let wanted = if is_write {
                 FIRST_BATCH_ROWS
+            } else if skip > 0 {
+                // Skipped rows are dropped batch by batch; their size is unknown, so the batch
+                // stays small and memory flat.
+                FIRST_BATCH_ROWS.min(skip.saturating_add(writer.rows_left()).saturating_add(1))
             } else {
                 // Never ask for more than the limit plus the one probe row.
                 batch_rows.min(writer.rows_left().saturating_add(1))
@@ -211,7 +227,11 @@ fn run_statements(
                 )));
             }
             rows_seen += u64::from(fetched);
-            for row in batch.chunks(width) {
+            let mut rows = batch.chunks(width);
+            while skip > 0 && rows.next().is_some() {
+                skip -= 1;
+            }
+            for row in rows {
                 if !writer.push(row) {
                     break;
                 }

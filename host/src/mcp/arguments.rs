@@ -82,6 +82,33 @@ pub struct QueryArguments {
     /// then TIMEOUT.
     #[schemars(range(min = 1))]
     pub timeout_ms: Option<u64>,
+    /// Values bound to the statement's placeholders, in order (`?` for SQLite and MySQL,
+    /// `$1`, `$2`, … for PostgreSQL): numbers, strings, booleans or null. They are sent apart
+    /// from the SQL text, so they need no quoting or escaping. The count must match.
+    #[serde(default)]
+    #[schemars(schema_with = "params_schema")]
+    pub params: Vec<serde_json::Value>,
+    /// Rows of the result to skip: pass the `meta.next_offset` of a truncated result to get the
+    /// next page. Each page re-runs the query (use an ORDER BY that makes the order total).
+    #[schemars(range(min = 0))]
+    pub offset: Option<u64>,
+    /// Only check the SQL: the statements, their kind, the tier each needs and whether the
+    /// arguments given allow them. Connects to nothing.
+    #[serde(default)]
+    pub check_only: bool,
+    /// Return the engine's query plan for the one statement as a tree (node, relation,
+    /// estimated rows and cost, children) instead of running it.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+/// The schema of `params`: an array of JSON scalars.
+fn params_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "type": ["number", "string", "boolean", "null"] },
+        "maxItems": crate::params::MAX_PARAMS,
+    })
 }
 
 /// Arguments of the `introspect` tool.

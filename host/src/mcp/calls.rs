@@ -16,7 +16,7 @@ use crate::error::Failure;
 use crate::exec::{Limits, OnStuck, CANCEL_GRACE};
 use crate::introspect::{IntrospectSpec, IntrospectWhat};
 use crate::plugins::Registry;
-use crate::request::{QueryRequest, Response};
+use crate::request::{QueryMode, QueryRequest, Response};
 use crate::sanitize::Sanitizer;
 
 /// The source named in errors when the server's ceiling refuses a call.
@@ -167,10 +167,23 @@ fn query_request(
     let (connection, mut ceilings) =
         resolve_connection(settings, &arguments.connection, sanitizer)?;
     ceilings.push(server_ceiling(settings));
+    if arguments.check_only && arguments.explain {
+        return Err(Failure::invalid_input(
+            "pass either check_only or explain, not both",
+        ));
+    }
     Ok(QueryRequest {
         connection,
         sql: arguments.sql,
-        params: Vec::new(),
+        params: crate::params::from_json_array(&arguments.params)?,
+        offset: arguments.offset.unwrap_or(0),
+        mode: if arguments.check_only {
+            QueryMode::CheckOnly
+        } else if arguments.explain {
+            QueryMode::Explain
+        } else {
+            QueryMode::Run
+        },
         requested: requested_tier(arguments.allow_write, arguments.allow_ddl),
         ceilings,
         limits: Limits {

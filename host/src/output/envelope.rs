@@ -39,6 +39,14 @@ pub struct Meta {
     pub statements: usize,
     /// The access mode the session was opened with (`read`, `write`, `ddl`).
     pub access: String,
+    /// Rows of the result skipped before this page (`--offset`), when not 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// When a single read was cut by a limit: the `offset` that returns the next page. Paging
+    /// re-runs the query, so pages are consistent only if the data does not change between
+    /// calls and the query has an `ORDER BY` that makes the row order total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u64>,
 }
 
 /// The error part of a failed envelope.
