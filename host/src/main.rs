@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod capability;
+mod check;
 mod cli;
 mod connection;
 mod error;

@@ -99,21 +99,22 @@ pub enum StreamedOutcome {
 /// input). For the MCP server and other callers that need the whole result.
 pub fn run_query(request: QueryRequest, sanitizer: Sanitizer, on_stuck: OnStuck) -> Response {
     let engine = request.connection.engine.clone();
+    let command = request.mode.command();
     match query(&request, on_stuck, false) {
         Ok(QueryOutput::Data(data, meta)) => Response {
             engine: Some(engine),
-            command: "query",
+            command,
             outcome: Ok((data, Some(meta))),
             sanitizer,
         },
         // Not reachable without streaming; reported rather than assumed.
         Ok(QueryOutput::Streamed(..)) => Response::failure(
             Some(engine),
-            "query",
+            command,
             Failure::internal("a result was streamed where it must not be"),
             sanitizer,
         ),
-        Err(failure) => Response::failure(Some(engine), "query", failure, sanitizer),
+        Err(failure) => Response::failure(Some(engine), command, failure, sanitizer),
     }
 }
 
@@ -124,10 +125,11 @@ pub fn run_query_to_stdout(
     on_stuck: OnStuck,
 ) -> StreamedOutcome {
     let engine = request.connection.engine.clone();
+    let command = request.mode.command();
     match query(&request, on_stuck, true) {
         Ok(QueryOutput::Data(data, meta)) => StreamedOutcome::Respond(Response {
             engine: Some(engine),
-            command: "query",
+            command,
             outcome: Ok((data, Some(meta))),
             sanitizer,
         }),
@@ -144,7 +146,7 @@ pub fn run_query_to_stdout(
             StreamedOutcome::Printed(false)
         }
         Err(failure) => {
-            StreamedOutcome::Respond(Response::failure(Some(engine), "query", failure, sanitizer))
+            StreamedOutcome::Respond(Response::failure(Some(engine), command, failure, sanitizer))
         }
     }
 }
@@ -192,7 +194,8 @@ fn query(
     }
     let plugin = Registry::discover().load_engine(&request.connection.engine)?;
     if request.mode == QueryMode::CheckOnly {
-        return check_only(&plugin, request, started);
+        let (data, meta) = crate::check::check_only(&plugin, request, started)?;
+        return Ok(QueryOutput::Data(data, meta));
     }
     let statements = plenum_gate::check(&request.sql, plugin.dialect(), request.requested)?;
     params::check_count(&statements, request.params.len())?;
@@ -271,12 +274,12 @@ fn query(
     Ok(QueryOutput::Data(data, meta))
 }
 
-fn elapsed_ms(started: Instant) -> u64 {
+pub fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The highest tier among `statements`: what the session must be opened with.
-fn needed_tier(statements: &[plenum_gate::Statement]) -> Tier {
+pub fn needed_tier(statements: &[plenum_gate::Statement]) -> Tier {
     statements
         .iter()
         .map(|statement| statement.tier)
@@ -286,7 +289,7 @@ fn needed_tier(statements: &[plenum_gate::Statement]) -> Tier {
 
 /// Paging re-runs the query and skips rows: only sound for one read. Re-running a write
 /// would repeat its effect.
-fn check_paging(statements: &[plenum_gate::Statement], offset: u64) -> Result<(), Failure> {
+pub fn check_paging(statements: &[plenum_gate::Statement], offset: u64) -> Result<(), Failure> {
     if offset == 0 {
         return Ok(());
     }
@@ -301,95 +304,4 @@ fn check_paging(statements: &[plenum_gate::Statement], offset: u64) -> Result<()
             "--offset pages through the rows of one statement; the SQL holds several",
         )),
     }
-}
-
-/// One statement as `--check-only` reports it.
-#[derive(Serialize)]
-struct CheckedStatement<'a> {
-    index: usize,
-    sql: &'a str,
-    kind: &'a str,
-    tier: &'static str,
-    line: u64,
-    column: u64,
-    parameters: usize,
-    allowed: bool,
-    /// The flag that would allow it, when it is not allowed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    needs: Option<&'static str>,
-}
-
-/// What `--check-only` reports.
-#[derive(Serialize)]
-struct CheckReport<'a> {
-    /// Whether a run with the same flags would pass the gate and the parameter checks.
-    allowed: bool,
-    granted: &'static str,
-    needed: &'static str,
-    statements: Vec<CheckedStatement<'a>>,
-    params_given: usize,
-    /// Why a run would be refused; empty when `allowed`.
-    problems: Vec<String>,
-}
-
-/// `--check-only`: the gate's verdict for every statement, and whether the grant, the
-/// parameters and the paging flags fit, without connecting. Input that no flag could make
-/// runnable (a parse error, a statement that is never allowed, bad placeholders) fails as a
-/// run would.
-fn check_only(
-    plugin: &LoadedPlugin,
-    request: &QueryRequest,
-    started: Instant,
-) -> Result<QueryOutput, Failure> {
-    let statements = plenum_gate::classify(&request.sql, plugin.dialect())?;
-    let needed = needed_tier(&statements);
-    let mut problems = Vec::new();
-    if let Err(error) = plenum_gate::check(&request.sql, plugin.dialect(), request.requested) {
-        problems.push(error.to_string());
-    }
-    for check in [
-        params::check_count(&statements, request.params.len()),
-        check_paging(&statements, request.offset),
-    ] {
-        if let Err(failure) = check {
-            problems.push(failure.message);
-        }
-    }
-    let report = CheckReport {
-        allowed: problems.is_empty(),
-        granted: request.requested.as_str(),
-        needed: needed.as_str(),
-        statements: statements
-            .iter()
-            .enumerate()
-            .map(|(index, statement)| CheckedStatement {
-                index: index + 1,
-                sql: &statement.sql,
-                kind: &statement.kind,
-                tier: statement.tier.as_str(),
-                line: statement.line,
-                column: statement.column,
-                parameters: statement.parameters,
-                allowed: statement.tier <= request.requested,
-                needs: (statement.tier > request.requested)
-                    .then(|| statement.tier.flag())
-                    .flatten(),
-            })
-            .collect(),
-        params_given: request.params.len(),
-        problems,
-    };
-    let data = serde_json::value::to_raw_value(&report)
-        .map_err(|error| Failure::internal(format!("cannot render the check: {error}")))?;
-    let meta = Meta {
-        execution_ms: elapsed_ms(started),
-        rows_returned: 0,
-        truncated: false,
-        truncated_by: None,
-        statements: statements.len(),
-        access: access_mode(needed).as_str().to_owned(),
-        offset: None,
-        next_offset: None,
-    };
-    Ok(QueryOutput::Data(data, meta))
 }

@@ -45,6 +45,17 @@ pub enum QueryMode {
     Explain,
 }
 
+impl QueryMode {
+    /// The envelope's `command`, which tells the shape of its `data`.
+    pub fn command(self) -> &'static str {
+        match self {
+            QueryMode::Run => "query",
+            QueryMode::CheckOnly => "check",
+            QueryMode::Explain => "explain",
+        }
+    }
+}
+
 /// What a command produced, before it becomes an envelope.
 pub struct Response {
     /// The engine involved.

@@ -68,6 +68,13 @@ async def scenario(args):
                     **sqlite})
         await call(client, "ddl_with_flag", "query",
                    {"sql": "CREATE TABLE made_by_agent (x INTEGER)", "allow_ddl": True, **sqlite})
+        await call(client, "with_params", "query",
+                   {"sql": "SELECT name FROM items WHERE id = ? OR name = ?",
+                    "params": [1, "x' OR 1=1 --"], **sqlite})
+        await call(client, "check_only", "query",
+                   {"sql": "SELECT 1; DELETE FROM items", "check_only": True, **sqlite})
+        await call(client, "explain", "query",
+                   {"sql": "SELECT name FROM items WHERE id = 1", "explain": True, **sqlite})
         await call(client, "introspect", "introspect", {"list_tables": True, **sqlite})
         await call(client, "list_engines", "list_engines", {})
         await call(client, "list_connections", "list_connections", {})

@@ -172,6 +172,21 @@ fn common_checks(steps: &BTreeMap<String, Json>, stderr: &str) {
         });
     assert!(sqlite_ok, "{engines}");
 
+    // Bound values, a dry run and a plan all pass the SDK's check of the output schema.
+    let with_params = envelope(steps, "with_params");
+    assert_eq!(
+        with_params["data"]["rows"],
+        json!([["apple"]]),
+        "{with_params}"
+    );
+    let check = envelope(steps, "check_only");
+    assert_eq!(check["command"], "check", "{check}");
+    assert_eq!(check["data"]["allowed"], false, "{check}");
+    assert_eq!(check["data"]["statements"][1]["tier"], "write", "{check}");
+    let explain = envelope(steps, "explain");
+    assert_eq!(explain["command"], "explain", "{explain}");
+    assert!(explain["data"]["plan"].is_object(), "{explain}");
+
     // The scenario's introspection lists the tables of the database.
     let introspect = envelope(steps, "introspect");
     assert_eq!(introspect["ok"], true, "{introspect}");

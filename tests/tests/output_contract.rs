@@ -28,11 +28,37 @@ fn query_results_match_the_query_schema() {
         ("SELECT * FROM t", &[][..]),
         ("SELECT * FROM t", &["--max-rows", "1"][..]),
         ("UPDATE t SET i = 2", &["--allow-write"][..]),
+        ("SELECT * FROM t WHERE i = ?", &["--param", "1"][..]),
+        ("SELECT * FROM t", &["--max-rows", "1", "--offset", "1"][..]),
     ] {
         let run = db.query(sql, flags);
         run.assert_ok();
         assert_valid(&schemas["query"], &run.json);
         assert!(!schemas["error"].is_null());
+    }
+}
+
+#[test]
+fn check_only_results_match_the_check_schema() {
+    let schemas = schemas();
+    let db = SqliteFixture::new("CREATE TABLE t (i INTEGER)");
+    for (sql, flags) in [
+        ("SELECT * FROM t WHERE i = ?", &["--check-only"][..]),
+        (
+            "SELECT 1; DELETE FROM t",
+            &["--check-only", "--allow-write"][..],
+        ),
+        ("DROP TABLE t", &["--check-only"][..]),
+    ] {
+        let run = db.query(sql, flags);
+        run.assert_ok();
+        assert_eq!(run.json["command"], "check");
+        assert_valid(&schemas["check"], &run.json);
+        let validator = jsonschema::validator_for(&schemas["query"]).expect("schema compiles");
+        assert!(
+            !validator.is_valid(&run.json),
+            "a check is not a query result"
+        );
     }
 }
 

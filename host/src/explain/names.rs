@@ -41,10 +41,8 @@ impl Names {
             index += 1;
             match token {
                 Token::Punct('(') => from_list.push(false),
-                Token::Punct(')') => {
-                    if from_list.len() > 1 {
-                        from_list.pop();
-                    }
+                Token::Punct(')') if from_list.len() > 1 => {
+                    from_list.pop();
                 }
                 Token::Punct(',') if from_list.last() == Some(&true) => {
                     index = names.reference(&tokens, index);

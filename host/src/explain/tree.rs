@@ -52,6 +52,7 @@ impl PlanNode {
     }
 
     /// Nodes in this tree, this one included.
+    #[cfg(test)]
     pub fn count(&self) -> usize {
         1 + self.children.iter().map(PlanNode::count).sum::<usize>()
     }

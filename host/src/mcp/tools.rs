@@ -57,8 +57,11 @@ fn query(ceiling: Tier) -> Tool {
          [{{name, type}}], rows: [[values in column order]], rows_affected}}, meta: \
          {{execution_ms, rows_returned, truncated, truncated_by, statements, access}}}}. Rows \
          stop at max_rows (default 500) and max_bytes (default 1 MiB) with meta.truncated = \
-         true: narrow the query (WHERE, LIMIT, fewer columns) rather than raising the limits. \
-         On failure isError is true and error.code is one of: {ERROR_CODES}.",
+         true: narrow the query (WHERE, LIMIT, fewer columns) rather than raising the limits, \
+         or page with offset = meta.next_offset. Pass values as params (placeholders ? or $1) \
+         instead of quoting them into the SQL. check_only reports each statement's kind and \
+         tier without connecting (command: check); explain returns the plan tree (command: \
+         explain). On failure isError is true and error.code is one of: {ERROR_CODES}.",
         ceiling_sentence(ceiling)
     );
     let annotations = ToolAnnotations::with_title("Run SQL")
@@ -68,8 +71,13 @@ fn query(ceiling: Tier) -> Tool {
         .open_world(false);
     Tool::new(QUERY, description, input_schema::<QueryArguments>())
         .with_title("Run SQL")
-        .with_raw_output_schema(Arc::new(output_schema(schema::query_envelope())))
+        .with_raw_output_schema(Arc::new(output_schema(query_results())))
         .with_annotations(annotations)
+}
+
+/// What the `query` tool answers: rows, a check (`check_only`) or a plan (`explain`).
+fn query_results() -> Vec<Json> {
+    vec![schema::query_envelope(), schema::check_envelope()]
 }
 
 fn introspect() -> Tool {
@@ -123,7 +131,7 @@ fn read_only_tool(
 ) -> Tool {
     Tool::new(name, description, input)
         .with_title(title)
-        .with_raw_output_schema(Arc::new(output_schema(schema::generic_envelope())))
+        .with_raw_output_schema(Arc::new(output_schema(vec![schema::generic_envelope()])))
         .with_annotations(
             ToolAnnotations::with_title(title)
                 .read_only(true)
@@ -133,12 +141,15 @@ fn read_only_tool(
         )
 }
 
-/// `success` or the error envelope, as one self-contained schema: both schemas' definitions
-/// are moved to the root so their `$ref`s resolve there.
-fn output_schema(success: Json) -> Map<String, Json> {
+/// One of `successes` or the error envelope, as one self-contained schema: every schema's
+/// definitions are moved to the root so their `$ref`s resolve there.
+fn output_schema(successes: Vec<Json>) -> Map<String, Json> {
     let mut definitions = Map::new();
     let mut branches = Vec::new();
-    for mut branch in [success, schema::error_envelope()] {
+    for mut branch in successes
+        .into_iter()
+        .chain(std::iter::once(schema::error_envelope()))
+    {
         if let Some(object) = branch.as_object_mut() {
             object.remove("$schema");
             for key in ["$defs", "definitions"] {
@@ -198,7 +209,7 @@ mod tests {
 
     #[test]
     fn output_schemas_accept_real_envelopes_and_reject_others() {
-        let query_schema = Json::Object(output_schema(schema::query_envelope()));
+        let query_schema = Json::Object(output_schema(query_results()));
         let validator = jsonschema::validator_for(&query_schema).map_err(|e| e.to_string());
         let validator = match validator {
             Ok(validator) => validator,
@@ -214,7 +225,7 @@ mod tests {
         let bogus = json!({"ok": true, "engine": "sqlite", "command": "query", "error": {"code": "X", "message": ""}});
         assert!(!validator.is_valid(&bogus));
 
-        let generic = Json::Object(output_schema(schema::generic_envelope()));
+        let generic = Json::Object(output_schema(vec![schema::generic_envelope()]));
         let validator = match jsonschema::validator_for(&generic) {
             Ok(validator) => validator,
             Err(error) => panic!("generic output schema does not compile: {error}"),

@@ -40,6 +40,16 @@ struct QueryEnvelope {
 
 #[derive(JsonSchema)]
 #[allow(dead_code)] // exists only to describe the output
+struct CheckEnvelope {
+    ok: bool,
+    engine: Option<String>,
+    command: String,
+    data: crate::check::CheckReport<'static>,
+    meta: Meta,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)] // exists only to describe the output
 struct ErrorEnvelope {
     ok: bool,
     engine: Option<String>,
@@ -81,6 +91,15 @@ pub fn query_envelope() -> Json {
     )
 }
 
+/// The schema of a successful `query --check-only` envelope (`command` is `check`).
+pub fn check_envelope() -> Json {
+    with_ok(
+        schemars::schema_for!(CheckEnvelope),
+        true,
+        "plenum check result",
+    )
+}
+
 /// The schema of every failed envelope.
 pub fn error_envelope() -> Json {
     with_ok(schemars::schema_for!(ErrorEnvelope), false, "plenum error")
@@ -99,6 +118,7 @@ pub fn generic_envelope() -> Json {
 pub fn all() -> Json {
     json!({
         "query": query_envelope(),
+        "check": check_envelope(),
         "error": error_envelope(),
         "result": generic_envelope(),
     })
