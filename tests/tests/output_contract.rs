@@ -92,3 +92,27 @@ fn other_commands_match_the_generic_schema() {
         assert_valid(&schemas["result"], &run.json);
     }
 }
+
+#[test]
+fn explain_results_match_the_explain_schema() {
+    let schemas = schemas();
+    let db = SqliteFixture::new(
+        "CREATE TABLE t (i INTEGER PRIMARY KEY, s TEXT); CREATE TABLE u (i INTEGER, t_i INTEGER);",
+    );
+    for sql in [
+        "SELECT * FROM t JOIN u ON u.t_i = t.i ORDER BY t.s",
+        "SELECT * FROM t WHERE i IN (SELECT t_i FROM u) UNION SELECT * FROM t WHERE i = 1",
+    ] {
+        let run = db.query(sql, &["--explain"]);
+        run.assert_ok();
+        assert_eq!(run.json["command"], "explain");
+        assert_valid(&schemas["explain"], &run.json);
+        for other in ["query", "check"] {
+            let validator = jsonschema::validator_for(&schemas[other]).expect("schema compiles");
+            assert!(
+                !validator.is_valid(&run.json),
+                "a plan is not a {other} result"
+            );
+        }
+    }
+}

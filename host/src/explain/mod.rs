@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use plenum_gate::{Dialect, Statement, Tier};
 use plenum_plugin_api::AccessMode;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -84,8 +85,8 @@ impl Format {
 }
 
 /// `data` of an explain envelope.
-#[derive(Serialize)]
-struct ExplainData<'a> {
+#[derive(Serialize, JsonSchema)]
+pub struct ExplainData<'a> {
     /// The root of the plan.
     plan: PlanNode,
     /// Which engine format the tree was read from.
@@ -94,9 +95,12 @@ struct ExplainData<'a> {
     statement: StatementOut<'a>,
 }
 
-#[derive(Serialize)]
-struct StatementOut<'a> {
+/// The statement a plan is for.
+#[derive(Serialize, JsonSchema)]
+pub struct StatementOut<'a> {
+    /// Upper-case label: `SELECT`, `DELETE`, …
     kind: &'a str,
+    /// The tier running it would need.
     tier: &'static str,
 }
 

@@ -15,7 +15,7 @@ use crate::error::{ErrorCode, Failure};
 pub const MAX_DEPTH: usize = 128;
 
 /// One node of a plan. Every key is always present (`null` when the engine does not say).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlanNode {
     /// The engine's name for the operation: `Hash Join`, `Seq Scan` (PostgreSQL), `table`,
     /// `nested_loop`, `query_block` (MySQL/MariaDB), `SCAN`, `SEARCH` (SQLite), …

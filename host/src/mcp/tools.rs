@@ -77,7 +77,11 @@ fn query(ceiling: Tier) -> Tool {
 
 /// What the `query` tool answers: rows, a check (`check_only`) or a plan (`explain`).
 fn query_results() -> Vec<Json> {
-    vec![schema::query_envelope(), schema::check_envelope()]
+    vec![
+        schema::query_envelope(),
+        schema::check_envelope(),
+        schema::explain_envelope(),
+    ]
 }
 
 fn introspect() -> Tool {

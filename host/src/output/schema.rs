@@ -50,6 +50,16 @@ struct CheckEnvelope {
 
 #[derive(JsonSchema)]
 #[allow(dead_code)] // exists only to describe the output
+struct ExplainEnvelope {
+    ok: bool,
+    engine: Option<String>,
+    command: String,
+    data: crate::explain::ExplainData<'static>,
+    meta: Meta,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)] // exists only to describe the output
 struct ErrorEnvelope {
     ok: bool,
     engine: Option<String>,
@@ -100,6 +110,15 @@ pub fn check_envelope() -> Json {
     )
 }
 
+/// The schema of a successful `query --explain` envelope (`command` is `explain`).
+pub fn explain_envelope() -> Json {
+    with_ok(
+        schemars::schema_for!(ExplainEnvelope),
+        true,
+        "plenum explain result",
+    )
+}
+
 /// The schema of every failed envelope.
 pub fn error_envelope() -> Json {
     with_ok(schemars::schema_for!(ErrorEnvelope), false, "plenum error")
@@ -119,6 +138,7 @@ pub fn all() -> Json {
     json!({
         "query": query_envelope(),
         "check": check_envelope(),
+        "explain": explain_envelope(),
         "error": error_envelope(),
         "result": generic_envelope(),
     })
