@@ -210,13 +210,7 @@ fn query(args: QueryArgs) -> Outcome {
             sql,
             params,
             offset: args.offset,
-            mode: if args.check_only {
-                QueryMode::CheckOnly
-            } else if args.explain {
-                QueryMode::Explain
-            } else {
-                QueryMode::Run
-            },
+            mode: QueryMode::from_flags(args.check_only, args.explain),
             requested: requested_tier(args.allow_write, args.allow_ddl),
             ceilings,
             limits: Limits {

@@ -46,6 +46,18 @@ pub enum QueryMode {
 }
 
 impl QueryMode {
+    /// The mode the flags (or MCP arguments) `check_only` and `explain` ask for; the front
+    /// ends refuse both at once.
+    pub fn from_flags(check_only: bool, explain: bool) -> Self {
+        if check_only {
+            QueryMode::CheckOnly
+        } else if explain {
+            QueryMode::Explain
+        } else {
+            QueryMode::Run
+        }
+    }
+
     /// The envelope's `command`, which tells the shape of its `data`.
     pub fn command(self) -> &'static str {
         match self {

@@ -177,13 +177,7 @@ fn query_request(
         sql: arguments.sql,
         params: crate::params::from_json_array(&arguments.params)?,
         offset: arguments.offset.unwrap_or(0),
-        mode: if arguments.check_only {
-            QueryMode::CheckOnly
-        } else if arguments.explain {
-            QueryMode::Explain
-        } else {
-            QueryMode::Run
-        },
+        mode: QueryMode::from_flags(arguments.check_only, arguments.explain),
         requested: requested_tier(arguments.allow_write, arguments.allow_ddl),
         ceilings,
         limits: Limits {
