@@ -11,28 +11,12 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use plenum_gate::{check, Dialect, Tier};
+use plenum_gate::{check, Tier};
 
-/// What agents typically send: point reads, joins with aggregates, CTEs, small writes. Every
-/// statement is valid in the three dialects the shipped plugins declare.
-const TYPICAL: &[&str] = &[
-    "SELECT id, name, email FROM users WHERE id = 42",
-    "SELECT * FROM events WHERE user_id = 7 ORDER BY created_at DESC LIMIT 20",
-    "SELECT u.id, u.name, count(e.id) AS events, sum(e.amount) AS total \
-     FROM users u LEFT JOIN events e ON e.user_id = u.id \
-     WHERE e.created_at >= '2024-01-01' GROUP BY u.id, u.name ORDER BY total DESC LIMIT 10",
-    "WITH recent AS (SELECT user_id, max(created_at) AS last_seen FROM events GROUP BY user_id) \
-     SELECT users.name, recent.last_seen FROM users JOIN recent ON recent.user_id = users.id",
-    "SELECT kind, count(*) FROM events WHERE amount IS NOT NULL AND score > 0 GROUP BY kind",
-    "SELECT id FROM events WHERE id IN (SELECT id FROM events_1k WHERE note LIKE '%café%')",
-    "INSERT INTO users (id, name, email) VALUES (1001, 'ann', 'ann@example.com')",
-    "UPDATE events SET amount = amount * 1.1 WHERE id = 12345",
-    "DELETE FROM events WHERE created_at < '2023-01-01'",
-    "SELECT count(*) FROM events",
-];
+#[path = "support/typical.rs"]
+mod typical;
 
-/// The dialects of the shipped plugins (SQLite, PostgreSQL, MySQL/MariaDB).
-const DIALECTS: [Dialect; 3] = [Dialect::Sqlite, Dialect::PostgreSql, Dialect::MySql];
+use typical::{DIALECTS, TYPICAL};
 
 fn one_statement_per_call(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("typical_one_per_call");

@@ -9,7 +9,7 @@ use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan};
 
 use crate::lex::is_trivia;
 use crate::special::{self, is_keyword};
-use crate::{reasons, walk, Dialect, Tier};
+use crate::{buffers, reasons, walk, Dialect, Tier};
 
 /// sqlparser's own default; deep enough for real queries (it counts nested subqueries,
 /// parentheses and prefix operators), shallow enough to stop `((((…))))` early.
@@ -133,14 +133,18 @@ pub(crate) fn classify_piece(
     let all = tokens.len();
     let mut take = |from: usize, to: usize| -> Vec<TokenWithSpan> {
         let slice = &mut tokens[from.min(to)..to];
+        // Room for the end marker `parse_one` adds, so it does not reallocate and copy.
+        let mut taken = buffers::take(slice.len() + 1);
         if keep_tokens {
-            slice.to_vec()
+            taken.extend_from_slice(slice);
         } else {
-            slice
-                .iter_mut()
-                .map(|t| std::mem::replace(t, TokenWithSpan::new_eof()))
-                .collect()
+            taken.extend(
+                slice
+                    .iter_mut()
+                    .map(|t| std::mem::replace(t, TokenWithSpan::new_eof())),
+            );
         }
+        taken
     };
     let mut extra_tier = Tier::Read;
     let to_parse = match shape {
@@ -148,12 +152,14 @@ pub(crate) fn classify_piece(
         Shape::Table { after, span } => {
             // `TABLE t` is `SELECT * FROM t` (PostgreSQL, MySQL 8); sqlparser only accepts
             // it inside a query, so the same tokens are parsed behind a synthetic prefix.
-            let mut rewritten = vec![
+            let rest = take(after, all);
+            let mut rewritten = Vec::with_capacity(rest.len() + 4);
+            rewritten.extend([
                 TokenWithSpan::new(Token::make_keyword("SELECT"), span),
                 TokenWithSpan::new(Token::Mul, span),
                 TokenWithSpan::new(Token::make_keyword("FROM"), span),
-            ];
-            rewritten.extend(take(after, all));
+            ]);
+            rewritten.extend(rest);
             rewritten
         }
         Shape::LockInShareMode { cut } => {
@@ -267,16 +273,23 @@ fn parse_one(
     let mut parser = Parser::new(dialect.parser_dialect())
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens);
-    let statement = parser.parse_statement().map_err(|e| parse_error(e, end))?;
-    let next = parser.peek_token_ref();
-    if next.token != Token::EOF {
-        return Err(PieceError::Parse {
-            message: format!("expected the end of the statement, found {}", next.token),
-            line: next.span.start.line,
-            column: next.span.start.column,
-        });
-    }
-    Ok(statement)
+    let result = match parser.parse_statement() {
+        Err(error) => Err(parse_error(error, end)),
+        Ok(statement) => {
+            let next = parser.peek_token_ref();
+            if matches!(next.token, Token::EOF) {
+                Ok(statement)
+            } else {
+                Err(PieceError::Parse {
+                    message: format!("expected the end of the statement, found {}", next.token),
+                    line: next.span.start.line,
+                    column: next.span.start.column,
+                })
+            }
+        }
+    };
+    buffers::give_back(parser.into_tokens());
+    result
 }
 
 /// Converts sqlparser's error, whose position is only inside its message text.
@@ -376,7 +389,10 @@ const TWO_WORD_OBJECTS: &[&str] = &[
 /// `INSERT`, … Used where the tree does not give a better one.
 pub(crate) fn token_kind(sig: &[&TokenWithSpan]) -> String {
     // `(SELECT …) …`: name the statement after its first word.
-    let opening = sig.iter().take_while(|t| t.token == Token::LParen).count();
+    let opening = sig
+        .iter()
+        .take_while(|t| matches!(t.token, Token::LParen))
+        .count();
     let sig = &sig[opening..];
     let Some(first) = word_upper(sig.first().copied()) else {
         return "STATEMENT".to_owned();

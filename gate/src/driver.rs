@@ -10,7 +10,7 @@ use crate::classify::{classify_piece, PieceError, Verdict};
 use crate::lex::{self, is_trivia, LexError, Lexed};
 use crate::params::{self, Placeholders};
 use crate::special::is_keyword;
-use crate::{Dialect, GateError, Statement};
+use crate::{buffers, Dialect, GateError, Statement};
 
 /// Stack the parse, walk and drop of one statement may need per significant token. Left-deep
 /// chains (`1+1+…`, `UNION` after `UNION`) nest one level per operator and are dropped
@@ -53,9 +53,11 @@ pub(crate) fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, Ga
         });
     }
     let stack = STACK_BASE + longest * STACK_PER_TOKEN;
-    stacker::maybe_grow(stack, stack, || {
+    let statements = stacker::maybe_grow(stack, stack, || {
         classify_pieces(sql, &mut lexed, &pieces, dialect)
-    })
+    });
+    buffers::give_back(lexed.tokens);
+    statements
 }
 
 /// The tokens between two top-level semicolons.
@@ -80,7 +82,7 @@ fn split(tokens: &[TokenWithSpan]) -> Vec<Piece> {
         significant: 0,
     };
     for (index, token) in tokens.iter().enumerate() {
-        if token.token == Token::SemiColon {
+        if matches!(token.token, Token::SemiColon) {
             piece.range.end = index;
             let next = Piece {
                 range: index + 1..index + 1,
@@ -107,9 +109,8 @@ fn classify_pieces(
     dialect: Dialect,
 ) -> Result<Vec<Statement>, GateError> {
     let Lexed { tokens, offsets } = lexed;
-    let may_have_placeholders = params::may_have_placeholders(sql);
     let placeholders_in = |tokens: &[TokenWithSpan], range: &Range<usize>| {
-        if may_have_placeholders {
+        if params::may_have_placeholders(&sql[offsets[range.start]..offsets[range.end]]) {
             params::scan(
                 &tokens[range.clone()],
                 &offsets[range.start..=range.end],

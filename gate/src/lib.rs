@@ -195,6 +195,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod buffers;
 mod classify;
 mod dialect;
 mod driver;
