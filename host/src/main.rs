@@ -21,6 +21,7 @@ mod plugins;
 mod request;
 mod sanitize;
 mod saved;
+mod supervisor;
 
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -50,8 +51,17 @@ fn main() -> ExitCode {
     }));
     let args: Vec<_> = std::env::args_os().collect();
     // `plenum mcp` ends when its client closes stdin; the other commands turn SIGINT and
-    // SIGTERM into a cancel, so the call rolls back and still prints its envelope.
-    if args.get(1).is_none_or(|command| command != "mcp") {
+    // SIGTERM into a cancel, so the call rolls back and still prints its envelope. Version and
+    // help only print, and start no thread for that.
+    let prints_only = |command: &std::ffi::OsString| {
+        ["--version", "-V", "--help", "-h", "help"]
+            .iter()
+            .any(|flag| command == flag)
+    };
+    if args
+        .get(1)
+        .is_none_or(|command| command != "mcp" && !prints_only(command))
+    {
         exec::stop_on_signals(stopped_by_signal);
     }
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {

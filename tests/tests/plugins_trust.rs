@@ -418,3 +418,100 @@ fn verify_reports_the_checks_and_the_manifest_it_would_write() {
     let run = Plenum::new(["plugins", "verify", "/nonexistent/libplenum_x.so"]).run();
     run.assert_error("INVALID_INPUT");
 }
+
+/// The lines of the layout memo under the cache folder `cache`, empty when there is none.
+fn memo_lines(cache: &Path) -> Vec<String> {
+    std::fs::read_to_string(cache.join("plenum").join("layout-checked"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Longer than the memo waits before it records a file: times more than 2 s old, in whole
+/// seconds.
+const SETTLED: std::time::Duration = std::time::Duration::from_millis(3_100);
+
+/// The file mode of `path`.
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_layout_memo_is_private_names_each_library_file_and_is_ignored_when_others_can_write_it() {
+    let probe = ProbeCopy::new();
+    probe.write_manifest();
+    let cache = probe.dir.path().join("cache");
+    let memo = cache.join("plenum").join("layout-checked");
+    let cached_query = || {
+        probe
+            .query_plenum()
+            .env("XDG_CACHE_HOME", &cache.to_string_lossy())
+            .run()
+    };
+
+    // A library copied a moment ago has not settled: it is checked, and not remembered.
+    cached_query().assert_ok();
+    assert_eq!(probe.take_log(), vec!["dlopen", "constructor", "info"]);
+    assert!(memo_lines(&cache).is_empty(), "{:?}", memo_lines(&cache));
+    assert_eq!(mode_of(&cache.join("plenum")), 0o700);
+
+    // Settled, it is remembered once, in a file only its owner can read or write.
+    std::thread::sleep(SETTLED);
+    cached_query().assert_ok();
+    let first = memo_lines(&cache);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(mode_of(&memo), 0o600);
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&probe.library).expect("library").ino()
+    };
+    assert!(
+        first[0].starts_with("1 ") && first[0].contains(&format!(":{inode}:")),
+        "the entry names the library file: {first:?}"
+    );
+    cached_query().assert_ok();
+    assert_eq!(
+        memo_lines(&cache),
+        first,
+        "a remembered library adds nothing"
+    );
+
+    // Rewritten in place (same inode and size, new content), it is another file to the memo:
+    // its entry no longer matches, and it must pass the trust checks again (a new manifest).
+    let mut bytes = std::fs::read(&probe.library).expect("read library");
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 1;
+    }
+    std::fs::write(&probe.library, &bytes).expect("rewrite library");
+    probe.write_manifest();
+    std::thread::sleep(SETTLED);
+    cached_query().assert_ok();
+    let second = memo_lines(&cache);
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert_eq!(second[0], first[0]);
+    assert_ne!(second[1], first[0]);
+
+    // A memo others can write is neither trusted nor rewritten; nor is one in a folder others
+    // can write.
+    set_mode(&memo, 0o666);
+    std::fs::write(&memo, "1 forged\n").expect("forge memo");
+    cached_query().assert_ok();
+    assert_eq!(memo_lines(&cache), vec!["1 forged"]);
+    assert_eq!(mode_of(&memo), 0o666);
+    std::fs::remove_file(&memo).expect("remove memo");
+    set_mode(&cache.join("plenum"), 0o777);
+    cached_query().assert_ok();
+    assert!(
+        !memo.exists(),
+        "no memo is created in a folder others can write"
+    );
+    set_mode(&cache.join("plenum"), 0o700);
+}

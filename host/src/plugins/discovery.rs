@@ -1,6 +1,6 @@
 //! The plugin search path and the candidate libraries on it.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ pub struct Candidate {
 pub fn installation_dirs() -> Vec<PathBuf> {
     let Some(exe_dir) = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.canonicalize().ok())
+        .and_then(|exe| resolved_by_kernel(&exe).or_else(|| exe.canonicalize().ok()))
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
     else {
         return Vec::new();
@@ -41,9 +41,44 @@ pub fn installation_dirs() -> Vec<PathBuf> {
     vec![exe_dir.join("plugins"), exe_dir]
 }
 
+/// `path` itself when the kernel produced it resolved: on Linux the executable's path and the
+/// current directory come from the kernel without symbolic links, `.` or `..`, so resolving
+/// them again would only repeat them at the cost of a `readlink` per level. `None` elsewhere,
+/// and for a path that is not plainly absolute or no longer names an existing file (a deleted
+/// executable reads as `… (deleted)`): resolve those as usual.
+fn resolved_by_kernel(path: &Path) -> Option<PathBuf> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let plain = path.is_absolute()
+        && path
+            .components()
+            .all(|part| matches!(part, Component::RootDir | Component::Normal(_)));
+    let exists =
+        plain && std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink());
+    exists.then(|| path.to_path_buf())
+}
+
 /// `path` with symbolic links resolved when it exists, as given otherwise.
 fn resolved(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// [`resolved`] for a directory of the installation: the executable's directory is resolved
+/// already, and its `plugins/` subfolder needs resolving only if it is a symbolic link.
+fn resolved_installation_dir(path: &Path, installation: &[PathBuf]) -> PathBuf {
+    let Some(exe_dir) = installation.last() else {
+        return resolved(path);
+    };
+    if path == exe_dir.as_path() {
+        return path.to_path_buf();
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => resolved(path),
+        // A folder or nothing: as given (its parent is resolved).
+        _ if path.parent() == Some(exe_dir.as_path()) => path.to_path_buf(),
+        _ => resolved(path),
+    }
 }
 
 /// The search path, in order: `PLENUM_PLUGIN_PATH`, the executable's directory and its
@@ -52,7 +87,9 @@ fn resolved(path: &Path) -> PathBuf {
 /// when the current directory is the installation itself.
 pub fn search_path() -> Vec<SearchDir> {
     let installation = installation_dirs();
-    let current = std::env::current_dir().ok().map(|dir| resolved(&dir));
+    let current = std::env::current_dir()
+        .ok()
+        .map(|dir| resolved_by_kernel(&dir).unwrap_or_else(|| resolved(&dir)));
     let mut wanted: Vec<(PathBuf, &'static str)> = Vec::new();
     if let Some(value) = std::env::var_os("PLENUM_PLUGIN_PATH") {
         wanted.extend(
@@ -66,9 +103,15 @@ pub fn search_path() -> Vec<SearchDir> {
         wanted.push((data.join("plenum").join("plugins"), "user"));
     }
     let mut dirs: Vec<SearchDir> = Vec::new();
+    // Each directory is resolved once (every component is a `readlink`, on every start).
+    let mut seen: Vec<PathBuf> = Vec::new();
     for (path, source) in wanted {
-        let real = resolved(&path);
-        if dirs.iter().any(|dir| resolved(&dir.path) == real) {
+        let real = if source == "executable" {
+            resolved_installation_dir(&path, &installation)
+        } else {
+            resolved(&path)
+        };
+        if seen.contains(&real) {
             continue;
         }
         let is_installation = installation.contains(&real);
@@ -79,6 +122,7 @@ pub fn search_path() -> Vec<SearchDir> {
         } else {
             None
         };
+        seen.push(real);
         dirs.push(SearchDir {
             path,
             source,

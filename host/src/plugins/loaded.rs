@@ -2,12 +2,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use plenum_gate::Dialect;
 use plenum_plugin_api::abi_stable::library::LibraryError;
-use plenum_plugin_api::loader::load_root_module;
+use plenum_plugin_api::loader::load_root_module_remembering;
 use plenum_plugin_api::{
     Capabilities, ConnectParams, ConnectionBox, PluginAbout, PluginError, PluginInfo,
     PluginModuleRef,
@@ -15,8 +15,10 @@ use plenum_plugin_api::{
 use serde::Serialize;
 
 use super::manifest::{self, Manifest};
+use super::perms;
 use super::trust::Assessment;
 use crate::error::Failure;
+use crate::supervisor::{run_with_time_limit, Unfinished};
 
 /// A plugin whose library passed the trust checks, loaded in time, speaks an API version the
 /// host speaks, agrees with its manifest and declares a dialect the gate knows.
@@ -165,17 +167,66 @@ fn describe_library_error(error: &LibraryError) -> String {
     }
 }
 
-/// What the loading thread hands back.
+/// What loading hands back.
 struct Opened {
     module: PluginModuleRef,
     info: PluginInfo,
     about: Option<PluginAbout>,
 }
 
+/// Where the loader remembers which libraries passed its layout check (see
+/// [`load_root_module_remembering`]): `$XDG_CACHE_HOME/plenum/layout-checked`, or
+/// `~/.cache/plenum/layout-checked`. Used only when nobody but the current user (or root) can
+/// change it or any folder above it ([`perms::check`]); its folder is created (mode 700) when
+/// missing. `None` turns the memo off: every load is then checked in full.
+fn layout_memo() -> Option<PathBuf> {
+    static MEMO: OnceLock<Option<PathBuf>> = OnceLock::new();
+    MEMO.get_or_init(|| {
+        // As for the allow-list: a relative XDG_CACHE_HOME is invalid and ignored.
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|home| !home.is_empty())
+                    .map(|home| PathBuf::from(home).join(".cache"))
+            })?;
+        let folder = cache.join("plenum");
+        let memo = folder.join("layout-checked");
+        if perms::check(&memo).is_ok() {
+            return Some(memo);
+        }
+        if memo.symlink_metadata().is_ok() {
+            // There, but others could change it: not used, and not replaced.
+            return None;
+        }
+        if !folder.is_dir() {
+            create_private_folder(&folder).ok()?;
+        }
+        perms::check(&folder).ok().map(|()| memo)
+    })
+    .clone()
+}
+
+#[cfg(unix)]
+fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+}
+
+#[cfg(not(unix))]
+fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)
+}
+
 /// Opens the library, runs its root-module constructor and asks it what it is. This is where
 /// the library's code first runs.
 fn open(path: &Path) -> Result<Opened, String> {
-    let module = load_root_module(path).map_err(|error| describe_library_error(&error))?;
+    let module = load_root_module_remembering(path, layout_memo().as_deref())
+        .map_err(|error| describe_library_error(&error))?;
     // The version is checked before any other call: a newer plugin's functions may expect
     // more of the host than it gives.
     let api = module.api_version();
@@ -200,29 +251,26 @@ fn open(path: &Path) -> Result<Opened, String> {
     })
 }
 
-/// [`open`] on its own thread, given up after `timeout`. A library stuck in its constructor
-/// keeps its thread, which ends with the process; the host goes on without it.
+/// [`open`] with a time limit. It runs on the process's timekeeping thread, which is idle at
+/// this point of a command (one thread fewer to start; see [`crate::supervisor`]), or on a
+/// thread of its own when that one is busy. A library stuck in its constructor keeps its
+/// thread, which ends with the process; the host goes on without it.
 fn open_within(path: &Path, timeout: Duration) -> Result<Opened, String> {
-    let (sender, receiver) = mpsc::channel();
     let library = path.to_path_buf();
-    std::thread::Builder::new()
-        .name("plenum-plugin-load".into())
-        .spawn(move || {
-            let opened = catch_unwind(AssertUnwindSafe(|| open(&library)))
-                .unwrap_or_else(|_| Err("loading it panicked".to_owned()));
-            // The receiver is gone only when the host stopped waiting.
-            let _ = sender.send(opened);
-        })
-        .map_err(|error| format!("cannot start a thread to load it: {error}"))?;
-    match receiver.recv_timeout(timeout) {
+    let work = move || {
+        catch_unwind(AssertUnwindSafe(|| open(&library)))
+            .unwrap_or_else(|_| Err("loading it panicked".to_owned()))
+    };
+    match run_with_time_limit(work, timeout) {
         Ok(opened) => opened,
-        Err(RecvTimeoutError::Timeout) => Err(format!(
+        Err(Unfinished::TimedOut) => Err(format!(
             "it did not finish loading within {} ms (its initialisation hangs or is too slow; \
              {} sets the limit)",
             timeout.as_millis(),
             super::trust::LOAD_TIMEOUT_ENV
         )),
-        Err(RecvTimeoutError::Disconnected) => Err("its loading thread stopped".to_owned()),
+        Err(Unfinished::Lost) => Err("its loading thread stopped".to_owned()),
+        Err(Unfinished::NoThread) => Err("cannot start a thread to load it".to_owned()),
     }
 }
 

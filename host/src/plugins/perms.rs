@@ -15,11 +15,18 @@ use std::path::Path;
 /// Checks the library at `path` (symbolic links resolved), its folder and every folder above.
 #[cfg(unix)]
 pub fn check(path: &Path) -> Result<(), String> {
+    let accounts = Accounts::load();
+    let me = rustix::process::geteuid().as_raw();
+    if let Some(chain) = plain_chain(path) {
+        // The file first, then its folder, then the folders above: as below.
+        for (index, (folder, metadata)) in chain.iter().enumerate() {
+            check_metadata(folder, metadata, me, &accounts, index > 1)?;
+        }
+        return Ok(());
+    }
     let real = path
         .canonicalize()
         .map_err(|error| format!("cannot resolve {}: {error}", path.display()))?;
-    let accounts = Accounts::load();
-    let me = rustix::process::geteuid().as_raw();
     check_one(&real, me, &accounts, false)?;
     // A symbolic link's own folder decides which file the name points at.
     if let Some(listed_dir) = path.parent() {
@@ -37,6 +44,29 @@ pub fn check(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `path` and every folder above it with their metadata, when `path` is absolute, has no `.`
+/// or `..` and no symbolic link anywhere along it: then it is its own resolved path, and the
+/// checks need one `lstat` per level instead of resolving it first (a `readlink` per level)
+/// and then a `stat` per level. `None` (resolve it) otherwise, or when a level cannot be read.
+#[cfg(unix)]
+fn plain_chain(path: &Path) -> Option<Vec<(std::path::PathBuf, std::fs::Metadata)>> {
+    use std::path::Component;
+    let plain = path.is_absolute()
+        && path
+            .components()
+            .all(|part| matches!(part, Component::RootDir | Component::Normal(_)));
+    if !plain {
+        return None;
+    }
+    let real: std::path::PathBuf = path.components().collect();
+    real.ancestors()
+        .map(|level| {
+            let metadata = std::fs::symlink_metadata(level).ok()?;
+            (!metadata.file_type().is_symlink()).then(|| (level.to_path_buf(), metadata))
+        })
+        .collect()
+}
+
 /// Permission checks are not implemented on this platform: libraries outside the
 /// installation still need a manifest with a matching hash.
 #[cfg(not(unix))]
@@ -51,10 +81,21 @@ fn check_one(
     accounts: &Accounts,
     sticky_allowed: bool,
 ) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-
     let metadata = std::fs::metadata(path)
         .map_err(|error| format!("cannot inspect {}: {error}", path.display()))?;
+    check_metadata(path, &metadata, me, accounts, sticky_allowed)
+}
+
+#[cfg(unix)]
+fn check_metadata(
+    path: &Path,
+    metadata: &std::fs::Metadata,
+    me: u32,
+    accounts: &Accounts,
+    sticky_allowed: bool,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+
     let mode = metadata.mode();
     let (owner, group) = (metadata.uid(), metadata.gid());
     if owner != me && owner != 0 {
@@ -85,20 +126,31 @@ fn check_one(
 
 /// The local account database (`/etc/passwd`, `/etc/group`), for the private-group rule.
 /// Accounts kept elsewhere (LDAP, …) are unknown, and their groups are never private.
+///
+/// The files are read only when a group-writable file or folder needs the rule: the usual
+/// installation (mode 755 folders) never does, and a cold start is cheaper without them.
 #[cfg(unix)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Accounts {
-    passwd: String,
-    group: String,
+    files: std::cell::OnceCell<(String, String)>,
+}
+
+/// No account files: no group is private.
+#[cfg(unix)]
+impl Default for Accounts {
+    fn default() -> Self {
+        Accounts {
+            files: std::cell::OnceCell::from((String::new(), String::new())),
+        }
+    }
 }
 
 #[cfg(unix)]
 impl Accounts {
-    /// Reads the local account files.
+    /// The local account files, read on first use.
     pub fn load() -> Self {
         Accounts {
-            passwd: std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
-            group: std::fs::read_to_string("/etc/group").unwrap_or_default(),
+            files: std::cell::OnceCell::new(),
         }
     }
 
@@ -106,17 +158,26 @@ impl Accounts {
     #[cfg(test)]
     pub fn from_text(passwd: &str, group: &str) -> Self {
         Accounts {
-            passwd: passwd.to_owned(),
-            group: group.to_owned(),
+            files: std::cell::OnceCell::from((passwd.to_owned(), group.to_owned())),
         }
+    }
+
+    fn files(&self) -> (&str, &str) {
+        let (passwd, group) = self.files.get_or_init(|| {
+            (
+                std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+                std::fs::read_to_string("/etc/group").unwrap_or_default(),
+            )
+        });
+        (passwd, group)
     }
 
     /// Whether `gid` is `uid`'s private group: it is `uid`'s primary group, no other account
     /// has it as its primary group, and it lists no member but `uid`'s own name.
     pub fn is_private_group(&self, gid: u32, uid: u32) -> bool {
+        let (passwd, group) = self.files();
         // name:password:uid:gid:…
-        let users: Vec<(&str, u32, u32)> = self
-            .passwd
+        let users: Vec<(&str, u32, u32)> = passwd
             .lines()
             .filter_map(|line| {
                 let mut fields = line.split(':');
@@ -137,7 +198,7 @@ impl Accounts {
             return false;
         }
         // name:password:gid:member,member
-        self.group.lines().any(|line| {
+        group.lines().any(|line| {
             let fields: Vec<&str> = line.split(':').collect();
             fields.len() == 4
                 && fields[2].parse() == Ok(gid)
@@ -224,5 +285,35 @@ mod tests {
         );
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .expect("chmod");
+    }
+
+    #[test]
+    fn a_library_reached_through_a_symbolic_link_is_judged_where_it_is() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).expect("mkdir");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let library = real.join("libplenum_x.so");
+        std::fs::write(&library, b"x").expect("write");
+        std::fs::set_permissions(&library, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let through_link = link.join("libplenum_x.so");
+        check(&through_link).expect("the real folder is only the owner's");
+
+        // The folder the link leads to is judged.
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let refusal = check(&through_link).unwrap_err();
+        assert!(refusal.contains("writable by every user"), "{refusal}");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+        // A path with `..` is resolved first, then judged.
+        let dotted = real.join("..").join("real").join("libplenum_x.so");
+        check(&dotted).expect("same library");
+        assert!(check(&dir.path().join("missing.so"))
+            .unwrap_err()
+            .contains("cannot resolve"));
     }
 }

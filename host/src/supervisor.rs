@@ -1,0 +1,589 @@
+//! One background thread that keeps time for the whole process: the timeouts of running calls
+//! ([`crate::exec::Watchdog`]), the time limit of a plugin load, and SIGINT / SIGTERM.
+//!
+//! Starting a thread costs a cold start more than anything the thread then does (on a small
+//! virtual machine about 0.2 ms of CPU each, and a scheduling round trip when the machine is
+//! busy), so a `plenum query` starts this one thread and nothing else: it runs the plugin load
+//! for the caller, which waits with its time limit, and then sleeps until a deadline or a
+//! signal, which a signal handler reports by writing a byte to a socket the thread reads.
+//!
+//! A job that does not finish in time keeps its thread; the thread is retired and the next need
+//! (or at once a signal, or a timer scheduled while the job runs) starts a new one, which takes
+//! over the timers and the signal socket (the retired thread ends when its job returns). Timers and signal counts live in shared state, changed under one lock,
+//! so every timer runs once and every signal counts once, however many threads are serving.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Work run when a timer is due, or at the first stop signal.
+pub type Action = Arc<dyn Fn() + Send + Sync>;
+
+/// How often a caller waiting for a job looks for a stop signal.
+const SIGNAL_POLL: Duration = Duration::from_millis(25);
+
+/// The serving thread wakes at least this often, so that scheduling a later timer never has to
+/// wake it (which costs a cold start a context switch on each side).
+const LONGEST_SLEEP: Duration = Duration::from_secs(1);
+
+/// A timer's handle, to take it back before it is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerId(u64);
+
+/// Why [`run_with_time_limit`] returned without a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The time limit passed; the work may still be running, on a thread of its own.
+    TimedOut,
+    /// The work ended without a result (it panicked).
+    Lost,
+    /// No thread could be started to run it.
+    NoThread,
+}
+
+struct Timer {
+    id: TimerId,
+    /// `None`: only the first stop signal runs it.
+    deadline: Option<Instant>,
+    /// Whether the first stop signal runs it early.
+    on_signal: bool,
+    action: Action,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
+struct State {
+    /// The serving thread's number; bumped to retire it.
+    generation: u64,
+    /// Whether a thread of `generation` is serving.
+    running: bool,
+    /// Whether it is running a job (and so neither reads signals nor keeps time).
+    busy: bool,
+    /// What it sleeps until, while it sleeps: `Some(None)` without a deadline.
+    asleep_until: Option<Option<Instant>>,
+    timers: Vec<Timer>,
+    jobs: VecDeque<Job>,
+    next_id: u64,
+    /// Stop signals read from the socket.
+    signals: usize,
+}
+
+impl State {
+    fn next_deadline(&self) -> Option<Instant> {
+        self.timers.iter().filter_map(|timer| timer.deadline).min()
+    }
+
+    /// Removes and returns the actions of the timers due at `now`.
+    fn take_due(&mut self, now: Instant) -> Vec<Action> {
+        let mut due = Vec::new();
+        self.timers.retain(|timer| {
+            let is_due = timer.deadline.is_some_and(|deadline| deadline <= now);
+            if is_due {
+                due.push(Arc::clone(&timer.action));
+            }
+            !is_due
+        });
+        due
+    }
+}
+
+struct Supervisor {
+    state: Mutex<State>,
+    bell: Doorbell,
+}
+
+static SUPERVISOR: OnceLock<Option<Supervisor>> = OnceLock::new();
+
+fn supervisor() -> Option<&'static Supervisor> {
+    SUPERVISOR
+        .get_or_init(|| {
+            Doorbell::new().map(|bell| Supervisor {
+                state: Mutex::new(State::default()),
+                bell,
+            })
+        })
+        .as_ref()
+}
+
+/// The state, also after a thread panicked while holding it (the state stays consistent: every
+/// change is a single push, retain or assignment).
+fn lock(supervisor: &Supervisor) -> MutexGuard<'_, State> {
+    supervisor
+        .state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Starts a serving thread if none serves. Returns false if none could be started.
+fn ensure_running(supervisor: &'static Supervisor, state: &mut State) -> bool {
+    if state.running {
+        return true;
+    }
+    let generation = state.generation;
+    let started = std::thread::Builder::new()
+        .name("plenum-supervisor".into())
+        .spawn(move || serve(supervisor, generation));
+    state.running = started.is_ok();
+    state.busy = false;
+    state.asleep_until = None;
+    state.running
+}
+
+/// Starts the serving thread now (so that signals are handled from the start).
+pub fn start() -> bool {
+    match supervisor() {
+        Some(supervisor) => ensure_running(supervisor, &mut lock(supervisor)),
+        None => false,
+    }
+}
+
+/// Wakes the serving thread if it sleeps past `deadline` (`None`: if it sleeps at all).
+fn wake_if_sleeping_past(supervisor: &Supervisor, state: &State, deadline: Option<Instant>) {
+    let late = match (state.asleep_until, deadline) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(None), Some(_)) => true,
+        (Some(Some(until)), Some(deadline)) => deadline < until,
+    };
+    if late {
+        supervisor.bell.ring();
+    }
+}
+
+/// Runs `action` on the serving thread at `deadline` (never, with `None`) or at the first stop
+/// signal if `on_signal`, whichever comes first; at once if a stop signal came already. `None`
+/// when no thread can keep time.
+pub fn schedule(deadline: Option<Instant>, on_signal: bool, action: Action) -> Option<TimerId> {
+    let supervisor = supervisor()?;
+    let mut state = lock(supervisor);
+    if state.busy {
+        // The serving thread is running a job and keeps no time until it returns: a new one
+        // takes over (the job's caller still gets its result, which does not go through it).
+        retire_locked(&mut state);
+    }
+    if !ensure_running(supervisor, &mut state) {
+        return None;
+    }
+    let deadline = if on_signal && stop_signal().is_some() {
+        Some(Instant::now())
+    } else {
+        deadline
+    };
+    state.next_id += 1;
+    let id = TimerId(state.next_id);
+    state.timers.push(Timer {
+        id,
+        deadline,
+        on_signal,
+        action,
+    });
+    if deadline.is_some() {
+        wake_if_sleeping_past(supervisor, &state, deadline);
+    }
+    Some(id)
+}
+
+/// Takes back a timer that has not run. (No wake-up: a thread sleeping until its deadline
+/// wakes, finds nothing due and sleeps again.)
+pub fn unschedule(id: TimerId) {
+    if let Some(supervisor) = supervisor() {
+        lock(supervisor).timers.retain(|timer| timer.id != id);
+    }
+}
+
+/// Runs `work` on the serving thread, or on a thread of its own when that one is busy, and
+/// waits for its result at most `limit`. Work that overruns keeps its thread, which ends with
+/// the process; the serving thread is then retired, and a stop signal that comes while the
+/// caller waits is handed to a new one at once.
+pub fn run_with_time_limit<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+    limit: Duration,
+) -> Result<T, Unfinished> {
+    let (sender, receiver) = mpsc::channel();
+    let job: Job = Box::new(move || {
+        // The receiver is gone only when the caller stopped waiting.
+        let _ = sender.send(work());
+    });
+    let generation = match submit(job) {
+        Ok(generation) => Some(generation),
+        Err(job) => {
+            std::thread::Builder::new()
+                .name("plenum-job".into())
+                .spawn(job)
+                .map_err(|_| Unfinished::NoThread)?;
+            None
+        }
+    };
+    // A limit too large for the clock never comes.
+    let deadline = Instant::now().checked_add(limit);
+    loop {
+        let left = deadline.map_or(SIGNAL_POLL, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
+        if left.is_zero() {
+            if let Some(generation) = generation {
+                retire(generation);
+            }
+            return Err(Unfinished::TimedOut);
+        }
+        match receiver.recv_timeout(left.min(SIGNAL_POLL)) {
+            Ok(value) => return Ok(value),
+            Err(RecvTimeoutError::Disconnected) => return Err(Unfinished::Lost),
+            Err(RecvTimeoutError::Timeout) => {
+                // The serving thread reads signals only between jobs: while this one runs
+                // on, a new thread takes over (once; retiring twice does nothing).
+                if let (Some(generation), Some(_)) = (generation, stop_signal()) {
+                    retire(generation);
+                    start();
+                }
+            }
+        }
+    }
+}
+
+/// Queues `job` for the serving thread if it is idle; hands the job back otherwise.
+fn submit(job: Job) -> Result<u64, Job> {
+    let Some(supervisor) = supervisor() else {
+        return Err(job);
+    };
+    let mut state = lock(supervisor);
+    // A job would hold up timers that fall due while it runs (`plenum mcp` keeps the timeouts
+    // of other calls): then it gets a thread of its own. A command's plugin load comes before
+    // any timeout, so it runs here.
+    let timers_waiting = state.timers.iter().any(|timer| timer.deadline.is_some());
+    if state.busy
+        || timers_waiting
+        || !state.jobs.is_empty()
+        || !ensure_running(supervisor, &mut state)
+    {
+        return Err(job);
+    }
+    state.jobs.push_back(job);
+    // Taken by the thread at once unless it sleeps.
+    state.busy = true;
+    wake_if_sleeping_past(supervisor, &state, None);
+    Ok(state.generation)
+}
+
+/// Retires the serving thread `generation`, if it still serves.
+fn retire(generation: u64) {
+    if let Some(supervisor) = supervisor() {
+        let mut state = lock(supervisor);
+        if state.generation == generation && state.running {
+            retire_locked(&mut state);
+        }
+    }
+}
+
+/// Retires the serving thread: it ends when it next looks at the state.
+fn retire_locked(state: &mut State) {
+    state.generation += 1;
+    state.running = false;
+    state.busy = false;
+    state.asleep_until = None;
+}
+
+/// The serving thread: runs jobs and due timers, then sleeps until the next deadline, a
+/// signal or a wake-up.
+fn serve(supervisor: &'static Supervisor, generation: u64) {
+    let mut waited: Option<Option<Duration>> = Some(None);
+    loop {
+        let (job, due, sleep) = {
+            let mut state = lock(supervisor);
+            if state.generation != generation {
+                drop(state);
+                // A wake-up this retired thread took may have been meant for its successor.
+                supervisor.bell.ring();
+                return;
+            }
+            let now = Instant::now();
+            let due = state.take_due(now);
+            let job = state.jobs.pop_front();
+            state.busy = job.is_some();
+            let sleep = if job.is_none() && due.is_empty() {
+                // Never asleep for long: a timer due after the thread wakes anyway needs no
+                // wake-up call (a call's own timeout, seconds away, never does).
+                let until = match (state.next_deadline(), now.checked_add(LONGEST_SLEEP)) {
+                    (Some(deadline), Some(limit)) => Some(deadline.min(limit)),
+                    (deadline, limit) => deadline.or(limit),
+                };
+                state.asleep_until = Some(until);
+                Some(until.map(|until| until.saturating_duration_since(now)))
+            } else {
+                state.asleep_until = None;
+                None
+            };
+            (job, due, sleep)
+        };
+        for action in due {
+            // A panicking action must not stop the timekeeping of the others.
+            let _ = catch_unwind(AssertUnwindSafe(|| action()));
+        }
+        if let Some(job) = job {
+            let _ = catch_unwind(AssertUnwindSafe(job));
+            continue;
+        }
+        let Some(sleep) = sleep else { continue };
+        // A deadline that is due now is handled by the next round, without sleeping.
+        if sleep.is_some_and(|left| left.is_zero()) {
+            continue;
+        }
+        let signals = supervisor.bell.wait(sleep, &mut waited);
+        if signals > 0 {
+            on_signals(supervisor, signals);
+        }
+    }
+}
+
+/// The stop signals this process received, as the signal handler recorded them.
+static STOP: OnceLock<Arc<std::sync::atomic::AtomicUsize>> = OnceLock::new();
+
+/// What a second stop signal, or a first one that nothing answered, runs.
+static GIVE_UP: OnceLock<fn(&'static str)> = OnceLock::new();
+
+/// How long after a stop signal the process ends if the call has not ended by itself.
+const SIGNAL_GRACE: Duration = Duration::from_millis(25 + 1500 + 500);
+
+/// The number of the signal that asked this process to stop, if one did.
+pub fn stop_signal() -> Option<usize> {
+    STOP.get()
+        .map(|stop| stop.load(std::sync::atomic::Ordering::SeqCst))
+        .filter(|&signal| signal != 0)
+}
+
+fn signal_name() -> &'static str {
+    match stop_signal() {
+        Some(2) => "SIGINT",
+        Some(15) => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Counts `count` new stop signals: the first runs every timer that asked for it and starts
+/// the grace period; a second gives up at once.
+fn on_signals(supervisor: &'static Supervisor, count: usize) {
+    let (early, give_up_now) = {
+        let mut state = lock(supervisor);
+        let before = state.signals;
+        state.signals += count;
+        let mut early = Vec::new();
+        if before == 0 {
+            state.timers.retain(|timer| {
+                if timer.on_signal {
+                    early.push(Arc::clone(&timer.action));
+                }
+                !timer.on_signal
+            });
+            if let Some(give_up) = GIVE_UP.get().copied() {
+                let action: Action = Arc::new(move || give_up(signal_name()));
+                state.next_id += 1;
+                let id = TimerId(state.next_id);
+                state.timers.push(Timer {
+                    id,
+                    deadline: Instant::now().checked_add(SIGNAL_GRACE),
+                    on_signal: false,
+                    action,
+                });
+            }
+        }
+        (early, state.signals >= 2)
+    };
+    for action in early {
+        let _ = catch_unwind(AssertUnwindSafe(|| action()));
+    }
+    if give_up_now {
+        if let Some(give_up) = GIVE_UP.get().copied() {
+            give_up(signal_name());
+        }
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a stop (see [`crate::exec::stop_on_signals`]).
+#[cfg(unix)]
+pub fn stop_on_signals(give_up: fn(&'static str)) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Some(supervisor) = supervisor() else {
+        // Without a thread to answer them the signals keep their default action, which also
+        // stops the process.
+        return;
+    };
+    let _ = GIVE_UP.set(give_up);
+    let stop = STOP.get_or_init(|| Arc::new(std::sync::atomic::AtomicUsize::new(0)));
+    for signal in [SIGINT, SIGTERM] {
+        let Ok(writer) = supervisor.bell.signal_writer() else {
+            return;
+        };
+        // The number first: the handler runs the two in this order, so the thread the byte
+        // wakes finds it. Both are async-signal-safe (an atomic store, a non-blocking send).
+        let Ok(number) = usize::try_from(signal) else {
+            return;
+        };
+        if signal_hook::flag::register_usize(signal, Arc::clone(stop), number).is_err()
+            || signal_hook::low_level::pipe::register(signal, writer).is_err()
+        {
+            return;
+        }
+    }
+    start();
+}
+
+/// Signals are not handled on this platform: they keep their default action.
+#[cfg(not(unix))]
+pub fn stop_on_signals(_give_up: fn(&'static str)) {}
+
+/// What the serving thread sleeps on: a socket that a signal handler (one byte, `X`, per
+/// signal) and the host's own threads (`w`) write to.
+#[cfg(unix)]
+struct Doorbell {
+    reader: std::os::unix::net::UnixStream,
+    writer: std::os::unix::net::UnixStream,
+}
+
+#[cfg(unix)]
+impl Doorbell {
+    fn new() -> Option<Self> {
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().ok()?;
+        // A full socket means a wake-up is pending already.
+        writer.set_nonblocking(true).ok()?;
+        Some(Doorbell { reader, writer })
+    }
+
+    fn signal_writer(&self) -> std::io::Result<std::os::unix::net::UnixStream> {
+        self.writer.try_clone()
+    }
+
+    fn ring(&self) {
+        use std::io::Write;
+        let _ = (&self.writer).write(b"w");
+    }
+
+    /// Sleeps at most `timeout` (`None`: until woken) and returns the signals that woke it.
+    /// `waited` remembers the socket's timeout, which is changed only when it differs.
+    fn wait(&self, timeout: Option<Duration>, waited: &mut Option<Option<Duration>>) -> usize {
+        use std::io::Read;
+        // The socket's timeout has microseconds; shorter waits round up, not to "forever".
+        let timeout = timeout.map(|left| left.max(Duration::from_micros(1)));
+        if *waited != Some(timeout) {
+            if self.reader.set_read_timeout(timeout).is_err() {
+                std::thread::sleep(SIGNAL_POLL);
+                return 0;
+            }
+            *waited = Some(timeout);
+        }
+        let mut bytes = [0u8; 64];
+        match (&self.reader).read(&mut bytes) {
+            Ok(read) => bytes[..read].iter().filter(|&&byte| byte == b'X').count(),
+            // Timed out or interrupted: the caller looks at the clock again.
+            Err(_) => 0,
+        }
+    }
+}
+
+/// Without signals, a condition variable.
+#[cfg(not(unix))]
+struct Doorbell {
+    rung: Mutex<bool>,
+    bell: std::sync::Condvar,
+}
+
+#[cfg(not(unix))]
+impl Doorbell {
+    fn new() -> Option<Self> {
+        Some(Doorbell {
+            rung: Mutex::new(false),
+            bell: std::sync::Condvar::new(),
+        })
+    }
+
+    fn ring(&self) {
+        if let Ok(mut rung) = self.rung.lock() {
+            *rung = true;
+            self.bell.notify_all();
+        }
+    }
+
+    fn wait(&self, timeout: Option<Duration>, _waited: &mut Option<Option<Duration>>) -> usize {
+        let Ok(mut rung) = self.rung.lock() else {
+            return 0;
+        };
+        if !*rung {
+            rung = match timeout {
+                Some(timeout) => match self.bell.wait_timeout(rung, timeout) {
+                    Ok((rung, _)) => rung,
+                    Err(_) => return 0,
+                },
+                None => match self.bell.wait(rung) {
+                    Ok(rung) => rung,
+                    Err(_) => return 0,
+                },
+            };
+        }
+        *rung = false;
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn timers_run_once_at_their_deadline_and_taken_back_ones_never() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        let started = Instant::now();
+        let soon = Instant::now() + Duration::from_millis(30);
+        schedule(
+            Some(soon),
+            false,
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .expect("a timer");
+        let counter = Arc::clone(&runs);
+        let never = schedule(
+            Some(Instant::now() + Duration::from_millis(40)),
+            false,
+            Arc::new(move || {
+                counter.fetch_add(100, Ordering::SeqCst);
+            }),
+        )
+        .expect("a timer");
+        unschedule(never);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn a_job_that_overruns_is_left_behind_and_the_next_one_still_runs() {
+        let slow = run_with_time_limit(
+            || std::thread::sleep(Duration::from_secs(3)),
+            Duration::from_millis(50),
+        );
+        assert_eq!(slow, Err(Unfinished::TimedOut));
+        // The retired thread is still sleeping: a new one serves.
+        assert_eq!(run_with_time_limit(|| 7, Duration::from_secs(5)), Ok(7));
+        let fired = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&fired);
+        schedule(
+            Some(Instant::now() + Duration::from_millis(10)),
+            false,
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .expect("a timer");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            run_with_time_limit(|| -> u8 { panic!("boom") }, Duration::from_secs(5)),
+            Err(Unfinished::Lost)
+        );
+    }
+}
