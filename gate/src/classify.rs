@@ -20,6 +20,9 @@ const RECURSION_LIMIT: usize = 50;
 pub(crate) struct Verdict {
     pub kind: String,
     pub tier: Tier,
+    /// What inside the statement raised its tier, when its kind does not say (see
+    /// [`crate::Statement::cause`]).
+    pub cause: Option<String>,
     /// The statement's grammar legitimately contains semicolons (trigger, function and
     /// procedure bodies), so it may be assembled from several `;`-separated pieces.
     pub may_span_semicolons: bool,
@@ -30,6 +33,7 @@ impl Verdict {
         Verdict {
             kind,
             tier,
+            cause: None,
             may_span_semicolons: false,
         }
     }
@@ -179,13 +183,23 @@ pub(crate) fn classify_piece(
         Ast::Explain { .. } => explain_kind(&statement, label),
         _ => label,
     };
-    let tier = walk::statement_tier(&statement, dialect).map_err(|reason| PieceError::Refused {
-        kind: kind.clone(),
-        reason,
-    })?;
+    let needs =
+        walk::statement_tier(&statement, dialect).map_err(|reason| PieceError::Refused {
+            kind: kind.clone(),
+            reason,
+        })?;
+    let (tier, cause) = if extra_tier > needs.tier {
+        (
+            extra_tier,
+            Some("takes row locks with LOCK IN SHARE MODE".to_owned()),
+        )
+    } else {
+        (needs.tier, needs.cause)
+    };
     Ok(Verdict {
         kind,
-        tier: tier.max(extra_tier),
+        tier,
+        cause,
         may_span_semicolons: matches!(
             statement,
             Ast::CreateTrigger(_) | Ast::CreateFunction(_) | Ast::CreateProcedure { .. }

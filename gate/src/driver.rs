@@ -190,6 +190,7 @@ fn classify_pieces(
             sql: text.to_owned(),
             kind: verdict.kind,
             tier: verdict.tier,
+            cause: verdict.cause,
             line: start.line,
             column: start.column,
             parameters,

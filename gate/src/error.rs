@@ -52,6 +52,9 @@ pub enum GateError {
         kind: String,
         /// The tier the statement needs.
         needed: Tier,
+        /// What inside the statement needs that tier, when its kind does not say: see
+        /// [`crate::Statement::cause`].
+        cause: Option<String>,
         /// The tier that was granted.
         granted: Tier,
         /// Line where the statement starts.
@@ -121,12 +124,20 @@ impl fmt::Display for GateError {
                 index,
                 kind,
                 needed,
+                cause,
                 ..
-            } => match needed.flag() {
-                Some(flag) => write!(f, "statement {index} ({kind}) needs {flag}"),
-                // Unreachable in practice: read is the lowest grant. Kept total for safety.
-                None => write!(f, "statement {index} ({kind}) needs the {needed} tier"),
-            },
+            } => {
+                write!(f, "statement {index} ({kind}) ")?;
+                match cause {
+                    Some(cause) => write!(f, "{cause}, which needs ")?,
+                    None => f.write_str("needs ")?,
+                }
+                match needed.flag() {
+                    Some(flag) => f.write_str(flag),
+                    // Unreachable in practice: read is the lowest grant. Kept total for safety.
+                    None => write!(f, "the {needed} tier"),
+                }
+            }
         }
     }
 }

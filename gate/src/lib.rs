@@ -185,6 +185,20 @@
 //! must not change those settings. Each statement text is sent through a one-statement
 //! protocol, so a disagreement the gate misses fails at the engine instead of running.
 //!
+//! # Messages
+//!
+//! A statement above the grant is reported by its position and label, and, when something
+//! inside it (not its own kind) decides its tier, by that thing: [`Statement::cause`].
+//! For example `statement 1 (DELETE) needs --allow-write`, but
+//! ``statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write``,
+//! `statement 1 (EXPLAIN ANALYZE) runs an UPDATE, which needs --allow-write`,
+//! `statement 1 (SELECT) calls nextval(), which needs --allow-write` and
+//! `statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs
+//! --allow-write`. Refusals found inside a statement name the function, relation or nested
+//! statement, and the CTE it is in: ``WITH … SELECT is refused: readfile() (in CTE `x`): …``.
+//! Messages are built from statement kinds and from function, relation and CTE names; they
+//! never repeat a literal of the SQL, which may hold a secret.
+//!
 //! # Robustness
 //!
 //! Parsing never panics the caller (a panic inside sqlparser becomes a parse error), nesting
@@ -201,6 +215,7 @@ mod dialect;
 mod driver;
 mod error;
 mod functions;
+mod labels;
 mod lex;
 mod params;
 mod reasons;
@@ -223,6 +238,13 @@ pub struct Statement {
     pub kind: String,
     /// The tier the statement needs.
     pub tier: Tier,
+    /// What inside the statement raised its tier above what its kind needs, as words that
+    /// follow its kind: ``contains a DELETE (in CTE `d`)``, `runs a DELETE` (under `EXPLAIN
+    /// ANALYZE`), `calls nextval()`, `takes row locks with FOR UPDATE or FOR SHARE`,
+    /// `creates a new table` (`SELECT … INTO`). `None` when the kind alone explains the tier
+    /// (`DELETE`, `CREATE TABLE`). Built from statement kinds and function and CTE names only,
+    /// never from literals in the SQL.
+    pub cause: Option<String>,
     /// Line of the statement's first token (1-based).
     pub line: u64,
     /// Column of the statement's first token (1-based, in characters).
@@ -258,6 +280,7 @@ pub fn check(sql: &str, dialect: Dialect, granted: Tier) -> Result<Vec<Statement
             index: position + 1,
             kind: statement.kind.clone(),
             needed: statement.tier,
+            cause: statement.cause.clone(),
             granted,
             line: statement.line,
             column: statement.column,

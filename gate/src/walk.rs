@@ -1,5 +1,10 @@
 //! The verdict for a parsed statement: an exhaustive allow-list over statement kinds, plus a
 //! walk over the whole tree for effects that hide inside queries and expressions.
+//!
+//! The walk also says what raised the tier when it was not the statement's own kind (a
+//! `DELETE` in a CTE, `nextval()`, a locking clause), so messages can name it. Those words are
+//! built only from statement kinds, function, relation and CTE names: never from literals,
+//! which may hold secrets.
 
 use std::borrow::Cow;
 use std::ops::ControlFlow;
@@ -10,38 +15,138 @@ use sqlparser::ast::{
 };
 
 use crate::functions::{self, Effect};
+use crate::labels::{refused_relation_label, statement_label};
 use crate::reasons;
 use crate::{Dialect, Tier};
+
+/// What a parsed statement needs.
+#[derive(Debug)]
+pub(crate) struct Needs {
+    pub tier: Tier,
+    /// What inside the statement raised `tier` above what its own kind needs, as a phrase
+    /// that follows the statement's label: ``contains a DELETE (in CTE `d`)``, `calls
+    /// nextval()`. `None` when the statement's own kind decides the tier.
+    pub cause: Option<String>,
+}
 
 /// The tier a parsed statement needs, or why it is refused.
 pub(crate) fn statement_tier(
     statement: &Statement,
     dialect: Dialect,
-) -> Result<Tier, Cow<'static, str>> {
+) -> Result<Needs, Cow<'static, str>> {
     let mut walker = Walker {
         dialect,
         tier: Tier::Read,
+        cause: None,
         plain_explain_depth: 0,
+        running_explain_depth: 0,
+        statement_depth: 0,
+        query_depth: 0,
+        own_body: own_body(statement),
+        root_is_query: matches!(statement, Statement::Query(_)),
+        cte_bodies: Vec::new(),
+        ctes: Vec::new(),
     };
     match statement.visit(&mut walker) {
-        ControlFlow::Continue(()) => Ok(walker.tier),
+        ControlFlow::Continue(()) => Ok(Needs {
+            tier: walker.tier,
+            cause: walker.cause,
+        }),
         ControlFlow::Break(reason) => Err(reason),
+    }
+}
+
+/// `WITH … DELETE` parses as a query whose body is the DELETE: that statement is the query
+/// itself, not something nested in it.
+fn own_body(statement: &Statement) -> Option<*const Statement> {
+    match statement {
+        Statement::Query(query) => match &*query.body {
+            SetExpr::Insert(inner)
+            | SetExpr::Update(inner)
+            | SetExpr::Delete(inner)
+            | SetExpr::Merge(inner) => Some(inner as *const Statement),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
 struct Walker {
     dialect: Dialect,
     tier: Tier,
+    /// Why `tier` is above what the statement's own kind needs (see [`Needs::cause`]).
+    cause: Option<String>,
     /// Inside a plain EXPLAIN nothing runs, so tiers found there do not count; refusals do,
     /// because refusing is always the safe side.
     plain_explain_depth: usize,
+    /// Inside an EXPLAIN that runs its statement (messages say "runs" rather than "contains").
+    running_explain_depth: usize,
+    /// Statements entered and not yet left; 1 while in the top-level statement itself.
+    statement_depth: usize,
+    /// Queries entered and not yet left.
+    query_depth: usize,
+    /// See [`own_body`]. Only compared by address, never read through.
+    own_body: Option<*const Statement>,
+    /// The statement being classified is a query (its label is the query's, `SELECT INTO`).
+    root_is_query: bool,
+    /// CTE bodies of the queries entered, not yet reached: body address and CTE name.
+    cte_bodies: Vec<(*const Query, Option<String>)>,
+    /// CTE bodies being walked, innermost last: body address and CTE name.
+    ctes: Vec<(*const Query, Option<String>)>,
 }
 
 impl Walker {
+    /// Raises the tier for the statement's own kind: no cause to name.
     fn raise(&mut self, tier: Tier) {
         if self.plain_explain_depth == 0 {
             self.tier = self.tier.max(tier);
         }
+    }
+
+    /// Raises the tier for something inside the statement; `what` says what, and is only
+    /// called when it raises the tier.
+    fn raise_for(&mut self, tier: Tier, what: impl FnOnce(&Self) -> String) {
+        if self.plain_explain_depth == 0 && tier > self.tier {
+            self.tier = tier;
+            let mut cause = what(self);
+            cause.push_str(&self.place());
+            self.cause = Some(cause);
+        }
+    }
+
+    /// `` (in CTE `d`)`` inside a CTE, else nothing.
+    fn place(&self) -> String {
+        match self.ctes.last() {
+            Some((_, Some(name))) => format!(" (in CTE `{name}`)"),
+            Some((_, None)) => " (in a CTE)".to_owned(),
+            None => String::new(),
+        }
+    }
+
+    /// Whether `statement` is the statement being classified (its label already names it).
+    fn is_own(&self, statement: &Statement) -> bool {
+        self.statement_depth == 0
+            || (self.statement_depth == 1
+                && self.query_depth == 1
+                && self.ctes.is_empty()
+                && self
+                    .own_body
+                    .is_some_and(|body| std::ptr::eq(body, statement)))
+    }
+
+    /// `contains a DELETE`, or `runs a DELETE` under an EXPLAIN that runs it.
+    fn nested(&self, label: &str) -> String {
+        let verb = if self.running_explain_depth > 0 {
+            "runs"
+        } else {
+            "contains"
+        };
+        let article = if label.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{verb} {article} {label}")
     }
 
     fn function(&mut self, name: &ObjectName) -> ControlFlow<Cow<'static, str>> {
@@ -56,12 +161,14 @@ impl Walker {
         match functions::function_effect(&ident.value) {
             None => ControlFlow::Continue(()),
             Some(Effect::Needs(tier)) => {
-                self.raise(tier);
+                self.raise_for(tier, |_| format!("calls {}()", ident.value));
                 ControlFlow::Continue(())
             }
-            Some(Effect::Refused(reason)) => {
-                ControlFlow::Break(Cow::Owned(format!("{}(): {reason}", ident.value)))
-            }
+            Some(Effect::Refused(reason)) => ControlFlow::Break(Cow::Owned(format!(
+                "{}(){}: {reason}",
+                ident.value,
+                self.place()
+            ))),
         }
     }
 }
@@ -70,32 +177,78 @@ impl Visitor for Walker {
     type Break = Cow<'static, str>;
 
     fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Self::Break> {
+        let own = self.is_own(statement);
         match local_tier(statement) {
-            Ok(tier) => self.raise(tier),
-            Err(reason) => return ControlFlow::Break(reason),
+            Ok(tier) if own => self.raise(tier),
+            Ok(tier) => self.raise_for(tier, |walker| walker.nested(&statement_label(statement))),
+            Err(reason) if own => return ControlFlow::Break(reason),
+            Err(reason) => {
+                return ControlFlow::Break(Cow::Owned(format!(
+                    "it {}{}, which is refused: {reason}",
+                    self.nested(&statement_label(statement)),
+                    self.place()
+                )))
+            }
         }
         if let Statement::Call(function) = statement {
             self.function(&function.name)?;
         }
         if is_plain_explain(statement) {
             self.plain_explain_depth += 1;
+        } else if matches!(statement, Statement::Explain { .. }) {
+            self.running_explain_depth += 1;
         }
+        self.statement_depth += 1;
         ControlFlow::Continue(())
     }
 
     fn post_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Self::Break> {
         if is_plain_explain(statement) {
             self.plain_explain_depth = self.plain_explain_depth.saturating_sub(1);
+        } else if matches!(statement, Statement::Explain { .. }) {
+            self.running_explain_depth = self.running_explain_depth.saturating_sub(1);
         }
+        self.statement_depth = self.statement_depth.saturating_sub(1);
         ControlFlow::Continue(())
     }
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Self::Break> {
+        if let Some(at) = self
+            .cte_bodies
+            .iter()
+            .rposition(|(body, _)| std::ptr::eq(*body, query))
+        {
+            let cte = self.cte_bodies.swap_remove(at);
+            self.ctes.push(cte);
+        }
+        if let Some(with) = &query.with {
+            self.cte_bodies.extend(with.cte_tables.iter().map(|cte| {
+                let name = &cte.alias.name.value;
+                let printable =
+                    name.len() <= 64 && !name.contains(|c: char| c == '`' || c.is_control());
+                (&*cte.query as *const Query, printable.then(|| name.clone()))
+            }));
+        }
+        self.query_depth += 1;
         // FOR UPDATE / FOR SHARE / FOR NO KEY UPDATE take row locks, which the read-only
         // transaction refuses in PostgreSQL and which block writers elsewhere.
         if !query.locks.is_empty() {
-            self.raise(Tier::Write);
+            self.raise_for(Tier::Write, |_| {
+                "takes row locks with FOR UPDATE or FOR SHARE".to_owned()
+            });
         }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &Query) -> ControlFlow<Self::Break> {
+        if self
+            .ctes
+            .last()
+            .is_some_and(|(body, _)| std::ptr::eq(*body, query))
+        {
+            self.ctes.pop();
+        }
+        self.query_depth = self.query_depth.saturating_sub(1);
         ControlFlow::Continue(())
     }
 
@@ -105,7 +258,18 @@ impl Visitor for Walker {
                 return ControlFlow::Break(Cow::Borrowed(reasons::MYSQL_SELECT_INTO));
             }
             // PostgreSQL (and the other dialects that accept it): SELECT … INTO creates a table.
-            self.raise(Tier::Ddl);
+            // In the top-level query the statement's label already says SELECT INTO.
+            let top = self.root_is_query
+                && self.statement_depth == 1
+                && self.query_depth == 1
+                && self.ctes.is_empty();
+            self.raise_for(Tier::Ddl, |walker| {
+                if top {
+                    "creates a new table".to_owned()
+                } else {
+                    walker.nested("SELECT … INTO")
+                }
+            });
         }
         ControlFlow::Continue(())
     }
@@ -149,7 +313,11 @@ impl Visitor for Walker {
         let parts = &mut parts[..count];
         parts.reverse();
         match functions::relation_refusal(parts) {
-            Some(reason) => ControlFlow::Break(Cow::Borrowed(reason)),
+            Some(reason) => ControlFlow::Break(Cow::Owned(format!(
+                "{}{}: {reason}",
+                refused_relation_label(parts),
+                self.place()
+            ))),
             None => ControlFlow::Continue(()),
         }
     }
@@ -385,5 +553,42 @@ pub(crate) fn query_kind(query: &Query) -> String {
         format!("WITH … {label}")
     } else {
         label.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    use super::*;
+
+    fn parse(sql: &str) -> Statement {
+        Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn unprintable_cte_names_are_not_repeated() {
+        let needs = |sql: &str| statement_tier(&parse(sql), Dialect::PostgreSql).unwrap();
+        let long = "n".repeat(65);
+        let needs_long = needs(&format!(
+            "WITH {long} AS (DELETE FROM t RETURNING *) SELECT * FROM {long}"
+        ));
+        assert_eq!(
+            needs_long.cause.as_deref(),
+            Some("contains a DELETE (in a CTE)")
+        );
+        let needs_tick = needs("WITH \"a`b\" AS (DELETE FROM t RETURNING *) SELECT 1");
+        assert_eq!(
+            needs_tick.cause.as_deref(),
+            Some("contains a DELETE (in a CTE)")
+        );
+        let needs_ok = needs("WITH \"a b\" AS (DELETE FROM t RETURNING *) SELECT 1");
+        assert_eq!(
+            needs_ok.cause.as_deref(),
+            Some("contains a DELETE (in CTE `a b`)")
+        );
     }
 }

@@ -136,6 +136,7 @@ fn errors_point_at_the_statement_or_the_token() {
             needed: Tier::Write,
             granted: Tier::Read,
             kind,
+            cause: None,
         }) => assert_eq!(kind, "DELETE"),
         other => panic!("{other:?}"),
     }

@@ -159,6 +159,38 @@ fn refusals_name_the_flag_that_is_needed() {
 }
 
 #[test]
+fn refusals_name_what_inside_the_statement_needs_the_tier() {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    let cte = db.query(
+        "WITH d AS (DELETE FROM users WHERE name = 'hunter2-s3cr3t' RETURNING *) SELECT * FROM d",
+        &[],
+    );
+    cte.assert_error("CAPABILITY_VIOLATION");
+    assert_eq!(
+        cte.error_message(),
+        "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write"
+    );
+    let file = db.query(
+        "WITH x AS (SELECT readfile('/tmp/hunter2-s3cr3t')) SELECT * FROM x",
+        &["--allow-ddl"],
+    );
+    file.assert_error("CAPABILITY_VIOLATION");
+    assert!(
+        file.error_message()
+            .starts_with("WITH … SELECT is refused: readfile() (in CTE `x`): "),
+        "{}",
+        file.error_message()
+    );
+    // The literals reach neither the envelope nor stderr.
+    for run in [&cte, &file] {
+        assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+        assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    }
+    assert_eq!(db.snapshot(), before);
+}
+
+#[test]
 fn environment_ceiling_binds_the_flags() {
     let db = SqliteFixture::new(SCHEMA);
     let before = db.snapshot();
