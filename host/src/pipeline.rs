@@ -50,10 +50,16 @@ pub fn open_session(
         ));
     }
     let watchdog = Watchdog::start(timeout, on_stuck);
+    // A call its client cancelled before it got here never connects.
+    if watchdog.fired() {
+        return Err(exec::stopped(&watchdog));
+    }
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let params = target.to_params(access, timeout_ms);
     let connection = plugin.connect(&params).map_err(|error| {
-        if watchdog.fired() {
+        if watchdog.interrupted() {
+            exec::stopped(&watchdog)
+        } else if watchdog.fired() {
             Failure::new(
                 ErrorCode::Timeout,
                 format!("connecting took longer than the timeout of {timeout_ms} ms"),
@@ -66,10 +72,15 @@ pub fn open_session(
     if let Ok(handle) = connection.cancel_handle().into_result() {
         watchdog.arm(handle);
     }
-    Ok(Session {
+    let session = Session {
         watchdog,
         connection,
-    })
+    };
+    // Stopped while connecting, when there was no statement to cancel: nothing starts.
+    if session.watchdog.fired() {
+        return Err(exec::stopped(&session.watchdog));
+    }
+    Ok(session)
 }
 
 #[derive(Serialize)]

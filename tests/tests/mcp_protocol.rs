@@ -1,12 +1,14 @@
 //! `plenum mcp` spoken to in raw JSON-RPC lines: the protocol lifecycle, the ceiling, and how
 //! the server answers input that is wrong in every way a client can get it wrong.
 
+mod live_support;
 mod mcp_support;
 
 use std::time::{Duration, Instant};
 
+use live_support::{Server, TestDb};
 use mcp_support::{error_code, sqlite, tool_result, McpServer};
-use plenum_e2e::SqliteFixture;
+use plenum_e2e::{unique_name, SqliteFixture};
 use serde_json::{json, Value as Json};
 
 const SETUP: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
@@ -751,4 +753,303 @@ fn params_paging_and_check_only_through_the_query_tool() {
     assert_eq!(result["data"]["statements"][0]["tier"], "write");
     drop(server);
     assert_eq!(fixture.snapshot(), before);
+}
+
+/// What the server logs when a call's request was cancelled and the call has ended.
+const CANCELLED_LOG: &str = "query: cancelled by the client";
+
+/// An endless SQLite read (it ends only when cancelled).
+const ENDLESS: &str =
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+
+/// Sends `notifications/cancelled` for the request `id`.
+fn cancel(server: &mut McpServer, id: &Json) {
+    server.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": id, "reason": "the user changed their mind"}}),
+    );
+}
+
+/// Polls `done` every 20 ms until it holds or `limit` passed; whether it held.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (at most `limit`) for the log line of a cancelled call that has ended, then checks
+/// that no answer follows: a cancelled request gets none.
+fn assert_ended_without_an_answer(server: &mut McpServer, limit: Duration) {
+    assert!(
+        wait_until(limit, || server.stderr().contains(CANCELLED_LOG)),
+        "the cancelled call had not ended {limit:?} after the cancel; stderr:\n{}",
+        server.stderr()
+    );
+    let stray = server.next_message(Duration::from_millis(500));
+    assert!(
+        stray.is_none(),
+        "a cancelled request was answered: {stray:?}"
+    );
+}
+
+/// The environment variable that carries the live server's password, if it has one.
+const LIVE_PASSWORD_ENV: &str = "PLENUM_MCP_CANCEL_PW";
+
+/// `plenum mcp <args>` that may use `server`'s password, past its handshake.
+fn started_for(server: &Server, args: &[&str]) -> McpServer {
+    let mut args = args.to_vec();
+    let mut env = Vec::new();
+    if let Some(password) = &server.password {
+        args.extend(["--password-env", LIVE_PASSWORD_ENV]);
+        env.push((LIVE_PASSWORD_ENV, password.as_str()));
+    }
+    let mut mcp = McpServer::start(&args, &env);
+    mcp.initialize("2025-06-18");
+    mcp
+}
+
+/// Arguments that reach the database of `db`.
+fn on_db(db: &TestDb, mut arguments: Json) -> Json {
+    arguments["engine"] = json!(db.server.engine());
+    arguments["host"] = json!(db.server.host);
+    arguments["port"] = json!(db.server.port);
+    arguments["user"] = json!(db.server.user);
+    arguments["database"] = json!(db.name);
+    if db.server.password.is_some() {
+        arguments["password_env"] = json!(LIVE_PASSWORD_ENV);
+    }
+    arguments
+}
+
+/// Backends of the test database other than the admin's that are inside a transaction.
+fn open_transactions(db: &mut TestDb) -> u64 {
+    db.admin()
+        .text(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL",
+        )
+        .parse()
+        .unwrap_or(u64::MAX)
+}
+
+#[test]
+fn a_cancelled_postgres_query_stops_on_the_server_and_the_session_goes_on() {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut db = TestDb::create(&server, &[]);
+    let mut mcp = started_for(&server, &[]);
+    let marker = unique_name("plenum_cancel");
+    let sql = format!("SELECT pg_sleep(30), '{marker}' AS marker");
+    let id = mcp.send_call(
+        "query",
+        on_db(&db, json!({"sql": sql, "timeout_ms": 120_000})),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || db.running(&marker) > 0),
+        "the statement was never seen running; stderr:\n{}",
+        mcp.stderr()
+    );
+    let cancelled = Instant::now();
+    cancel(&mut mcp, &id);
+    assert!(
+        wait_until(Duration::from_secs(2), || db.running(&marker) == 0),
+        "the statement still runs on the server 2 s after the cancel"
+    );
+    let stopped_after = cancelled.elapsed();
+    assert_ended_without_an_answer(&mut mcp, Duration::from_secs(3));
+    assert_eq!(open_transactions(&mut db), 0, "a transaction was left open");
+
+    // The same session answers the next call, on the same database.
+    let answer = mcp.call_tool("query", on_db(&db, json!({"sql": "SELECT 41 + 1 AS n"})));
+    assert_eq!(
+        tool_result(&answer)["data"]["rows"],
+        json!([[42]]),
+        "{answer}"
+    );
+    let answer = mcp.request("ping", json!({}));
+    assert_eq!(answer["result"], json!({}), "{answer}");
+    eprintln!("the statement left pg_stat_activity {stopped_after:?} after the cancel");
+}
+
+#[test]
+fn a_cancelled_postgres_write_is_rolled_back() {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut db = TestDb::create(
+        &server,
+        &[
+            "CREATE TABLE counters (id int PRIMARY KEY, x int NOT NULL)",
+            "INSERT INTO counters VALUES (1, 10), (2, 20)",
+        ],
+    );
+    let mut mcp = started_for(&server, &["--allow-write"]);
+    let marker = unique_name("plenum_cancel_write");
+    // One call: the UPDATE has run (uncommitted) by the time the sleep is seen running.
+    let sql = format!("UPDATE counters SET x = x + 1; SELECT pg_sleep(30), '{marker}' AS marker");
+    let id = mcp.send_call(
+        "query",
+        on_db(
+            &db,
+            json!({"sql": sql, "allow_write": true, "timeout_ms": 120_000}),
+        ),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || db.running(&marker) > 0),
+        "the statement was never seen running; stderr:\n{}",
+        mcp.stderr()
+    );
+    // The UPDATE holds its row locks: the call's transaction is open.
+    assert_eq!(open_transactions(&mut db), 1);
+    cancel(&mut mcp, &id);
+    assert!(
+        wait_until(Duration::from_secs(2), || open_transactions(&mut db) == 0),
+        "the call's transaction is still open 2 s after the cancel"
+    );
+    assert_eq!(db.running(&marker), 0);
+    assert_ended_without_an_answer(&mut mcp, Duration::from_secs(3));
+    assert_eq!(
+        db.admin()
+            .column("SELECT x::text FROM counters ORDER BY id"),
+        ["10", "20"],
+        "the cancelled UPDATE was committed"
+    );
+
+    // Nothing holds the rows any more: the next write runs at once and commits.
+    let answer = mcp.call_tool(
+        "query",
+        on_db(
+            &db,
+            json!({"sql": "UPDATE counters SET x = x + 100 WHERE id = 1",
+                   "allow_write": true, "timeout_ms": 5000}),
+        ),
+    );
+    assert_eq!(tool_result(&answer)["data"]["rows_affected"], 1, "{answer}");
+    assert_eq!(
+        db.admin()
+            .column("SELECT x::text FROM counters ORDER BY id"),
+        ["110", "20"]
+    );
+}
+
+#[test]
+fn a_cancelled_sqlite_query_stops_promptly_and_the_server_keeps_serving() {
+    let fixture = SqliteFixture::new(SETUP);
+    let mut server = started(&[]);
+    let id = server.send_call(
+        "query",
+        sqlite(
+            &fixture.file,
+            json!({"sql": ENDLESS, "timeout_ms": 120_000}),
+        ),
+    );
+    // A quick call behind it is answered: the endless one is running, not queued.
+    let answer = server.call_tool(
+        "query",
+        sqlite(&fixture.file, json!({"sql": "SELECT 2 AS n"})),
+    );
+    assert_eq!(tool_result(&answer)["data"]["rows"], json!([[2]]));
+    std::thread::sleep(Duration::from_millis(200));
+    cancel(&mut server, &id);
+    assert_ended_without_an_answer(&mut server, Duration::from_secs(2));
+    // It was stopped, not finished: the log names the cancel's failure.
+    assert!(
+        server
+            .stderr()
+            .contains(&format!("{CANCELLED_LOG}; stopped after")),
+        "{}",
+        server.stderr()
+    );
+    assert!(server.stderr().contains("(TIMEOUT)"), "{}", server.stderr());
+
+    let answer = server.call_tool(
+        "query",
+        sqlite(&fixture.file, json!({"sql": "SELECT count(*) FROM items"})),
+    );
+    assert_eq!(tool_result(&answer)["data"]["rows"], json!([[2]]));
+    // A cancel for a request that already ended, or that never existed, changes nothing.
+    cancel(&mut server, &id);
+    cancel(&mut server, &json!(987_654));
+    let answer = server.call_tool(
+        "query",
+        sqlite(&fixture.file, json!({"sql": "SELECT 3 AS n"})),
+    );
+    assert_eq!(tool_result(&answer)["data"]["rows"], json!([[3]]));
+}
+
+#[test]
+fn a_sqlite_write_cancelled_as_it_arrives_or_while_it_runs_changes_nothing() {
+    for delay in [Duration::ZERO, Duration::from_millis(300)] {
+        let fixture = SqliteFixture::new(SETUP);
+        let before = fixture.snapshot();
+        let mut server = started(&["--allow-write"]);
+        let sql = format!("INSERT INTO items (name) VALUES ('fig'); {ENDLESS}");
+        let id = json!(server.fresh_id());
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "query", "arguments": sqlite(&fixture.file,
+                json!({"sql": sql, "allow_write": true, "timeout_ms": 120_000}))}});
+        let cancellation = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                  "params": {"requestId": id}});
+        if delay.is_zero() {
+            // Both in one write: the cancel arrives before the work can have done much.
+            server.send_bytes(format!("{call}\n{cancellation}\n").as_bytes());
+        } else {
+            server.send(&call);
+            std::thread::sleep(delay);
+            server.send(&cancellation);
+        }
+        assert_ended_without_an_answer(&mut server, Duration::from_secs(2));
+        let answer = server.call_tool(
+            "query",
+            sqlite(&fixture.file, json!({"sql": "SELECT count(*) FROM items"})),
+        );
+        assert_eq!(
+            tool_result(&answer)["data"]["rows"],
+            json!([[2]]),
+            "after {delay:?}"
+        );
+        drop(server);
+        assert!(
+            fixture.snapshot() == before,
+            "the file changed (after {delay:?})"
+        );
+    }
+}
+
+#[test]
+fn closing_stdin_during_a_long_write_rolls_it_back() {
+    let fixture = SqliteFixture::new(SETUP);
+    let before = fixture.snapshot();
+    let mut server = started(&["--allow-write"]);
+    let sql = format!("INSERT INTO items (name) VALUES ('fig'); {ENDLESS}");
+    server.send_call(
+        "query",
+        sqlite(
+            &fixture.file,
+            json!({"sql": sql, "allow_write": true, "timeout_ms": 120_000}),
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    server.close_stdin();
+    // rmcp waits up to 5 s for calls in flight to answer, then the session ends and the
+    // call is stopped like a cancelled one.
+    assert_eq!(
+        server.wait_exit(Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        fixture.snapshot() == before,
+        "the file changed (a hot journal or the row was left)"
+    );
 }

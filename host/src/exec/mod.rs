@@ -5,7 +5,7 @@
 
 mod watchdog;
 
-pub use watchdog::{stop_on_signals, OnStuck, Watchdog, CANCEL_GRACE};
+pub use watchdog::{stop_on_signals, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};
 
@@ -81,8 +81,16 @@ pub fn plugin_failure(error: PluginError, watchdog: &Watchdog) -> Failure {
     Failure::from_plugin(error)
 }
 
-/// The failure of a call its watchdog stopped: at the timeout, or for a signal.
-fn stopped(watchdog: &Watchdog) -> Failure {
+/// The failure of a call its watchdog stopped: at the timeout, for a signal, or because the
+/// client cancelled it (an [`Interrupt`]).
+pub fn stopped(watchdog: &Watchdog) -> Failure {
+    if watchdog.interrupted() {
+        return Failure::new(
+            ErrorCode::Timeout,
+            "the client cancelled the call: the query was cancelled and nothing it did was \
+             committed",
+        );
+    }
     let message = match watchdog::stop_signal() {
         Some(signal) => format!(
             "plenum received {signal}: the query was cancelled and nothing it did was committed"

@@ -1,14 +1,17 @@
 //! The timeout: when time is up, the statement is cancelled through the plugin, and a plugin
 //! that does not answer the cancel is given up on. SIGINT and SIGTERM fire every watchdog at
-//! once ([`stop_on_signals`]), so an interrupted call rolls back like a timed-out one.
+//! once ([`stop_on_signals`]), and whoever asked for a call can fire its watchdog through an
+//! [`Interrupt`] (the MCP client's `notifications/cancelled`), so an interrupted call rolls
+//! back like a timed-out one.
 //!
 //! The process's one timekeeping thread ([`crate::supervisor`]) watches the deadline; a
 //! watchdog that fires answers on a thread of its own, because a cancel may wait on the network
 //! and the timekeeper must stay free for the other calls (`plenum mcp` runs several at once).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -22,9 +25,17 @@ pub type OnStuck = Box<dyn FnOnce() + Send>;
 /// How long a plugin gets to return after a cancel before the host stops waiting.
 pub const CANCEL_GRACE: Duration = Duration::from_millis(1500);
 
-/// What the timekeeper and the watchdog share.
+/// [`Alarm::cause`] before the alarm fired.
+const NOT_FIRED: u8 = 0;
+/// [`Alarm::cause`] once the timeout or a stop signal fired it.
+const FIRED_BY_TIMER: u8 = 1;
+/// [`Alarm::cause`] once an [`Interrupt`] fired it.
+const FIRED_BY_CALLER: u8 = 2;
+
+/// What the timekeeper, the watchdog and an [`Interrupt`] share.
 struct Alarm {
-    fired: AtomicBool,
+    /// Why it fired ([`NOT_FIRED`] until it does); set once.
+    cause: AtomicU8,
     cancel: Mutex<Option<CancelHandleBox>>,
     /// Run if the call is still running [`CANCEL_GRACE`] after the cancel.
     on_stuck: Mutex<Option<OnStuck>>,
@@ -35,9 +46,14 @@ struct Alarm {
 }
 
 impl Alarm {
-    /// Fires once: cancels the statement and starts the grace period, on a thread of its own.
-    fn fire(self: &Arc<Self>) {
-        if self.fired.swap(true, Ordering::SeqCst) {
+    /// Fires once, for `cause`: cancels the statement and starts the grace period, on a thread
+    /// of its own.
+    fn fire(self: &Arc<Self>, cause: u8) {
+        if self
+            .cause
+            .compare_exchange(NOT_FIRED, cause, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
             return;
         }
         let alarm = Arc::clone(self);
@@ -66,21 +82,119 @@ impl Alarm {
     }
 }
 
+/// A way to stop one call from outside it, for whoever asked for the call (the MCP client's
+/// `notifications/cancelled`): it fires the call's watchdog as its timeout would, so the
+/// statement is cancelled through the plugin, a write is rolled back, and the plugin that does
+/// not answer is given up on after [`CANCEL_GRACE`].
+///
+/// It reaches the watchdogs started on the thread that runs the call inside
+/// [`Interrupt::scope`], so the pipeline and every command that opens a session need no extra
+/// argument. Requested before the call's watchdog starts, the watchdog fires as it starts and
+/// no statement runs; requested after the watchdog stopped, it changes nothing.
+#[derive(Clone, Default)]
+pub struct Interrupt(Arc<Mutex<Link>>);
+
+#[derive(Default)]
+struct Link {
+    requested: bool,
+    /// The alarm of the watchdog now bounding the call, if one is.
+    alarm: Option<Arc<Alarm>>,
+}
+
+thread_local! {
+    /// The interrupt of the call running on this thread (see [`Interrupt::scope`]).
+    static CURRENT: RefCell<Option<Interrupt>> = const { RefCell::new(None) };
+}
+
+impl Interrupt {
+    /// An interrupt not yet requested.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stops the call: fires the watchdog now bounding it, or the next one it starts.
+    pub fn request(&self) {
+        let mut link = self.link();
+        link.requested = true;
+        if let Some(alarm) = link.alarm.take() {
+            alarm.fire(FIRED_BY_CALLER);
+        }
+    }
+
+    /// Whether [`Interrupt::request`] was called.
+    pub fn requested(&self) -> bool {
+        self.link().requested
+    }
+
+    /// Runs `work` with this interrupt bound to every watchdog started on this thread
+    /// meanwhile (engine work runs on a pool's thread, which is then bound to nothing again).
+    pub fn scope<T>(&self, work: impl FnOnce() -> T) -> T {
+        /// Puts the previous binding back, also when `work` panics.
+        struct Restore(Option<Interrupt>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0.take();
+                CURRENT.with(|current| *current.borrow_mut() = previous);
+            }
+        }
+        let previous = CURRENT.with(|current| current.replace(Some(self.clone())));
+        let _restore = Restore(previous);
+        work()
+    }
+
+    /// The interrupt bound to this thread, if any.
+    fn current() -> Option<Interrupt> {
+        CURRENT.with(|current| current.borrow().clone())
+    }
+
+    /// A request must never be lost, so a poisoned lock is used as it is (the state is two
+    /// fields, each always valid).
+    fn link(&self) -> MutexGuard<'_, Link> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Lets [`Interrupt::request`] fire `alarm`, or fires it at once if that came already.
+    fn attach(&self, alarm: &Arc<Alarm>) {
+        let mut link = self.link();
+        if link.requested {
+            alarm.fire(FIRED_BY_CALLER);
+        } else {
+            link.alarm = Some(Arc::clone(alarm));
+        }
+    }
+
+    /// Undoes [`Interrupt::attach`]. A request in progress finishes firing first (it holds the
+    /// lock), so afterwards the alarm's cancel thread is known.
+    fn detach(&self, alarm: &Arc<Alarm>) {
+        let mut link = self.link();
+        if link
+            .alarm
+            .as_ref()
+            .is_some_and(|attached| Arc::ptr_eq(attached, alarm))
+        {
+            link.alarm = None;
+        }
+    }
+}
+
 /// A running timeout. Dropping it (or calling [`Watchdog::disarm`]) stops it.
 pub struct Watchdog {
     timeout: Duration,
     alarm: Arc<Alarm>,
     timer: Option<TimerId>,
+    /// The interrupt of the call, bound when the watchdog started.
+    interrupt: Option<Interrupt>,
     done: Option<Sender<()>>,
 }
 
 impl Watchdog {
-    /// Starts a watchdog that fires after `timeout`. `on_stuck` runs if the call is still
+    /// Starts a watchdog that fires after `timeout`, or when the [`Interrupt`] bound to this
+    /// thread is requested (at once if it was already). `on_stuck` runs if the call is still
     /// running [`CANCEL_GRACE`] after the cancel.
     pub fn start(timeout: Duration, on_stuck: OnStuck) -> Self {
         let (done, ended) = mpsc::channel::<()>();
         let alarm = Arc::new(Alarm {
-            fired: AtomicBool::new(false),
+            cause: AtomicU8::new(NOT_FIRED),
             cancel: Mutex::new(None),
             on_stuck: Mutex::new(Some(on_stuck)),
             ended: Mutex::new(Some(ended)),
@@ -88,14 +202,19 @@ impl Watchdog {
         });
         let action = {
             let alarm = Arc::clone(&alarm);
-            Arc::new(move || alarm.fire())
+            Arc::new(move || alarm.fire(FIRED_BY_TIMER))
         };
         // A timeout too large for the clock never comes; a stop signal still fires it.
         let timer = supervisor::schedule(Instant::now().checked_add(timeout), true, action);
+        let interrupt = Interrupt::current();
+        if let Some(interrupt) = &interrupt {
+            interrupt.attach(&alarm);
+        }
         Watchdog {
             timeout,
             alarm,
             timer,
+            interrupt,
             done: Some(done),
         }
     }
@@ -107,9 +226,14 @@ impl Watchdog {
         }
     }
 
-    /// Whether the timeout was reached (or a stop signal came).
+    /// Whether the timeout was reached, a stop signal came or the call was interrupted.
     pub fn fired(&self) -> bool {
-        self.alarm.fired.load(Ordering::SeqCst)
+        self.alarm.cause.load(Ordering::SeqCst) != NOT_FIRED
+    }
+
+    /// Whether it fired because the call's [`Interrupt`] was requested.
+    pub fn interrupted(&self) -> bool {
+        self.alarm.cause.load(Ordering::SeqCst) == FIRED_BY_CALLER
     }
 
     /// The timeout.
@@ -123,6 +247,9 @@ impl Watchdog {
     pub fn disarm(&mut self) {
         if let Some(timer) = self.timer.take() {
             supervisor::unschedule(timer);
+        }
+        if let Some(interrupt) = self.interrupt.take() {
+            interrupt.detach(&self.alarm);
         }
         self.done.take();
         if self.fired() {
@@ -166,4 +293,75 @@ pub fn stop_signal() -> Option<&'static str> {
 /// socket; that thread does the rest.
 pub fn stop_on_signals(give_up: fn(&'static str)) {
     supervisor::stop_on_signals(give_up);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(600);
+
+    fn quiet() -> OnStuck {
+        Box::new(|| {})
+    }
+
+    #[test]
+    fn an_interrupt_fires_the_watchdog_of_its_call() {
+        let interrupt = Interrupt::new();
+        let (mut watchdog, before) = interrupt.scope(|| {
+            let watchdog = Watchdog::start(LONG, quiet());
+            let before = watchdog.fired();
+            (watchdog, before)
+        });
+        assert!(!before);
+        interrupt.request();
+        assert!(watchdog.fired());
+        assert!(watchdog.interrupted());
+        watchdog.disarm();
+    }
+
+    #[test]
+    fn an_interrupt_requested_before_the_call_fires_its_watchdog_as_it_starts() {
+        let interrupt = Interrupt::new();
+        interrupt.request();
+        let watchdog = interrupt.scope(|| Watchdog::start(LONG, quiet()));
+        assert!(watchdog.fired());
+        assert!(watchdog.interrupted());
+    }
+
+    #[test]
+    fn an_interrupt_after_the_call_ended_changes_nothing() {
+        let interrupt = Interrupt::new();
+        let mut watchdog = interrupt.scope(|| Watchdog::start(LONG, quiet()));
+        watchdog.disarm();
+        interrupt.request();
+        assert!(!watchdog.fired());
+        assert!(interrupt.requested());
+    }
+
+    #[test]
+    fn an_interrupt_reaches_only_watchdogs_started_in_its_scope() {
+        let interrupt = Interrupt::new();
+        let inside = interrupt.scope(|| Watchdog::start(LONG, quiet()));
+        // The scope ended: the thread is bound to nothing again.
+        let after = Watchdog::start(LONG, quiet());
+        interrupt.request();
+        assert!(inside.fired());
+        assert!(!after.fired());
+    }
+
+    #[test]
+    fn the_timeout_is_not_an_interrupt() {
+        let interrupt = Interrupt::new();
+        let watchdog = interrupt.scope(|| Watchdog::start(Duration::from_millis(20), quiet()));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !watchdog.fired() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(watchdog.fired());
+        assert!(!watchdog.interrupted());
+        // A request after the timeout fired keeps the cause.
+        interrupt.request();
+        assert!(!watchdog.interrupted());
+    }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{json, Value as Json};
 
 use super::arguments::{self, ConnectionFields, IntrospectArguments, NoArguments, QueryArguments};
@@ -30,7 +31,11 @@ const WAIT_MARGIN: Duration = Duration::from_secs(2);
 const LISTING_BUDGET: Duration = Duration::from_secs(30);
 
 /// Runs the `query` tool.
-pub async fn query(settings: &Settings, arguments: Option<JsonObject>) -> CallToolResult {
+pub async fn query(
+    settings: &Settings,
+    context: &RequestContext<RoleServer>,
+    arguments: Option<JsonObject>,
+) -> CallToolResult {
     let started = Instant::now();
     let mut sanitizer = Sanitizer::new();
     let schema = settings.input_schema(tools::QUERY);
@@ -40,6 +45,7 @@ pub async fn query(settings: &Settings, arguments: Option<JsonObject>) -> CallTo
         Ok(request) => request,
         Err(failure) => {
             return finish(
+                context,
                 tools::QUERY,
                 started,
                 Response::failure(None, "query", failure, sanitizer),
@@ -51,16 +57,20 @@ pub async fn query(settings: &Settings, arguments: Option<JsonObject>) -> CallTo
     let on_stuck = log_when_stuck(engine.clone(), request.limits.timeout);
     let pipeline_sanitizer = sanitizer.clone();
     let response = settings
-        .run_blocking(budget, move || {
+        .run_blocking(context, budget, move || {
             crate::pipeline::run_query(request, pipeline_sanitizer, on_stuck)
         })
         .await
         .unwrap_or_else(|failure| Response::failure(Some(engine), "query", failure, sanitizer));
-    finish(tools::QUERY, started, response)
+    finish(context, tools::QUERY, started, response)
 }
 
 /// Runs the `introspect` tool.
-pub async fn introspect(settings: &Settings, arguments: Option<JsonObject>) -> CallToolResult {
+pub async fn introspect(
+    settings: &Settings,
+    context: &RequestContext<RoleServer>,
+    arguments: Option<JsonObject>,
+) -> CallToolResult {
     let started = Instant::now();
     let mut sanitizer = Sanitizer::new();
     let schema = settings.input_schema(tools::INTROSPECT);
@@ -70,6 +80,7 @@ pub async fn introspect(settings: &Settings, arguments: Option<JsonObject>) -> C
         Ok(spec) => spec,
         Err(failure) => {
             return finish(
+                context,
                 tools::INTROSPECT,
                 started,
                 Response::failure(None, "introspect", failure, sanitizer),
@@ -81,25 +92,27 @@ pub async fn introspect(settings: &Settings, arguments: Option<JsonObject>) -> C
     let on_stuck = log_when_stuck(engine.clone(), spec.timeout);
     let pipeline_sanitizer = sanitizer.clone();
     let response = settings
-        .run_blocking(budget, move || {
+        .run_blocking(context, budget, move || {
             crate::introspect::run_introspect(spec, pipeline_sanitizer, on_stuck)
         })
         .await
         .unwrap_or_else(|failure| {
             Response::failure(Some(engine), "introspect", failure, sanitizer)
         });
-    finish(tools::INTROSPECT, started, response)
+    finish(context, tools::INTROSPECT, started, response)
 }
 
 /// Runs the `list_connections` tool: the same data as `plenum connect --list`.
 pub async fn list_connections(
     settings: &Settings,
+    context: &RequestContext<RoleServer>,
     arguments: Option<JsonObject>,
 ) -> CallToolResult {
     let started = Instant::now();
     let schema = settings.input_schema(tools::LIST_CONNECTIONS);
     if let Err(failure) = arguments::parse::<NoArguments>(&schema, arguments) {
         return finish(
+            context,
             tools::LIST_CONNECTIONS,
             started,
             Response::failure(None, "connect", failure, Sanitizer::new()),
@@ -107,10 +120,10 @@ pub async fn list_connections(
     }
     // Reading config files is blocking work.
     let response = settings
-        .run_blocking(LISTING_BUDGET, list_saved_connections)
+        .run_blocking(context, LISTING_BUDGET, list_saved_connections)
         .await
         .unwrap_or_else(|failure| Response::failure(None, "connect", failure, Sanitizer::new()));
-    finish(tools::LIST_CONNECTIONS, started, response)
+    finish(context, tools::LIST_CONNECTIONS, started, response)
 }
 
 /// `plenum connect --list`, through the CLI's own arguments so both answer the same.
@@ -132,11 +145,16 @@ fn list_saved_connections() -> Response {
 }
 
 /// Runs the `list_engines` tool: the same data as `plenum plugins`.
-pub async fn list_engines(settings: &Settings, arguments: Option<JsonObject>) -> CallToolResult {
+pub async fn list_engines(
+    settings: &Settings,
+    context: &RequestContext<RoleServer>,
+    arguments: Option<JsonObject>,
+) -> CallToolResult {
     let started = Instant::now();
     let schema = settings.input_schema(tools::LIST_ENGINES);
     if let Err(failure) = arguments::parse::<NoArguments>(&schema, arguments) {
         return finish(
+            context,
             tools::LIST_ENGINES,
             started,
             Response::failure(None, "plugins", failure, Sanitizer::new()),
@@ -144,7 +162,7 @@ pub async fn list_engines(settings: &Settings, arguments: Option<JsonObject>) ->
     }
     // Loading a plugin runs its code: off the async workers like any engine work.
     let response = settings
-        .run_blocking(LISTING_BUDGET, || {
+        .run_blocking(context, LISTING_BUDGET, || {
             let registry = Registry::discover();
             Response::data(
                 None,
@@ -156,7 +174,7 @@ pub async fn list_engines(settings: &Settings, arguments: Option<JsonObject>) ->
         })
         .await
         .unwrap_or_else(|failure| Response::failure(None, "plugins", failure, Sanitizer::new()));
-    finish(tools::LIST_ENGINES, started, response)
+    finish(context, tools::LIST_ENGINES, started, response)
 }
 
 fn query_request(
@@ -319,18 +337,31 @@ fn log_when_stuck(engine: String, timeout: Duration) -> OnStuck {
 }
 
 /// The tool result for `response`: the envelope as `structuredContent`, the same JSON as
-/// text, and `isError` when it failed.
-fn finish(tool: &str, started: Instant, response: Response) -> CallToolResult {
+/// text, and `isError` when it failed. A call whose request was cancelled is noted in the log
+/// (its result is dropped: a cancelled request gets no answer).
+fn finish(
+    context: &RequestContext<RoleServer>,
+    tool: &str,
+    started: Instant,
+    response: Response,
+) -> CallToolResult {
     let ok = response.ok();
     let text = response.envelope().to_json();
     let structured: Json = serde_json::from_str(&text).unwrap_or_else(|error| {
         json!({"ok": false, "engine": null, "command": tool,
                "error": {"code": "INTERNAL_ERROR", "message": format!("cannot render the result: {error}")}})
     });
-    if !ok {
-        let code = structured["error"]["code"]
-            .as_str()
-            .unwrap_or("INTERNAL_ERROR");
+    let code = structured["error"]["code"]
+        .as_str()
+        .unwrap_or("INTERNAL_ERROR");
+    // Also set when the session ended with the call still running: rmcp then cancels it too.
+    if context.ct.is_cancelled() {
+        log(&format!(
+            "{tool}: cancelled by the client; stopped after {} ms ({}); no answer is sent",
+            started.elapsed().as_millis(),
+            if ok { "it had finished" } else { code }
+        ));
+    } else if !ok {
         log(&format!(
             "{tool}: {code} after {} ms",
             started.elapsed().as_millis()

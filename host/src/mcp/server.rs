@@ -14,11 +14,17 @@ use tokio::sync::Semaphore;
 
 use super::{calls, tools};
 use crate::error::{ErrorCode, Failure};
+use crate::exec::{Interrupt, CANCEL_GRACE};
 use crate::request::Response;
 
 /// Engine calls that may run at once; more wait their turn (the wait is not part of their
 /// timeout).
 const MAX_ENGINE_CALLS: usize = 32;
+
+/// How long a cancelled call is waited for: the plugin's grace to answer the cancel, and a
+/// little. Its engine slot stays taken until then, so cancelled work never piles up beyond
+/// [`MAX_ENGINE_CALLS`].
+const CANCEL_WAIT: Duration = CANCEL_GRACE.saturating_add(Duration::from_millis(500));
 
 /// What the human who started the server decided, and what every call shares.
 pub struct Settings {
@@ -67,21 +73,60 @@ impl Settings {
     /// Runs `work` on a blocking thread (engine code never runs on the runtime's workers) and
     /// waits for it at most `budget`. Past the budget the call is answered with TIMEOUT and
     /// the thread is left to finish on its own.
-    pub async fn run_blocking<F>(&self, budget: Duration, work: F) -> Result<Response, Failure>
+    ///
+    /// When the client cancels the request (`notifications/cancelled`, which `rmcp` turns into
+    /// `context.ct`), work that has not started never starts, and running work is stopped
+    /// through its watchdog, as at its timeout: the statement is cancelled on the server and
+    /// rolled back. The call still waits (at most [`CANCEL_WAIT`]) for the work to end; `rmcp`
+    /// then drops the answer, as the protocol wants for a cancelled request.
+    pub async fn run_blocking<F>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        budget: Duration,
+        work: F,
+    ) -> Result<Response, Failure>
     where
         F: FnOnce() -> Response + Send + 'static,
     {
-        let _slot = Arc::clone(&self.engine_slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| Failure::internal("the server is shutting down"))?;
-        let task = tokio::task::spawn_blocking(work);
-        match tokio::time::timeout(budget, task).await {
-            Ok(Ok(response)) => Ok(response),
+        let cancelled = context.ct.cancelled();
+        tokio::pin!(cancelled);
+        // `biased`: a request cancelled already never takes a slot, even when one is free.
+        let _slot = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(cancelled_before_start()),
+            slot = Arc::clone(&self.engine_slots).acquire_owned() => {
+                slot.map_err(|_| Failure::internal("the server is shutting down"))?
+            }
+        };
+        let interrupt = StopOnDrop(Interrupt::new());
+        let bound = interrupt.0.clone();
+        let mut task = tokio::task::spawn_blocking(move || {
+            // Cancelled while waiting for a thread: nothing starts.
+            (!bound.requested()).then(|| bound.scope(work))
+        });
+        let joined = tokio::select! {
+            biased;
+            () = &mut cancelled => {
+                interrupt.0.request();
+                tokio::time::timeout(CANCEL_WAIT, &mut task).await
+            }
+            joined = tokio::time::timeout(budget, &mut task) => joined,
+        };
+        match joined {
+            Ok(Ok(Some(response))) => Ok(response),
+            Ok(Ok(None)) => Err(cancelled_before_start()),
             Ok(Err(error)) => Err(Failure::internal(format!(
                 "plenum hit a bug while running the call ({}); please report it",
                 panic_text(error)
             ))),
+            Err(_) if interrupt.0.requested() => Err(Failure::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the client cancelled the call and the engine did not stop within {} ms; \
+                     its work was abandoned",
+                    CANCEL_WAIT.as_millis()
+                ),
+            )),
             Err(_) => Err(Failure::new(
                 ErrorCode::Timeout,
                 format!(
@@ -92,6 +137,26 @@ impl Settings {
             )),
         }
     }
+}
+
+/// Requests the interrupt when dropped. When the session ends, `rmcp` cancels the calls still
+/// running and the runtime then shuts down; a call dropped before it saw that cancel still
+/// stops its work (rolled back, not left running). After the work ended the request changes
+/// nothing.
+struct StopOnDrop(Interrupt);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.request();
+    }
+}
+
+/// The failure of a call cancelled before its work started.
+fn cancelled_before_start() -> Failure {
+    Failure::new(
+        ErrorCode::Timeout,
+        "the client cancelled the call before it started; nothing ran",
+    )
 }
 
 fn panic_text(error: tokio::task::JoinError) -> String {
@@ -151,14 +216,16 @@ impl ServerHandler for PlenumServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let settings = &self.settings;
+        let context = &context;
+        let arguments = request.arguments;
         let result = match request.name.as_ref() {
-            tools::QUERY => calls::query(settings, request.arguments).await,
-            tools::INTROSPECT => calls::introspect(settings, request.arguments).await,
-            tools::LIST_CONNECTIONS => calls::list_connections(settings, request.arguments).await,
-            tools::LIST_ENGINES => calls::list_engines(settings, request.arguments).await,
+            tools::QUERY => calls::query(settings, context, arguments).await,
+            tools::INTROSPECT => calls::introspect(settings, context, arguments).await,
+            tools::LIST_CONNECTIONS => calls::list_connections(settings, context, arguments).await,
+            tools::LIST_ENGINES => calls::list_engines(settings, context, arguments).await,
             other => {
                 return Err(ErrorData::invalid_params(
                     format!(
