@@ -15,7 +15,9 @@ use crate::plugins::LoadedPlugin;
 use crate::request::QueryRequest;
 
 /// One statement as `--check-only` reports it.
+// Closed schema: a field added here without its schema fails the contract tests.
 #[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CheckedStatement<'a> {
     /// 1-based position in the input.
     index: usize,
@@ -25,6 +27,13 @@ pub struct CheckedStatement<'a> {
     kind: &'a str,
     /// The tier it needs: `read`, `write` or `ddl`.
     tier: &'static str,
+    /// What inside it raised its tier above what its kind needs, as words that follow the
+    /// kind: ``contains a DELETE (in CTE `d`)``, `calls nextval()`, `takes row locks with FOR
+    /// UPDATE or FOR SHARE`, `runs a DELETE` (under `EXPLAIN ANALYZE`). Absent when the kind
+    /// alone explains the tier (`DELETE`, `CREATE TABLE`, any read). Never repeats a literal
+    /// of the SQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
     /// Line of its first token (1-based).
     line: u64,
     /// Column of its first token (1-based, in characters).
@@ -40,6 +49,7 @@ pub struct CheckedStatement<'a> {
 
 /// What `--check-only` reports.
 #[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CheckReport<'a> {
     /// Whether a run with the same flags would pass the gate and the parameter checks.
     allowed: bool,
@@ -51,7 +61,8 @@ pub struct CheckReport<'a> {
     statements: Vec<CheckedStatement<'a>>,
     /// How many parameters were given.
     params_given: usize,
-    /// Why a run would be refused; empty when `allowed`.
+    /// Why a run would be refused, in the words a run's error would use; empty when
+    /// `allowed`.
     problems: Vec<String>,
 }
 
@@ -90,6 +101,7 @@ pub fn check_only(
                 sql: &statement.sql,
                 kind: &statement.kind,
                 tier: statement.tier.as_str(),
+                cause: statement.cause.as_deref(),
                 line: statement.line,
                 column: statement.column,
                 parameters: statement.parameters,

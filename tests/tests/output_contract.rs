@@ -49,6 +49,14 @@ fn check_only_results_match_the_check_schema() {
             &["--check-only", "--allow-write"][..],
         ),
         ("DROP TABLE t", &["--check-only"][..]),
+        (
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d; SELECT * FROM t FOR UPDATE",
+            &["--check-only"][..],
+        ),
+        (
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+            &["--check-only", "--allow-write"][..],
+        ),
     ] {
         let run = db.query(sql, flags);
         run.assert_ok();
@@ -60,6 +68,36 @@ fn check_only_results_match_the_check_schema() {
             "a check is not a query result"
         );
     }
+}
+
+/// The check schema describes each statement's `cause` and admits no field it does not
+/// describe, so a field added to the output without its schema fails here.
+#[test]
+fn the_check_schema_describes_the_cause_and_nothing_else() {
+    let schemas = schemas();
+    let validator = jsonschema::validator_for(&schemas["check"]).expect("schema compiles");
+    let db = SqliteFixture::new("CREATE TABLE t (i INTEGER)");
+    let run = db.query(
+        "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+        &["--check-only"],
+    );
+    run.assert_ok();
+    assert_eq!(
+        run.json["data"]["statements"][0]["cause"],
+        "contains a DELETE (in CTE `d`)"
+    );
+    assert!(validator.is_valid(&run.json));
+    for (field, value) in [
+        ("cause", serde_json::json!(5)),
+        ("undocumented", serde_json::json!("x")),
+    ] {
+        let mut changed = run.json.clone();
+        changed["data"]["statements"][0][field] = value;
+        assert!(!validator.is_valid(&changed), "{field} accepted: {changed}");
+    }
+    let mut changed = run.json.clone();
+    changed["data"]["undocumented"] = serde_json::json!(1);
+    assert!(!validator.is_valid(&changed), "data.undocumented accepted");
 }
 
 #[test]

@@ -247,6 +247,80 @@ fn check_only_reports_without_running(engine: &Engine<'_>) {
     assert_eq!(run.json["data"]["allowed"], true, "{}", run.stdout);
 }
 
+/// `--check-only` says what inside a statement raised its tier (`cause`), in the words a run's
+/// refusal uses; a statement whose kind explains its tier, or a read, has no cause.
+fn check_only_names_the_cause(engine: &Engine<'_>) {
+    let sql = "WITH d AS (DELETE FROM g WHERE id = 1 RETURNING *) SELECT * FROM d; \
+               SELECT nextval('g_seq'); SELECT * FROM g WHERE id = 2 FOR UPDATE; \
+               DELETE FROM g WHERE id = 3; SELECT count(*) FROM g";
+    let run = (engine.run)(sql, &["--check-only"]);
+    run.assert_ok();
+    let data = &run.json["data"];
+    let verdicts: Vec<(Json, Json, Json, Json)> = data["statements"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].clone(),
+                s["tier"].clone(),
+                s.get("cause").cloned().unwrap_or(Json::Null),
+                s.get("needs").cloned().unwrap_or(Json::Null),
+            )
+        })
+        .collect();
+    let write = |kind: &str, cause: Option<&str>| {
+        (
+            json!(kind),
+            json!("write"),
+            json!(cause),
+            json!("--allow-write"),
+        )
+    };
+    assert_eq!(
+        verdicts,
+        [
+            write("WITH … SELECT", Some("contains a DELETE (in CTE `d`)")),
+            write("SELECT", Some("calls nextval()")),
+            write(
+                "SELECT",
+                Some("takes row locks with FOR UPDATE or FOR SHARE")
+            ),
+            write("DELETE", None),
+            (json!("SELECT"), json!("read"), Json::Null, Json::Null),
+        ],
+        "[{}] {}",
+        engine.name,
+        run.stdout
+    );
+    // Absent, not null, like `needs`.
+    for index in [3, 4] {
+        let statement = data["statements"][index].as_object().expect("statement");
+        assert!(!statement.contains_key("cause"), "{}", run.stdout);
+    }
+    let problem =
+        "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write";
+    assert_eq!(data["problems"], json!([problem]), "{}", run.stdout);
+    // A run is refused with the same words, and deletes nothing.
+    let refused = (engine.run)(sql, &[]);
+    refused.assert_error("CAPABILITY_VIOLATION");
+    assert_eq!(refused.error_message(), problem);
+    assert_eq!((engine.scalar)("SELECT count(*) FROM g"), "10000");
+
+    // With the grant the cause is still reported; nothing is missing.
+    let run = (engine.run)(sql, &["--check-only", "--allow-write"]);
+    run.assert_ok();
+    let data = &run.json["data"];
+    assert_eq!(data["allowed"], true, "{}", run.stdout);
+    assert_eq!(data["problems"], json!([]));
+    assert_eq!(data["statements"][1]["cause"], "calls nextval()");
+    assert!(
+        data["statements"][1].get("needs").is_none(),
+        "{}",
+        run.stdout
+    );
+}
+
 fn all_scenarios(engine: &Engine<'_>) {
     every_json_type_binds(engine);
     sql_looking_parameter_is_only_text(engine);
@@ -254,6 +328,7 @@ fn all_scenarios(engine: &Engine<'_>) {
     paging_returns_every_row_once(engine);
     offset_is_refused_for_writes_and_scripts(engine);
     check_only_reports_without_running(engine);
+    check_only_names_the_cause(engine);
 }
 
 #[test]

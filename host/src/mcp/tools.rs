@@ -59,8 +59,9 @@ fn query(ceiling: Tier) -> Tool {
          stop at max_rows (default 500) and max_bytes (default 1 MiB) with meta.truncated = \
          true: narrow the query (WHERE, LIMIT, fewer columns) rather than raising the limits, \
          or page with offset = meta.next_offset. Pass values as params (placeholders ? or $1) \
-         instead of quoting them into the SQL. check_only reports each statement's kind and \
-         tier without connecting (command: check); explain returns the plan tree (command: \
+         instead of quoting them into the SQL. check_only reports each statement's kind, tier \
+         and cause (what inside it needs that tier, e.g. a DELETE in a CTE) without \
+         connecting (command: check); explain returns the plan tree (command: \
          explain). On failure isError is true and error.code is one of: {ERROR_CODES}.",
         ceiling_sentence(ceiling)
     );
