@@ -356,3 +356,127 @@ fn a_summary_that_runs_out_of_time_is_partial_not_lost() {
     }
     assert_eq!(run.json["data"]["tables_total"], 3000);
 }
+
+/// Names and shapes that a catalog lookup could get wrong: quotes, spaces, Unicode, keywords,
+/// LIKE wildcards, WITHOUT ROWID, generated columns, composite and implicit foreign keys,
+/// unique, partial and expression indexes, and views (one over a view).
+const ODD_SCHEMA: &str = r#"
+    CREATE TABLE "it's ""quoted""" (id INTEGER PRIMARY KEY, "na me" TEXT NOT NULL DEFAULT 'x');
+    CREATE TABLE "order" ("group" INTEGER, "by" TEXT, PRIMARY KEY ("by", "group"))
+        WITHOUT ROWID;
+    CREATE TABLE "ünïcødé 表" (
+        "列" TEXT PRIMARY KEY,
+        ref INTEGER REFERENCES "it's ""quoted""",
+        grp INTEGER, bym TEXT,
+        FOREIGN KEY (bym, grp) REFERENCES "order" ("by", "group")
+    );
+    CREATE TABLE "MixedCase" (
+        a INTEGER, b INTEGER NOT NULL, total INTEGER AS (a + b) VIRTUAL,
+        doubled INTEGER GENERATED ALWAYS AS (b * 2) STORED,
+        FOREIGN KEY (a) REFERENCES "ünïcødé 表" ("列") ON DELETE CASCADE,
+        FOREIGN KEY (b) REFERENCES "it's ""quoted""" (id)
+    );
+    CREATE TABLE "50%_off" ("%" TEXT, "_" BLOB);
+    CREATE TABLE "x'); DROP TABLE orders; --" ("a""b" INTEGER PRIMARY KEY, "c;d" TEXT);
+    CREATE TABLE plain (x, y);
+    CREATE UNIQUE INDEX "uniq ""name""" ON "it's ""quoted""" ("na me");
+    CREATE INDEX partial_idx ON "MixedCase" (a) WHERE b > 0;
+    CREATE INDEX expr_idx ON "MixedCase" (lower(a), b);
+    CREATE INDEX "表_idx" ON "ünïcødé 表" (grp, bym);
+    CREATE VIEW "v ""one""" AS SELECT id, "na me" FROM "it's ""quoted""";
+    CREATE VIEW "select" AS SELECT * FROM "v ""one""";
+"#;
+
+/// The summary's entry for a table, rebuilt from that table's full description.
+fn summary_entry_from_detail(detail: &Json) -> Json {
+    let mut entry = serde_json::Map::new();
+    entry.insert("name".into(), detail["name"].clone());
+    entry.insert("kind".into(), detail["kind"].clone());
+    let columns: Vec<Json> = detail["columns"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|column| json!({"name": column["name"], "type": column["type"], "nullable": column["nullable"]}))
+        .collect();
+    entry.insert("columns".into(), Json::Array(columns));
+    for key in ["primary_key", "foreign_keys"] {
+        if detail[key]
+            .as_array()
+            .is_some_and(|values| !values.is_empty())
+        {
+            entry.insert(key.into(), detail[key].clone());
+        }
+    }
+    Json::Object(entry)
+}
+
+#[test]
+fn the_summary_says_what_each_table_description_says() {
+    let db = SqliteFixture::new(ODD_SCHEMA);
+    let before = db.snapshot();
+    let listing = introspect(&db, &["--list-tables"]);
+    listing.assert_ok();
+    let summary = introspect(&db, &[]);
+    summary.assert_ok();
+    assert_eq!(summary.json["meta"]["truncated"], false);
+    assert_eq!(summary.json["data"]["schema"], "main");
+    assert_eq!(summary.json["data"]["tables_total"], 9);
+    assert_eq!(listed_table_names(&summary), listed_table_names(&listing));
+
+    for entry in listed_tables(&summary) {
+        let name = entry["name"].as_str().unwrap_or_default();
+        let detail = table(&db, name);
+        assert_eq!(detail["schema"], "main", "{name}");
+        assert_eq!(entry, summary_entry_from_detail(&detail), "{name}");
+    }
+
+    // The descriptions themselves, where a wrong lookup would show.
+    let mixed = table(&db, "MixedCase");
+    assert_eq!(column_names(&mixed), vec!["a", "b", "total", "doubled"]);
+    assert_eq!(
+        mixed["foreign_keys"],
+        json!([
+            {"name": null, "columns": ["b"],
+             "references": {"schema": "main", "table": "it's \"quoted\"", "columns": ["id"]}},
+            {"name": null, "columns": ["a"],
+             "references": {"schema": "main", "table": "ünïcødé 表", "columns": ["列"]}}
+        ])
+    );
+    assert_has_index(
+        &mixed,
+        &json!({"name": "expr_idx", "columns": ["<expression>", "b"], "unique": false}),
+    );
+    assert_has_index(
+        &mixed,
+        &json!({"name": "partial_idx", "columns": ["a"], "unique": false}),
+    );
+    let unicode = table(&db, "ünïcødé 表");
+    assert_eq!(
+        unicode["foreign_keys"],
+        json!([
+            {"name": null, "columns": ["bym", "grp"],
+             "references": {"schema": "main", "table": "order", "columns": ["by", "group"]}},
+            // No column named: the referenced table's primary key.
+            {"name": null, "columns": ["ref"],
+             "references": {"schema": "main", "table": "it's \"quoted\"", "columns": [""]}}
+        ])
+    );
+    let order = table(&db, "order");
+    assert_eq!(order["primary_key"], json!(["by", "group"]));
+    assert_has_index(
+        &table(&db, "it's \"quoted\""),
+        &json!({"name": "uniq \"name\"", "columns": ["na me"], "unique": true}),
+    );
+    let view = table(&db, "select");
+    assert_eq!(view["kind"], "view");
+    assert_eq!(column_names(&view), vec!["id", "na me"]);
+    assert_eq!(
+        view["view_definition"],
+        "CREATE VIEW \"select\" AS SELECT * FROM \"v \"\"one\"\"\""
+    );
+    // Exact names: another case, or a name with its quotes, is not the table.
+    introspect(&db, &["--table", "mixedcase"]).assert_error("INVALID_INPUT");
+    introspect(&db, &["--table", "\"order\""]).assert_error("INVALID_INPUT");
+    assert_eq!(db.snapshot(), before);
+}
