@@ -104,18 +104,18 @@ pub(crate) fn statement_label(statement: &Statement) -> Cow<'static, str> {
     Cow::Borrowed(label)
 }
 
+/// The first statement of `sql`, parsed as PostgreSQL (for the unit tests of this crate).
+#[cfg(test)]
+pub(crate) fn parse_postgres(sql: &str) -> Statement {
+    sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+        .unwrap()
+        .remove(0)
+}
+
 #[cfg(test)]
 mod tests {
-    use sqlparser::dialect::PostgreSqlDialect;
-    use sqlparser::parser::Parser;
-
+    use super::parse_postgres as parse;
     use super::*;
-
-    fn parse(sql: &str) -> Statement {
-        Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0)
-    }
 
     #[test]
     fn nested_statement_labels_come_from_the_kind_only() {

@@ -558,16 +558,8 @@ pub(crate) fn query_kind(query: &Query) -> String {
 
 #[cfg(test)]
 mod tests {
-    use sqlparser::dialect::PostgreSqlDialect;
-    use sqlparser::parser::Parser;
-
     use super::*;
-
-    fn parse(sql: &str) -> Statement {
-        Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .unwrap()
-            .remove(0)
-    }
+    use crate::labels::parse_postgres as parse;
 
     #[test]
     fn unprintable_cte_names_are_not_repeated() {
