@@ -14,6 +14,7 @@ use abi_stable::{package_version_strings, sabi_trait, StableAbi};
 
 use crate::error::PluginError;
 use crate::introspect::{IntrospectRequest, IntrospectResult};
+use crate::reach::{FenceOutcome, ReachReport, ReachRequest};
 use crate::types::{Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, Value};
 
 /// Cancels the statement running on a connection, from another thread.
@@ -80,6 +81,26 @@ pub trait ConnectionAbi: Send {
     #[sabi(last_prefix_field)]
     fn introspect(&mut self, request: &IntrospectRequest)
         -> RResult<IntrospectResult, PluginError>;
+
+    /// Since API 1.2: what the names of a call resolve to at the engine, and the login's
+    /// powers (see [`crate::reach`]). Called inside the host's transaction, before the
+    /// statements run. Plugins built against 1.0 or 1.1 lack it; the default answers
+    /// `Unsupported`.
+    fn reach(&mut self, request: &ReachRequest) -> RResult<ReachReport, PluginError> {
+        let _ = request;
+        RResult::RErr(PluginError::unsupported(
+            "this plugin cannot resolve names at the engine (plugin API before 1.2)",
+        ))
+    }
+
+    /// Since API 1.2: the write tier's engine fence. Called in a write-mode session after the
+    /// statements ran and before `commit`: did the transaction change the schema or a system
+    /// catalog (through functions or triggers the gate could not see)?
+    fn write_fence(&mut self) -> RResult<FenceOutcome, PluginError> {
+        RResult::ROk(FenceOutcome::Unknown(
+            "the plugin has no engine fence (plugin API before 1.2)".into(),
+        ))
+    }
 }
 
 /// An owned connection object.

@@ -18,6 +18,7 @@ use crate::abi::{
 };
 use crate::error::{PluginError, PluginResult};
 use crate::introspect::{IntrospectRequest, IntrospectResult};
+use crate::reach::{FenceOutcome, ReachReport, ReachRequest};
 use crate::types::{Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, Value};
 
 /// An engine plugin: a type with no state that describes itself and opens sessions.
@@ -68,6 +69,24 @@ pub trait Connection: Send {
         Err(PluginError::unsupported(
             "this plugin does not implement introspection",
         ))
+    }
+
+    /// What the names of a call resolve to at the engine, and the login's powers (API 1.2;
+    /// see [`crate::reach`]). Runs in the session, inside the host's transaction, before the
+    /// statements; it must only read the catalog. The default says it is unsupported, and
+    /// the host then refuses every function its gate does not know.
+    fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        let _ = request;
+        Err(PluginError::unsupported(
+            "this plugin cannot resolve names at the engine",
+        ))
+    }
+
+    /// The write tier's engine fence (API 1.2): after a write-mode session's statements ran
+    /// and before `commit`, whether the transaction changed the schema or a system catalog.
+    /// The default cannot tell.
+    fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        Ok(FenceOutcome::Unknown("the plugin has no engine fence".into()))
     }
 }
 
@@ -206,6 +225,14 @@ impl ConnectionAbi for ConnectionAdapter {
         request: &IntrospectRequest,
     ) -> RResult<IntrospectResult, PluginError> {
         guard(|| self.0.introspect(request))
+    }
+
+    fn reach(&mut self, request: &ReachRequest) -> RResult<ReachReport, PluginError> {
+        guard(|| self.0.reach(request))
+    }
+
+    fn write_fence(&mut self) -> RResult<FenceOutcome, PluginError> {
+        guard(|| self.0.write_fence())
     }
 }
 

@@ -24,6 +24,7 @@ pub mod abi;
 pub mod driver;
 pub mod error;
 pub mod introspect;
+pub mod reach;
 pub mod types;
 
 pub use abi::{
@@ -34,6 +35,10 @@ pub use error::{ErrorKind, PluginError, PluginResult};
 pub use introspect::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, IntrospectOp, IntrospectRequest, IntrospectResult,
     TableDetail, TableKind, TableSummary,
+};
+pub use reach::{
+    FenceOutcome, LoginPower, ReachReport, ReachRequest, ResolvedFunction, ResolvedRelation,
+    Routine, SqlName,
 };
 pub use types::{
     AccessMode, Capabilities, Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, SslMode,
