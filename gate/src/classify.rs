@@ -8,6 +8,7 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan};
 
 use crate::lex::is_trivia;
+use crate::names::Reach;
 use crate::special::{self, is_keyword};
 use crate::{buffers, reasons, walk, Dialect, Tier};
 
@@ -26,6 +27,8 @@ pub(crate) struct Verdict {
     /// The statement's grammar legitimately contains semicolons (trigger, function and
     /// procedure bodies), so it may be assembled from several `;`-separated pieces.
     pub may_span_semicolons: bool,
+    /// The names the engine must resolve.
+    pub reach: Reach,
 }
 
 impl Verdict {
@@ -35,6 +38,7 @@ impl Verdict {
             tier,
             cause: None,
             may_span_semicolons: false,
+            reach: Reach::default(),
         }
     }
 }
@@ -194,7 +198,7 @@ pub(crate) fn classify_piece(
             Some("takes row locks with LOCK IN SHARE MODE".to_owned()),
         )
     } else {
-        (needs.tier, needs.cause)
+        (needs.tier, needs.cause.clone())
     };
     Ok(Verdict {
         kind,
@@ -204,6 +208,7 @@ pub(crate) fn classify_piece(
             statement,
             Ast::CreateTrigger(_) | Ast::CreateFunction(_) | Ast::CreateProcedure { .. }
         ),
+        reach: needs.reach,
     })
 }
 

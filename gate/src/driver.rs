@@ -191,6 +191,7 @@ fn classify_pieces(
             kind: verdict.kind,
             tier: verdict.tier,
             cause: verdict.cause,
+            reach: verdict.reach,
             line: start.line,
             column: start.column,
             parameters,

@@ -4,7 +4,7 @@
 //! name, in every dialect: the names are distinctive, and refusing a look-alike user function
 //! is the safe mistake.
 
-use crate::Tier;
+use crate::{Dialect, Tier};
 
 /// What calling a function does beyond computing a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,11 @@ const SHOWS_OTHER_SQL: &str = "it shows the SQL text of other sessions, which ma
 const OS_COMMANDS: &str = "it runs operating system commands";
 const NOTIFY: &str = "notifications reach other sessions";
 const EDITOR: &str = "it starts an interactive editor process";
+const NAMED_RELATIONS: &str =
+    "it reads relations named by a value, which the gate cannot check against the relations it refuses";
+const SERVER_INTERNALS: &str =
+    "it changes the server's internal state (binary upgrade, OID counters, raw pages)";
+const SERVER_CONFIG: &str = "it reads the server's configuration files";
 
 /// Functions refused by exact (lower-case) name.
 const REFUSED_EXACT: &[(&str, &str)] = &[
@@ -90,6 +95,36 @@ const REFUSED_EXACT: &[(&str, &str)] = &[
     ("pg_log_standby_snapshot", REPLICATION),
     ("pg_stat_statements_reset", OTHER_SESSIONS),
     ("ts_stat", HIDDEN_SQL),
+    // ts_rewrite(tsquery, text) runs its second argument as a query.
+    ("ts_rewrite", HIDDEN_SQL),
+    // tablefunc and xml2 build and run queries from their text arguments.
+    ("crosstab", HIDDEN_SQL),
+    ("crosstab2", HIDDEN_SQL),
+    ("crosstab3", HIDDEN_SQL),
+    ("crosstab4", HIDDEN_SQL),
+    ("connectby", HIDDEN_SQL),
+    ("xpath_table", HIDDEN_SQL),
+    ("plpgsql_inline_handler", HIDDEN_SQL),
+    ("plpgsql_call_handler", HIDDEN_SQL),
+    ("pg_nextoid", SERVER_INTERNALS),
+    ("pg_hba_file_rules", SERVER_CONFIG),
+    ("pg_ident_file_mappings", SERVER_CONFIG),
+    ("pg_show_all_file_settings", SERVER_CONFIG),
+    // Extensions that reach past the session: pg_surgery, pg_visibility, pg_prewarm,
+    // pg_walinspect (reads the WAL, which holds every session's changes).
+    ("heap_force_kill", SERVER_INTERNALS),
+    ("heap_force_freeze", SERVER_INTERNALS),
+    ("pg_truncate_visibility_map", SERVER_INTERNALS),
+    ("autoprewarm_dump_now", FILES),
+    ("autoprewarm_start_worker", OTHER_SESSIONS),
+    ("pg_get_wal_records_info", REPLICATION),
+    ("pg_get_wal_records_info_till_end_of_wal", REPLICATION),
+    ("pg_get_wal_record_info", REPLICATION),
+    ("pg_get_wal_stats", REPLICATION),
+    ("pg_get_wal_stats_till_end_of_wal", REPLICATION),
+    // MySQL sys schema: other threads' statements.
+    ("ps_thread_stack", SHOWS_OTHER_SQL),
+    ("ps_thread_trx_info", SHOWS_OTHER_SQL),
     // MySQL / MariaDB.
     ("load_file", FILES),
     ("get_lock", LOCKS),
@@ -117,12 +152,26 @@ const REFUSED_PREFIX: &[(&str, &str)] = &[
     ("pg_replication_origin_", REPLICATION),
     ("pg_stat_reset", OTHER_SESSIONS),
     ("dblink", HIDDEN_SQL),
+    ("binary_upgrade_", SERVER_INTERNALS),
+    ("pg_read_", FILES),
+    // table_to_xml('pg_stat_activity', …), schema_to_xml('pg_catalog', …), database_to_xml(…).
+    ("table_to_xml", NAMED_RELATIONS),
+    ("schema_to_xml", NAMED_RELATIONS),
+    ("database_to_xml", NAMED_RELATIONS),
     ("query_to_xml", HIDDEN_SQL),
     ("cursor_to_xml", HIDDEN_SQL),
 ];
 
 /// Functions that change rows (sequence values), so they need the write tier.
 const WRITE_EXACT: &[&str] = &["nextval", "setval"];
+
+/// Functions that rewrite index storage, as maintenance statements do: the ddl tier.
+const DDL_EXACT: &[&str] = &[
+    "brin_summarize_new_values",
+    "brin_summarize_range",
+    "brin_desummarize_range",
+    "gin_clean_pending_list",
+];
 
 /// The effect of calling the function whose last name part is `name`, or `None` for an
 /// ordinary function (builtin or user-defined) that is allowed at read.
@@ -145,7 +194,44 @@ pub(crate) fn function_effect(name: &str) -> Option<Effect> {
     if WRITE_EXACT.contains(&lower) {
         return Some(Effect::Needs(Tier::Write));
     }
+    if DDL_EXACT.contains(&lower) {
+        return Some(Effect::Needs(Tier::Ddl));
+    }
     None
+}
+
+/// Built-in function names of the engines whose full list the gate carries, lower-case and
+/// sorted: what a server of the version the list was taken from ships. A name here is
+/// classified: it has an entry in the lists above or it only computes a value.
+fn builtins(dialect: Dialect) -> Option<&'static [&'static str]> {
+    use std::sync::OnceLock;
+    static POSTGRES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    static MYSQL: OnceLock<Vec<&'static str>> = OnceLock::new();
+    static SQLITE: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let (cell, text) = match dialect {
+        Dialect::PostgreSql => (&POSTGRES, include_str!("../builtins/postgresql.txt")),
+        Dialect::MySql => (&MYSQL, include_str!("../builtins/mysql.txt")),
+        Dialect::Sqlite => (&SQLITE, include_str!("../builtins/sqlite.txt")),
+        _ => return None,
+    };
+    Some(cell.get_or_init(|| {
+        let mut names: Vec<&'static str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect();
+        names.sort_unstable();
+        names
+    }))
+}
+
+/// Whether the gate has classified the function `name` (its last name part) for `dialect`:
+/// it is on a refusal or tier list, or it is a built-in of the dialect's engine that only
+/// computes a value. `None` when the gate carries no built-in list for the dialect.
+pub(crate) fn is_classified(name: &str, dialect: Dialect) -> Option<bool> {
+    let builtins = builtins(dialect)?;
+    let lower = name.to_ascii_lowercase();
+    Some(function_effect(&lower).is_some() || builtins.binary_search(&lower.as_str()).is_ok())
 }
 
 /// SQLite virtual-table modules that read or write files.
@@ -169,15 +255,34 @@ pub(crate) fn relation_refusal(parts: &[&str]) -> Option<&'static str> {
         return Some(SHOWS_OTHER_SQL);
     }
     let schema = schema?;
+    let starts = |a: &str, prefix: &str| {
+        a.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    if is(schema, "performance_schema")
+        && (starts(last, "events_statements_")
+            || starts(last, "events_transactions_")
+            || is(last, "prepared_statements_instances"))
+    {
+        return Some(SHOWS_OTHER_SQL);
+    }
     let sensitive: &[&str] = if is(schema, "performance_schema") {
-        &[
-            "threads",
-            "events_statements_current",
-            "events_statements_history",
-            "events_statements_history_long",
-        ]
+        &["threads"]
     } else if is(schema, "sys") {
-        &["x$processlist", "session", "x$session"]
+        &[
+            "processlist",
+            "x$processlist",
+            "session",
+            "x$session",
+            "innodb_lock_waits",
+            "x$innodb_lock_waits",
+        ]
+    } else if is(schema, "information_schema") {
+        // MariaDB/MySQL: trx_query holds each open transaction's running statement.
+        &["innodb_trx"]
+    } else if is(schema, "mysql") {
+        // The general and slow query logs, when logged to tables, hold every statement.
+        &["general_log", "slow_log"]
     } else {
         &[]
     };

@@ -35,6 +35,10 @@ pub(crate) enum LexError {
 const EXECUTABLE_COMMENT: &str = "EXECUTABLE COMMENT";
 const EXECUTABLE_COMMENT_REASON: &str =
     "MySQL and MariaDB run the text inside /*! … */ and /*M! … */ as SQL, so it cannot be treated as a comment; write the SQL without it";
+const AT_IN_WORD: &str = "VARIABLE";
+const AT_IN_WORD_REASON: &str =
+    "`@` right after a word starts a user variable in MySQL (`INTO@v` assigns @v); put a space \
+     or quote the name";
 const DOUBLE_DASH: &str = "COMMENT";
 const DOUBLE_DASH_REASON: &str =
     "MySQL treats `--` as a comment only when a space, tab or newline follows it; write `- -` for two minus signs or put a space after `--`";
@@ -218,6 +222,14 @@ fn check_mysql_token(
             }
         }
         Token::Minus if sql[byte..].starts_with("--") => Err((DOUBLE_DASH, DOUBLE_DASH_REASON)),
+        // sqlparser's MySQL dialect lets `@` continue a word, so `INTO@y` is one word to it
+        // where MySQL reads `INTO @y` (a variable assignment). MySQL names never hold `@`
+        // unquoted.
+        Token::Word(word)
+            if word.quote_style.is_none() && word.value.trim_start_matches('@').contains('@') =>
+        {
+            Err((AT_IN_WORD, AT_IN_WORD_REASON))
+        }
         Token::Whitespace(Whitespace::MultiLineComment(text))
             if text.starts_with('+') && text.to_ascii_lowercase().contains("set_var") =>
         {

@@ -217,6 +217,7 @@ mod error;
 mod functions;
 mod labels;
 mod lex;
+mod names;
 mod params;
 mod reasons;
 mod special;
@@ -225,6 +226,7 @@ mod walk;
 
 pub use dialect::Dialect;
 pub use error::GateError;
+pub use names::{Name, NamePart, Reach};
 pub use tier::Tier;
 
 /// One classified statement of the input.
@@ -245,6 +247,10 @@ pub struct Statement {
     /// (`DELETE`, `CREATE TABLE`). Built from statement kinds and function and CTE names only,
     /// never from literals in the SQL.
     pub cause: Option<String>,
+    /// The functions it calls and the relations it reads and writes, as written: what the
+    /// host asks the engine to resolve before the statement runs (user code, views,
+    /// triggers). Empty for statements the gate recognizes without parsing.
+    pub reach: Reach,
     /// Line of the statement's first token (1-based).
     pub line: u64,
     /// Column of the statement's first token (1-based, in characters).
@@ -262,6 +268,24 @@ pub struct Statement {
 /// dialect's rules. Nothing of the input may run unless this returns `Ok`.
 pub fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
     driver::classify(sql, dialect)
+}
+
+/// Whether the gate has classified the function `name` (the last part of its name) for
+/// `dialect`: it is refused, raises the tier, or is a built-in of the dialect's engine that
+/// only computes a value. `None` when the gate carries no list of built-ins for the dialect
+/// (then only its refusal and tier lists apply). The host uses it for functions the engine
+/// reports as its own built-ins: one the gate has not classified (a newer server's) is
+/// refused rather than trusted.
+pub fn function_is_classified(name: &str, dialect: Dialect) -> Option<bool> {
+    functions::is_classified(name, dialect)
+}
+
+/// Why reading the relation `parts` (outermost first, as the engine resolved it) is
+/// refused, if it is: relations that show other sessions' SQL. The host applies it to the
+/// names the engine resolved (an unqualified `innodb_trx` read with `information_schema` as
+/// the current database).
+pub fn relation_refusal(parts: &[&str]) -> Option<&'static str> {
+    functions::relation_refusal(parts)
 }
 
 /// [`classify`], then requires every statement's tier to be at most `granted`.

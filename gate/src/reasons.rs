@@ -57,9 +57,18 @@ pub(crate) fn set_reason(set: &Set) -> &'static str {
 pub(crate) fn show_refusal<'a>(mut words: impl Iterator<Item = &'a str>) -> Option<&'static str> {
     words
         .any(|word| {
-            ["processlist", "engine", "binlog", "relaylog"]
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(word))
+            // MariaDB `SHOW EXPLAIN FOR id` / `SHOW ANALYZE FOR id` show another
+            // connection's running statement.
+            [
+                "processlist",
+                "engine",
+                "binlog",
+                "relaylog",
+                "explain",
+                "analyze",
+            ]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(word))
         })
         .then_some(PROCESSLIST)
 }

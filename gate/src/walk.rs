@@ -16,6 +16,7 @@ use sqlparser::ast::{
 
 use crate::functions::{self, Effect};
 use crate::labels::{refused_relation_label, statement_label};
+use crate::names::{self, Name, Reach};
 use crate::reasons;
 use crate::{Dialect, Tier};
 
@@ -27,6 +28,8 @@ pub(crate) struct Needs {
     /// that follows the statement's label: ``contains a DELETE (in CTE `d`)``, `calls
     /// nextval()`. `None` when the statement's own kind decides the tier.
     pub cause: Option<String>,
+    /// The names the engine must resolve.
+    pub reach: Reach,
 }
 
 /// The tier a parsed statement needs, or why it is refused.
@@ -46,12 +49,19 @@ pub(crate) fn statement_tier(
         root_is_query: matches!(statement, Statement::Query(_)),
         cte_bodies: Vec::new(),
         ctes: Vec::new(),
+        reach: Reach::default(),
+        cte_names: Vec::new(),
     };
     match statement.visit(&mut walker) {
-        ControlFlow::Continue(()) => Ok(Needs {
-            tier: walker.tier,
-            cause: walker.cause,
-        }),
+        ControlFlow::Continue(()) => {
+            let mut reach = walker.reach;
+            reach.forget_ctes(&walker.cte_names);
+            Ok(Needs {
+                tier: walker.tier,
+                cause: walker.cause,
+                reach,
+            })
+        }
         ControlFlow::Break(reason) => Err(reason),
     }
 }
@@ -93,6 +103,10 @@ struct Walker {
     cte_bodies: Vec<(*const Query, Option<String>)>,
     /// CTE bodies being walked, innermost last: body address and CTE name.
     ctes: Vec<(*const Query, Option<String>)>,
+    /// The names found so far.
+    reach: Reach,
+    /// Every CTE name the statement defines (a reference to one is not a relation).
+    cte_names: Vec<String>,
 }
 
 impl Walker {
@@ -158,6 +172,14 @@ impl Walker {
                 "a function whose name is computed at run time cannot be checked",
             ));
         };
+        match Name::from_object(name) {
+            Some(name) => self.reach.add_function(name),
+            None => {
+                return ControlFlow::Break(Cow::Borrowed(
+                    "a function whose name is computed at run time cannot be checked",
+                ))
+            }
+        }
         match functions::function_effect(&ident.value) {
             None => ControlFlow::Continue(()),
             Some(Effect::Needs(tier)) => {
@@ -193,6 +215,27 @@ impl Visitor for Walker {
         if let Statement::Call(function) = statement {
             self.function(&function.name)?;
         }
+        for target in names::write_targets(statement) {
+            let Some(name) = Name::from_object(target) else {
+                return ControlFlow::Break(Cow::Borrowed(
+                    "a table whose name is computed at run time cannot be checked",
+                ));
+            };
+            if let Some(reason) = names::system_target(&name, self.dialect) {
+                return ControlFlow::Break(Cow::Owned(format!(
+                    "{}{}: {reason}",
+                    refused_relation_label(
+                        &name
+                            .parts
+                            .iter()
+                            .map(|p| p.value.as_str())
+                            .collect::<Vec<_>>()
+                    ),
+                    self.place()
+                )));
+            }
+            self.reach.add_target(name);
+        }
         if is_plain_explain(statement) {
             self.plain_explain_depth += 1;
         } else if matches!(statement, Statement::Explain { .. }) {
@@ -222,6 +265,11 @@ impl Visitor for Walker {
             self.ctes.push(cte);
         }
         if let Some(with) = &query.with {
+            self.cte_names.extend(
+                with.cte_tables
+                    .iter()
+                    .map(|cte| cte.alias.name.value.to_ascii_lowercase()),
+            );
             self.cte_bodies.extend(with.cte_tables.iter().map(|cte| {
                 let name = &cte.alias.name.value;
                 let printable =
@@ -278,6 +326,34 @@ impl Visitor for Walker {
         if let Expr::Function(function) = expr {
             self.function(&function.name)?;
         }
+        // `'pg_stat_activity'::regclass` names a relation in a string: refused like the
+        // relation itself.
+        if let Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+        {
+            if let (Expr::Value(value), true) = (
+                &**inner,
+                data_type.to_string().eq_ignore_ascii_case("regclass"),
+            ) {
+                if let Some(text) = value.value.clone().into_string() {
+                    let parts: Vec<String> = text
+                        .split('.')
+                        .map(|part| part.trim().trim_matches('"').to_owned())
+                        .collect();
+                    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                    if let Some(reason) = functions::relation_refusal(&parts) {
+                        return ControlFlow::Break(Cow::Owned(format!(
+                            "{} (named in a string){}: {reason}",
+                            refused_relation_label(&parts),
+                            self.place()
+                        )));
+                    }
+                }
+            }
+        }
         ControlFlow::Continue(())
     }
 
@@ -312,6 +388,9 @@ impl Visitor for Walker {
         }
         let parts = &mut parts[..count];
         parts.reverse();
+        if let Some(name) = Name::from_object(relation) {
+            self.reach.add_relation(name);
+        }
         match functions::relation_refusal(parts) {
             Some(reason) => ControlFlow::Break(Cow::Owned(format!(
                 "{}{}: {reason}",
