@@ -18,6 +18,7 @@ mod output;
 mod params;
 mod pipeline;
 mod plugins;
+mod reach;
 mod request;
 mod sanitize;
 mod saved;

@@ -232,6 +232,22 @@ fn query(
         limits.timeout,
         on_stuck,
     )?;
+    // What the names stand for at the engine (user code, views, triggers, catalogs), vetted
+    // in the session that will run them, before anything runs.
+    crate::reach::vet(
+        &mut session.connection,
+        &statements,
+        plugin.dialect(),
+        access,
+        &request.connection.allowed_routines,
+    )
+    .map_err(|failure| {
+        if session.watchdog.fired() {
+            exec::stopped(&session.watchdog)
+        } else {
+            failure
+        }
+    })?;
     let engine = request.connection.engine.as_str();
     let prefix = |columns: &[plenum_plugin_api::Column]| spill_prefix(engine, columns);
     let execution = exec::execute(

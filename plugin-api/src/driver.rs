@@ -86,7 +86,9 @@ pub trait Connection: Send {
     /// and before `commit`, whether the transaction changed the schema or a system catalog.
     /// The default cannot tell.
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
-        Ok(FenceOutcome::Unknown("the plugin has no engine fence".into()))
+        Ok(FenceOutcome::Unknown(
+            "the plugin has no engine fence".into(),
+        ))
     }
 }
 

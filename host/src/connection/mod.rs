@@ -81,6 +81,9 @@ pub struct ConnectionSpec {
     pub ssl_ca: Option<PathBuf>,
     /// Engine-specific options.
     pub options: Vec<(String, String)>,
+    /// User routines (`schema.name`) a human allowed calls to reach on a login with powers
+    /// beyond the tiers (saved connections only; see [`crate::reach`]).
+    pub allowed_routines: Vec<String>,
 }
 
 /// Parses an `--ssl-mode` value.

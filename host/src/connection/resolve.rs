@@ -239,6 +239,7 @@ impl Chosen {
                 .iter()
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
+            allowed_routines: saved.allowed_routines.clone(),
         })
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use plenum_gate::Statement;
 use plenum_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
-use plenum_plugin_api::{AccessMode, Column, ConnectionBox, PluginError, Value};
+use plenum_plugin_api::{AccessMode, Column, ConnectionBox, FenceOutcome, PluginError, Value};
 
 use crate::error::{ErrorCode, Failure};
 use crate::output::rows::Spill;
@@ -132,6 +132,9 @@ pub fn execute(
     // statements finished before the cancel reached them.
     let result = result.and_then(|execution| match access {
         AccessMode::Write | AccessMode::Ddl if watchdog.fired() => Err(stopped(watchdog)),
+        // The write tier changes data, never the schema: what functions, triggers and rules
+        // did behind the statements is checked at the engine before anything commits.
+        AccessMode::Write => write_fence(connection, watchdog).map(|()| execution),
         _ => Ok(execution),
     });
     let finish = match (&result, access) {
@@ -144,6 +147,23 @@ pub fn execute(
         .map_err(|error| plugin_failure(error, watchdog))?;
     execution.elapsed = started.elapsed();
     Ok(execution)
+}
+
+/// Refuses a write-tier transaction that changed the schema or a system catalog (see
+/// [`plenum_plugin_api::Connection::write_fence`]). A plugin that cannot tell is believed:
+/// its documentation says why its engine cannot run DDL from functions and triggers.
+fn write_fence(connection: &mut ConnectionBox, watchdog: &Watchdog) -> Result<(), Failure> {
+    match connection
+        .write_fence()
+        .into_result()
+        .map_err(|error| plugin_failure(error, watchdog))?
+    {
+        FenceOutcome::Unchanged | FenceOutcome::Unknown(_) => Ok(()),
+        FenceOutcome::Changed(what) => Err(Failure::capability(format!(
+            "a function, trigger or rule the statements ran changed the schema or a system \
+             catalog ({what}), which needs --allow-ddl; the transaction was rolled back"
+        ))),
+    }
 }
 
 fn run_statements(

@@ -105,6 +105,10 @@ pub struct SavedConnection {
     /// The highest tier any call through this connection may ask for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_capability: Option<String>,
+    /// User routines (`schema.name`) that calls may reach on a login with powers beyond the
+    /// tiers (superuser, server files, FILE, …). Written by hand: no flag sets it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_routines: Vec<String>,
 }
 
 impl SavedConnection {

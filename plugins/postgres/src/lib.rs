@@ -28,6 +28,7 @@ pub mod decode;
 pub mod errors;
 pub mod introspect;
 pub mod params;
+pub mod reach;
 pub mod session;
 pub mod statement;
 pub mod tls;

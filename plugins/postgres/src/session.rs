@@ -6,8 +6,8 @@ use std::thread::{self, JoinHandle};
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
 use plenum_plugin_api::{
-    CancelHandle, Column, ConnectParams, Connection, Cursor, IntrospectRequest, IntrospectResult,
-    PluginError, PluginResult, ServerInfo, Value,
+    CancelHandle, Column, ConnectParams, Connection, Cursor, FenceOutcome, IntrospectRequest,
+    IntrospectResult, PluginError, PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
 use postgres::CancelToken;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -125,6 +125,15 @@ impl Connection for PgSession {
     fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
         let request = request.clone();
         self.call(|reply| Request::Introspect(request, reply))
+    }
+
+    fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        let request = request.clone();
+        self.call(|reply| Request::Reach(request, reply))
+    }
+
+    fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        self.call(Request::Fence)
     }
 }
 

@@ -10,13 +10,14 @@ use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use plenum_plugin_api::{
-    AccessMode, Column, IntrospectRequest, IntrospectResult, PluginError, PluginResult, ServerInfo,
-    Value,
+    AccessMode, Column, FenceOutcome, IntrospectRequest, IntrospectResult, PluginError,
+    PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
 use postgres::{Client, GenericClient, Transaction};
 
 use crate::errors::query_error;
 use crate::introspect;
+use crate::reach;
 use crate::statement::{Batch, Chunk, OpenStatement};
 
 /// Where a call's answer goes.
@@ -54,6 +55,10 @@ pub enum Request {
     ServerInfo(Reply<ServerInfo>),
     /// A catalog question.
     Introspect(IntrospectRequest, Reply<IntrospectResult>),
+    /// What names resolve to, and the login's powers.
+    Reach(ReachRequest, Reply<ReachReport>),
+    /// The write tier's fence, before commit.
+    Fence(Reply<FenceOutcome>),
 }
 
 /// Ends the worker: the session dropped its end of the channel.
@@ -95,6 +100,9 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             Request::Introspect(request, reply) => {
                 answer(reply, introspect_read_only(&mut client, &request))
             }
+            Request::Reach(request, reply) => answer(reply, reach_read_only(&mut client, &request)),
+            // Nothing ran outside a transaction: nothing changed.
+            Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
             Request::Close => {}
         }
@@ -189,6 +197,16 @@ fn serve_transaction(
             Request::ServerInfo(reply) => answer(reply, server_info(&mut transaction)),
             Request::Introspect(request, reply) => {
                 answer(reply, introspect::run(&mut transaction, &request))
+            }
+            Request::Reach(request, reply) => {
+                let result = reach::reach(&mut transaction, &request);
+                failed |= result.is_err();
+                answer(reply, result)
+            }
+            Request::Fence(reply) => {
+                let result = reach::write_fence(&mut transaction);
+                failed |= result.is_err();
+                answer(reply, result)
             }
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
             Request::Close => {}
@@ -383,6 +401,8 @@ fn next_fetch(requests: &Receiver<Request>) -> NextFetch {
             Request::Execute { reply, .. } => answer(reply, Err(busy())),
             Request::ServerInfo(reply) => answer(reply, Err(busy())),
             Request::Introspect(_, reply) => answer(reply, Err(busy())),
+            Request::Reach(_, reply) => answer(reply, Err(busy())),
+            Request::Fence(reply) => answer(reply, Err(busy())),
         }
     }
 }
@@ -431,6 +451,19 @@ fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
         database: plenum_plugin_api::abi_stable::std_types::ROption::RSome(text(1)?.into()),
         user: plenum_plugin_api::abi_stable::std_types::ROption::RSome(text(2)?.into()),
     })
+}
+
+/// Names resolved outside a host transaction are resolved in a read-only one that is rolled
+/// back.
+fn reach_read_only(client: &mut Client, request: &ReachRequest) -> PluginResult<ReachReport> {
+    let mut transaction = client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .map_err(|e| query_error(&e))?;
+    let result = reach::reach(&mut transaction, request);
+    transaction.rollback().map_err(|e| query_error(&e))?;
+    result
 }
 
 /// Introspection outside a host transaction runs in a read-only one that is rolled back.
