@@ -24,8 +24,10 @@ use std::collections::BTreeSet;
 
 use plenum_gate::{Dialect, Name, Statement, Tier};
 use plenum_plugin_api::{
-    AccessMode, ConnectionBox, ErrorKind, ReachReport, ReachRequest, Routine, SqlName,
+    AccessMode, ConnectionBox, ErrorKind, PluginError, ReachReport, ReachRequest, Routine,
+    SqlName,
 };
+use serde::Serialize;
 
 use crate::error::Failure;
 
@@ -374,4 +376,82 @@ fn definitions(report: &ReachReport, seen: &mut BTreeSet<String>) -> Vec<(String
                 .then(|| (name, definition.to_string()))
         })
         .collect()
+}
+
+/// What a login can do beyond the tiers' assumptions (`connect --test`).
+#[derive(Debug, Serialize)]
+pub struct LoginReport {
+    /// The login as the engine names it.
+    pub user: String,
+    /// Some power lets code the gate cannot read act outside the session.
+    pub privileged: bool,
+    /// Each power and what it means.
+    pub powers: Vec<PowerOut>,
+    /// What that means for each tier.
+    pub tiers: TiersOut,
+}
+
+/// One power of a login.
+#[derive(Debug, Serialize)]
+pub struct PowerOut {
+    /// Short words for it.
+    pub power: String,
+    /// What it means, one sentence.
+    pub meaning: String,
+    /// Code the gate cannot read could use it outside the session.
+    pub escapes: bool,
+}
+
+/// What a login's powers mean per tier.
+#[derive(Debug, Serialize)]
+pub struct TiersOut {
+    /// The read tier.
+    pub read: &'static str,
+    /// The write tier.
+    pub write: &'static str,
+    /// The ddl tier.
+    pub ddl: &'static str,
+}
+
+/// The login's powers, from the plugin's reach call with no names; `None` when the plugin
+/// cannot say.
+pub fn login_report(connection: &mut ConnectionBox) -> Result<Option<LoginReport>, PluginError> {
+    let report = match connection.reach(&ReachRequest::default()).into_result() {
+        Ok(report) => report,
+        Err(error) if error.kind == ErrorKind::Unsupported => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let privileged = report.privileged();
+    let tiers = if privileged {
+        TiersOut {
+            read: "reads only; user functions, DO blocks and views or triggers that reach them are \
+                   refused (the engine's read-only transaction does not stop this login's code \
+                   from acting outside the session), unless named in allowed_routines",
+            write: "changes rows; the same user code is refused, and the engine fence rolls back \
+                    any schema or catalog change",
+            ddl: "changes the schema, as this login may; the same user code is refused",
+        }
+    } else {
+        TiersOut {
+            read: "reads only: the engine's read-only session and the login's privileges stop \
+                   anything user code would change",
+            write: "changes rows only: the engine fence rolls back any schema or catalog change \
+                    that functions or triggers make",
+            ddl: "changes the schema, within the login's privileges",
+        }
+    };
+    Ok(Some(LoginReport {
+        user: report.login.to_string(),
+        privileged,
+        powers: report
+            .powers
+            .iter()
+            .map(|power| PowerOut {
+                power: power.power.to_string(),
+                meaning: power.meaning.to_string(),
+                escapes: power.escapes,
+            })
+            .collect(),
+        tiers,
+    }))
 }

@@ -115,6 +115,10 @@ struct ServerOut {
     version: String,
     database: Option<String>,
     user: Option<String>,
+    /// What the login can do beyond the tiers' assumptions; absent when the plugin cannot
+    /// say (plugin API before 1.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<crate::reach::LoginReport>,
 }
 
 fn run(args: &ConnectArgs, locations: &Locations, sanitizer: &mut Sanitizer) -> Outcome {
@@ -186,11 +190,14 @@ fn test_target(
         .server_info()
         .into_result()
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let login = crate::reach::login_report(&mut session.connection)
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
     let text = |value: &ROption<RString>| value.as_ref().map(RString::to_string).into_option();
     Ok(ServerOut {
         version: info.version.to_string(),
         database: text(&info.database),
         user: text(&info.user),
+        login,
     })
 }
 
