@@ -203,11 +203,11 @@ pub(crate) fn function_effect(name: &str) -> Option<Effect> {
 /// Built-in function names of the engines whose full list the gate carries, lower-case and
 /// sorted: what a server of the version the list was taken from ships. A name here is
 /// classified: it has an entry in the lists above or it only computes a value.
-fn builtins(dialect: Dialect) -> Option<&'static [&'static str]> {
+fn builtins(dialect: Dialect) -> Option<&'static [String]> {
     use std::sync::OnceLock;
-    static POSTGRES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    static MYSQL: OnceLock<Vec<&'static str>> = OnceLock::new();
-    static SQLITE: OnceLock<Vec<&'static str>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
+    static MYSQL: OnceLock<Vec<String>> = OnceLock::new();
+    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
     let (cell, text) = match dialect {
         Dialect::PostgreSql => (&POSTGRES, include_str!("../builtins/postgresql.txt")),
         Dialect::MySql => (&MYSQL, include_str!("../builtins/mysql.txt")),
@@ -215,10 +215,11 @@ fn builtins(dialect: Dialect) -> Option<&'static [&'static str]> {
         _ => return None,
     };
     Some(cell.get_or_init(|| {
-        let mut names: Vec<&'static str> = text
+        let mut names: Vec<String> = text
             .lines()
             .map(str::trim)
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(str::to_ascii_lowercase)
             .collect();
         names.sort_unstable();
         names
@@ -231,7 +232,7 @@ fn builtins(dialect: Dialect) -> Option<&'static [&'static str]> {
 pub(crate) fn is_classified(name: &str, dialect: Dialect) -> Option<bool> {
     let builtins = builtins(dialect)?;
     let lower = name.to_ascii_lowercase();
-    Some(function_effect(&lower).is_some() || builtins.binary_search(&lower.as_str()).is_ok())
+    Some(function_effect(&lower).is_some() || builtins.binary_search(&lower).is_ok())
 }
 
 /// SQLite virtual-table modules that read or write files.

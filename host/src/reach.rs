@@ -24,8 +24,7 @@ use std::collections::BTreeSet;
 
 use plenum_gate::{Dialect, Name, Statement, Tier};
 use plenum_plugin_api::{
-    AccessMode, ConnectionBox, ErrorKind, PluginError, ReachReport, ReachRequest, Routine,
-    SqlName,
+    AccessMode, ConnectionBox, ErrorKind, PluginError, ReachReport, ReachRequest, Routine, SqlName,
 };
 use serde::Serialize;
 
@@ -424,7 +423,8 @@ pub fn login_report(connection: &mut ConnectionBox) -> Result<Option<LoginReport
     let privileged = report.privileged();
     let tiers = if privileged {
         TiersOut {
-            read: "reads only; user functions, DO blocks and views or triggers that reach them are \
+            read:
+                "reads only; user functions, DO blocks and views or triggers that reach them are \
                    refused (the engine's read-only transaction does not stop this login's code \
                    from acting outside the session), unless named in allowed_routines",
             write: "changes rows; the same user code is refused, and the engine fence rolls back \

@@ -149,6 +149,15 @@ pub fn explain(
         limits.timeout,
         on_stuck,
     )?;
+    // Planning can run code: PostgreSQL folds immutable functions into constants. The
+    // statement is vetted as a run would be.
+    crate::reach::vet(
+        &mut session.connection,
+        std::slice::from_ref(statement),
+        dialect,
+        access,
+        &request.connection.allowed_routines,
+    )?;
     let execution = exec::execute(
         &mut session.connection,
         std::slice::from_ref(&wrapped),

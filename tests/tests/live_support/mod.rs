@@ -737,6 +737,9 @@ pub enum Layer {
     Gate,
     /// The engine's read-only transaction: `QUERY_FAILED`.
     Engine,
+    /// The host's reach check, before anything runs: the shape calls user code, and the
+    /// test login (a superuser) could act outside the session through it.
+    Reach,
 }
 
 /// One attack shape.
@@ -770,6 +773,12 @@ impl Shape {
     /// A shape the gate lets through at read and the engine's read-only session stops.
     pub fn engine(belongs: Belongs, sql: impl Into<String>) -> Shape {
         Shape::new(Layer::Engine, belongs, sql)
+    }
+
+    /// A shape that calls user code: refused before it runs on a login with powers beyond
+    /// the tiers (the live tests' superuser).
+    pub fn reach(belongs: Belongs, sql: impl Into<String>) -> Shape {
+        Shape::new(Layer::Reach, belongs, sql)
     }
 
     /// The same shape, with a file that must not exist afterwards.
@@ -823,6 +832,7 @@ pub fn assert_shapes_change_nothing(db: &mut TestDb, shapes: &[Shape]) {
                 (Belongs::Harmless, _) => true,
                 (_, Layer::Gate) => code == "CAPABILITY_VIOLATION" || code == "PARSE_ERROR",
                 (_, Layer::Engine) => code == "QUERY_FAILED",
+                (_, Layer::Reach) => code == "CAPABILITY_VIOLATION",
             };
             if !expected {
                 problems.push(format!(
