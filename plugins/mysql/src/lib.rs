@@ -45,7 +45,9 @@ mod cursor;
 mod decode;
 mod error;
 mod fallback;
+mod grants;
 mod introspect;
+mod reach;
 mod session;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
