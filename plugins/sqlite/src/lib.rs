@@ -15,6 +15,7 @@ mod authorizer;
 mod connection;
 mod cursor;
 mod introspect;
+mod reach;
 mod values;
 
 use plenum_plugin_api::{
