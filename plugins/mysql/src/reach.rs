@@ -107,18 +107,39 @@ pub(crate) fn run(
 ) -> PluginResult<ReachReport> {
     let context = context(session)?;
     let mut powers = login_powers(session, &context)?;
-    powers.extend(definer_power(session)?);
 
+    // Set when the call reaches a routine, view or trigger that runs as another account.
+    let mut foreign = false;
     let mut functions = RVec::new();
     for name in request.functions.iter() {
-        functions.push(resolve_function(session, &context, name)?);
+        functions.push(resolve_function(session, &context, name, &mut foreign)?);
     }
     let mut relations = RVec::new();
     for name in request.relations.iter() {
-        relations.push(resolve_relation(session, &context, name, false)?);
+        relations.push(resolve_relation(
+            session,
+            &context,
+            name,
+            false,
+            &mut foreign,
+        )?);
     }
     for name in request.targets.iter() {
-        relations.push(resolve_relation(session, &context, name, true)?);
+        relations.push(resolve_relation(
+            session,
+            &context,
+            name,
+            true,
+            &mut foreign,
+        )?);
+    }
+    // The login report looks at everything the login can run; a call, only at what it
+    // reaches (scanning every trigger on the server per call would cost too much).
+    if request.is_empty() {
+        foreign = any_foreign_definer(session)?;
+    }
+    if foreign {
+        powers.push(foreign_definer_power());
     }
     Ok(ReachReport {
         login: context.login.into(),
@@ -159,9 +180,8 @@ fn login_powers(session: &mut MysqlConnection, context: &Context) -> PluginResul
     ))
 }
 
-/// Routines and triggers the login can run that carry another account's privileges: a
-/// least-privilege login reaches whatever their definer may do.
-fn definer_power(session: &mut MysqlConnection) -> PluginResult<Option<LoginPower>> {
+/// Whether the login can run routines or triggers that carry another account's privileges.
+fn any_foreign_definer(session: &mut MysqlConnection) -> PluginResult<bool> {
     let rows = session.fixed_rows(
         "SELECT \
            (SELECT COUNT(*) FROM information_schema.ROUTINES \
@@ -174,16 +194,25 @@ fn definer_power(session: &mut MysqlConnection) -> PluginResult<Option<LoginPowe
         .first()
         .and_then(|row| text(row, 0))
         .unwrap_or_default();
-    if count == "0" {
-        return Ok(None);
-    }
-    Ok(Some(LoginPower {
-        power: "runs routines and triggers defined by other accounts (SQL SECURITY DEFINER)".into(),
-        meaning: "They run with their definer's privileges, which may include files, other \
-                  sessions or accounts, whatever this login's own privileges are."
+    Ok(count != "0")
+}
+
+/// Code that runs as its definer gives a least-privilege login whatever that account may
+/// do, which this login cannot read.
+fn foreign_definer_power() -> LoginPower {
+    LoginPower {
+        power: "runs code defined by other accounts (SQL SECURITY DEFINER)".into(),
+        meaning: "Routines, views and triggers run with their definer's privileges, which may \
+                  include files, other sessions or accounts, whatever this login's own are."
             .into(),
         escapes: true,
-    }))
+    }
+}
+
+/// Whether code with this security type and definer runs as another account.
+fn runs_as_other(context: &Context, security: Option<&str>, definer: Option<&str>) -> bool {
+    security.is_none_or(|security| security.eq_ignore_ascii_case("DEFINER"))
+        && definer != Some(context.login.as_str())
 }
 
 /// The schema and object a name refers to in this session; `None` when it cannot name one.
@@ -199,16 +228,19 @@ fn resolve_function(
     session: &mut MysqlConnection,
     context: &Context,
     name: &SqlName,
+    foreign: &mut bool,
 ) -> PluginResult<ResolvedFunction> {
     let mut routines = RVec::new();
     if let Some((schema, routine)) = split(context, name) {
         // Routine names never depend on case; the catalog's collation compares without it.
         let sql = if context.fold_case {
-            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME FROM information_schema.ROUTINES \
+            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, SECURITY_TYPE, DEFINER \
+             FROM information_schema.ROUTINES \
              WHERE LOWER(ROUTINE_SCHEMA) = LOWER(?) AND ROUTINE_NAME = ? \
              ORDER BY ROUTINE_SCHEMA, ROUTINE_NAME"
         } else {
-            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME FROM information_schema.ROUTINES \
+            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, SECURITY_TYPE, DEFINER \
+             FROM information_schema.ROUTINES \
              WHERE ROUTINE_SCHEMA = ? COLLATE utf8mb4_bin AND ROUTINE_NAME = ? \
              ORDER BY ROUTINE_SCHEMA, ROUTINE_NAME"
         };
@@ -216,6 +248,7 @@ fn resolve_function(
             let (Some(schema), Some(name)) = (text(&row, 0), text(&row, 1)) else {
                 continue;
             };
+            *foreign |= runs_as_other(context, text(&row, 2).as_deref(), text(&row, 3).as_deref());
             let system = schema.eq_ignore_ascii_case("sys")
                 && VETTED_SYSTEM_ROUTINES
                     .iter()
@@ -238,6 +271,7 @@ fn resolve_relation(
     context: &Context,
     name: &SqlName,
     target: bool,
+    foreign: &mut bool,
 ) -> PluginResult<ResolvedRelation> {
     let mut resolved = ResolvedRelation {
         name: name.clone(),
@@ -268,13 +302,14 @@ fn resolve_relation(
     let found_schema = text(row, 0).unwrap_or(schema);
     resolved.schema = ROption::RSome(found_schema.clone().into());
     if text(row, 1).as_deref() == Some("VIEW") {
-        let definition = view_definition(session, context, &found_schema, &table)?;
+        let (definition, runs_as) = view_definition(session, context, &found_schema, &table)?;
+        *foreign |= runs_as;
         if target {
-            resolved.fires = view_triggers(session, &definition)?.into();
+            resolved.fires = view_triggers(session, context, &definition, foreign)?.into();
         }
         resolved.view_definition = ROption::RSome(definition.into());
     } else if target && !resolved.system {
-        resolved.fires = table_triggers(session, context, &found_schema, &table)?.into();
+        resolved.fires = table_triggers(session, context, &found_schema, &table, foreign)?.into();
     }
     Ok(resolved)
 }
@@ -284,20 +319,24 @@ fn view_definition(
     context: &Context,
     schema: &str,
     view: &str,
-) -> PluginResult<String> {
+) -> PluginResult<(String, bool)> {
     let sql = if context.fold_case {
-        "SELECT VIEW_DEFINITION FROM information_schema.VIEWS \
+        "SELECT VIEW_DEFINITION, SECURITY_TYPE, DEFINER FROM information_schema.VIEWS \
          WHERE LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?)"
     } else {
-        "SELECT VIEW_DEFINITION FROM information_schema.VIEWS \
+        "SELECT VIEW_DEFINITION, SECURITY_TYPE, DEFINER FROM information_schema.VIEWS \
          WHERE TABLE_SCHEMA = ? COLLATE utf8mb4_bin AND TABLE_NAME = ? COLLATE utf8mb4_bin"
     };
     let rows = session.fixed_rows(sql, bind(&[schema, view]))?;
+    let runs_as = rows.first().is_some_and(|row| {
+        runs_as_other(context, text(row, 1).as_deref(), text(row, 2).as_deref())
+    });
     // The server hides the text from logins without SHOW VIEW (it sends ''), and then what
     // the view reaches cannot be checked.
     rows.first()
         .and_then(|row| text(row, 0))
         .filter(|definition| !definition.trim().is_empty())
+        .map(|definition| (definition, runs_as))
         .ok_or_else(|| {
             PluginError::query(format!(
                 "the definition of view `{schema}`.`{view}` is not visible to this login \
@@ -311,24 +350,26 @@ fn table_triggers(
     context: &Context,
     schema: &str,
     table: &str,
+    foreign: &mut bool,
 ) -> PluginResult<Vec<Routine>> {
     // The server lists the triggers of tables the login holds TRIGGER on; others stay
     // invisible (a limit of the catalog, see the crate's notes).
     let sql = if context.fold_case {
-        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS \
+        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, DEFINER FROM information_schema.TRIGGERS \
          WHERE LOWER(EVENT_OBJECT_SCHEMA) = LOWER(?) AND LOWER(EVENT_OBJECT_TABLE) = LOWER(?) \
          ORDER BY TRIGGER_SCHEMA, TRIGGER_NAME"
     } else {
-        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM information_schema.TRIGGERS \
+        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, DEFINER FROM information_schema.TRIGGERS \
          WHERE EVENT_OBJECT_SCHEMA = ? COLLATE utf8mb4_bin \
            AND EVENT_OBJECT_TABLE = ? COLLATE utf8mb4_bin \
          ORDER BY TRIGGER_SCHEMA, TRIGGER_NAME"
     };
-    Ok(session
-        .fixed_rows(sql, bind(&[schema, table]))?
+    let rows = session.fixed_rows(sql, bind(&[schema, table]))?;
+    // A trigger always runs as its definer.
+    *foreign |= rows
         .iter()
-        .filter_map(|row| trigger(row, 0, 1))
-        .collect())
+        .any(|row| runs_as_other(context, None, text(row, 2).as_deref()));
+    Ok(rows.iter().filter_map(|row| trigger(row, 0, 1)).collect())
 }
 
 fn trigger(row: &Row, schema: usize, name: usize) -> Option<Routine> {
@@ -352,7 +393,12 @@ fn quoted(schema: &str, name: &str) -> String {
 /// views it names in turn. The server writes each table in a view's text as
 /// `` `schema`.`table` ``, so the match is on that spelling; the catalog has no list of a
 /// view's tables on MariaDB 10.11.
-fn view_triggers(session: &mut MysqlConnection, definition: &str) -> PluginResult<Vec<Routine>> {
+fn view_triggers(
+    session: &mut MysqlConnection,
+    context: &Context,
+    definition: &str,
+    foreign: &mut bool,
+) -> PluginResult<Vec<Routine>> {
     let views: Vec<(String, String)> = session
         .fixed_rows(
             "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS",
@@ -374,19 +420,23 @@ fn view_triggers(session: &mut MysqlConnection, definition: &str) -> PluginResul
         }
     }
     let all = texts.join("\n");
-    Ok(session
+    let rows: Vec<Row> = session
         .fixed_rows(
-            "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE \
+            "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, \
+                    DEFINER \
              FROM information_schema.TRIGGERS ORDER BY TRIGGER_SCHEMA, TRIGGER_NAME",
             Params::Empty,
         )?
-        .iter()
+        .into_iter()
         .filter(|row| match (text(row, 2), text(row, 3)) {
             (Some(schema), Some(table)) => all.contains(&quoted(&schema, &table)),
             _ => false,
         })
-        .filter_map(|row| trigger(row, 0, 1))
-        .collect())
+        .collect();
+    *foreign |= rows
+        .iter()
+        .any(|row| runs_as_other(context, None, text(row, 4).as_deref()));
+    Ok(rows.iter().filter_map(|row| trigger(row, 0, 1)).collect())
 }
 
 /// The write tier's fence: MariaDB and MySQL need no check after the statements.

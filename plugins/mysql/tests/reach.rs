@@ -411,3 +411,31 @@ fn functions_and_triggers_cannot_change_the_schema() {
         "only t and u"
     );
 }
+
+#[test]
+fn code_that_runs_as_another_account_is_a_power() {
+    let Some(db) = TestDb::new("definer") else {
+        return;
+    };
+    db.setup(&[
+        "CREATE TABLE t (a INT)",
+        "CREATE FUNCTION f_invoker() RETURNS INT SQL SECURITY INVOKER RETURN 1",
+        "CREATE FUNCTION f_definer() RETURNS INT SQL SECURITY DEFINER RETURN 1",
+    ]);
+    let user = TestUser::new(
+        db,
+        "definer",
+        &["GRANT SELECT, INSERT, EXECUTE ON `{db}`.* TO {user}"],
+    );
+    let mut conn = user.connect(AccessMode::Read);
+    let calls = |parts: &[&str]| ReachRequest {
+        functions: names(&[parts]),
+        ..ReachRequest::default()
+    };
+    // The routine runs with root's privileges, whatever this login's are.
+    assert!(reach(conn.as_mut(), &ReachRequest::default()).privileged());
+    assert!(reach(conn.as_mut(), &calls(&["f_definer"])).privileged());
+    let report = reach(conn.as_mut(), &calls(&["f_invoker"]));
+    assert!(!report.privileged(), "{:?}", report.powers);
+    assert_eq!(report.functions[0].routines.len(), 1);
+}
