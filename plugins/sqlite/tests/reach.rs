@@ -73,6 +73,16 @@ fn a_file_has_no_login_powers_and_no_user_routines() {
     assert_eq!(report.functions.len(), 3);
     assert!(report.functions.iter().all(|f| f.routines.is_empty()));
     assert!(report.ambient.is_empty());
+
+    // The read-only session (query_only, authorizer) resolves relations too.
+    let request = ReachRequest {
+        relations: names(&[&["t"], &["my view"], &["sqlite_master"]]),
+        ..ReachRequest::default()
+    };
+    let report = conn.reach(&request).expect("reach");
+    assert_eq!(schema(&report.relations[0]).as_deref(), Some("main"));
+    assert!(report.relations[1].view_definition.is_some());
+    assert!(report.relations[2].system);
     conn.rollback().expect("rollback");
 }
 
@@ -83,6 +93,11 @@ fn relations_resolve_like_sqlite_does() {
     let mut conn = connect(&file, AccessMode::Ddl);
     run(conn.as_mut(), "CREATE TEMP TABLE shadow (a INTEGER)").expect("temp table");
     run(conn.as_mut(), "CREATE TEMP TABLE T (a INTEGER)").expect("temp table");
+    run(
+        conn.as_mut(),
+        "CREATE TEMPORARY VIEW tv AS SELECT a FROM shadow",
+    )
+    .expect("temp view");
     let request = ReachRequest {
         relations: names(&[
             &["log"],
@@ -98,13 +113,14 @@ fn relations_resolve_like_sqlite_does() {
             &["temp", "sqlite_master"],
             &["sqlite_temp_schema"],
             &["sqlite_sequence"],
+            &["temp", "tv"],
         ]),
         targets: names(&[&["log"], &["main", "t"]]),
         ..ReachRequest::default()
     };
     let report = conn.reach(&request).expect("reach");
     let r = &report.relations;
-    assert_eq!(r.len(), 15);
+    assert_eq!(r.len(), 16);
     let expect = [
         (Some("main"), false),
         (Some("temp"), false),
@@ -119,6 +135,7 @@ fn relations_resolve_like_sqlite_does() {
         (Some("temp"), true),
         (Some("temp"), true),
         (Some("main"), false),
+        (Some("temp"), false),
         (Some("main"), false),
         (Some("main"), false),
     ];
@@ -140,6 +157,7 @@ fn relations_resolve_like_sqlite_does() {
     );
     assert_eq!(definition(4).as_deref(), Some("SELECT x FROM \"my view\""));
     assert_eq!(definition(0), None);
+    assert_eq!(definition(13).as_deref(), Some("SELECT a FROM shadow"));
 }
 
 /// Why a target fires nothing the gate must see: SQLite's trigger grammar holds only
