@@ -14,8 +14,9 @@
 //!   `statement_performance_analyzer`, `execute_prepared_stmt`, `table_exists`, which run
 //!   SQL text, and any routine a later server adds) is reported as unvetted. Native
 //!   built-ins are in no catalog and resolve to no routine; the gate knows them by name.
-//!   Loadable native functions (`CREATE FUNCTION … SONAME`) are not listed either, so the
-//!   gate's "unknown function" refusal covers them.
+//!   Loadable native functions (`CREATE FUNCTION … SONAME`) are reported, when the login
+//!   can read `mysql.func`, as a `mysql` routine that is not `system`, with an escaping
+//!   power; otherwise their names stay unknown to the gate, which refuses them.
 //! * **Relations.** `system` is the schema: `mysql`, `performance_schema`, `sys`,
 //!   `information_schema`, compared case-insensitively and decided from the name alone, so
 //!   a system table the login cannot see is still refused as a target.
@@ -110,9 +111,38 @@ pub(crate) fn run(
 
     // Set when the call reaches a routine, view or trigger that runs as another account.
     let mut foreign = false;
+    let loadable = if request.functions.iter().any(|name| name.parts.len() == 1) {
+        loadable_functions(session)
+    } else {
+        Vec::new()
+    };
+    let mut native = false;
     let mut functions = RVec::new();
     for name in request.functions.iter() {
-        functions.push(resolve_function(session, &context, name, &mut foreign)?);
+        let mut resolved = resolve_function(session, &context, name, &mut foreign)?;
+        if let [only] = name.parts.as_slice() {
+            if let Some(udf) = loadable.iter().find(|udf| udf.eq_ignore_ascii_case(only)) {
+                native = true;
+                resolved.routines.insert(
+                    0,
+                    Routine {
+                        schema: "mysql".into(),
+                        name: udf.as_str().into(),
+                        system: false,
+                    },
+                );
+            }
+        }
+        functions.push(resolved);
+    }
+    if native {
+        powers.push(LoginPower {
+            power: "calls loadable native functions (CREATE FUNCTION … SONAME)".into(),
+            meaning: "Such a function is native code from a server library; it needs no \
+                      privilege to call and can do anything the server process can."
+                .into(),
+            escapes: true,
+        });
     }
     let mut relations = RVec::new();
     for name in request.relations.iter() {
@@ -178,6 +208,16 @@ fn login_powers(session: &mut MysqlConnection, context: &Context) -> PluginResul
         context.database.as_deref(),
         context.current_role.as_deref(),
     ))
+}
+
+/// Loadable native functions (`mysql.func`), which an unqualified name reaches before a
+/// stored function of the same name. Only logins that may read `mysql.func` see them; for
+/// others the list is empty and such a name stays unknown to the gate, which refuses it.
+fn loadable_functions(session: &mut MysqlConnection) -> Vec<String> {
+    session
+        .fixed_rows("SELECT name FROM mysql.func", Params::Empty)
+        .map(|rows| rows.iter().filter_map(|row| text(row, 0)).collect())
+        .unwrap_or_default()
 }
 
 /// Whether the login can run routines or triggers that carry another account's privileges.
