@@ -24,6 +24,10 @@
 //!   applies it only to result sets of `SELECT`s sent to the client; the host still enforces
 //!   its own limit.
 //! * **Cancel.** The cancel handle opens a second connection and sends `KILL QUERY <id>`.
+//! * **Reach (API 1.2).** What a call's names resolve to (`information_schema`, bound
+//!   parameters, in the session) and the login's powers (`SHOW GRANTS`, which alone lists
+//!   the enabled role's privileges): see `reach.rs` and `grants.rs`. The write fence is
+//!   `Unchanged` by proof: functions and triggers cannot run DDL on these servers.
 //! * **No secrets in messages.** Options are built field by field (never from a URL) and
 //!   every message is scrubbed of the password.
 //!
@@ -45,7 +49,9 @@ mod cursor;
 mod decode;
 mod error;
 mod fallback;
+mod grants;
 mod introspect;
+mod reach;
 mod session;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;

@@ -10,8 +10,9 @@ use mysql::mysql_common::named_params::ParsedNamedParams;
 use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, Error, Opts, OptsBuilder, Params, SslOpts};
 use plenum_plugin_api::{
-    AccessMode, CancelHandle, ConnectParams, Connection, Cursor, IntrospectRequest,
-    IntrospectResult, PluginError, PluginResult, ServerInfo, SslMode, Value,
+    AccessMode, CancelHandle, ConnectParams, Connection, Cursor, FenceOutcome, IntrospectRequest,
+    IntrospectResult, PluginError, PluginResult, ReachReport, ReachRequest, ServerInfo, SslMode,
+    Value,
 };
 
 use crate::cancel::MysqlCancel;
@@ -20,6 +21,7 @@ use crate::decode::{decode, encode_param, Decoding};
 use crate::error::{connect_error, query_error, Target};
 use crate::fallback::{is_single_show_statement, UNSUPPORTED_IN_PREPARED};
 use crate::introspect;
+use crate::reach;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 3306;
@@ -371,5 +373,13 @@ impl Connection for MysqlConnection {
 
     fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
         self.read_only(|session| introspect::run(session, request))
+    }
+
+    fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        self.read_only(|session| reach::run(session, request))
+    }
+
+    fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        Ok(reach::write_fence())
     }
 }

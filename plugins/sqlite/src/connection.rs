@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use plenum_plugin_api::{
-    AccessMode, CancelHandle, Connection, Cursor, IntrospectRequest, IntrospectResult, PluginError,
-    PluginResult, ServerInfo, Value,
+    AccessMode, CancelHandle, Connection, Cursor, FenceOutcome, IntrospectRequest,
+    IntrospectResult, PluginError, PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
 use rusqlite::{InterruptHandle, OpenFlags};
 
@@ -18,6 +18,8 @@ pub(crate) struct SqliteConnection {
     connection: rusqlite::Connection,
     access: AccessMode,
     file: String,
+    /// `schema_version` of main and temp when the write transaction began (the fence).
+    schema_at_begin: Option<(i64, i64)>,
 }
 
 impl SqliteConnection {
@@ -47,6 +49,7 @@ impl SqliteConnection {
             connection,
             access,
             file: file.to_owned(),
+            schema_at_begin: None,
         };
         session.configure(timeout_ms)?;
         Ok(session)
@@ -99,9 +102,16 @@ fn command(connection: &rusqlite::Connection, sql: &str) -> PluginResult<()> {
 
 impl Connection for SqliteConnection {
     fn begin(&mut self) -> PluginResult<()> {
+        self.schema_at_begin = None;
         match self.access {
             AccessMode::Read => command(&self.connection, "BEGIN DEFERRED"),
-            AccessMode::Write | AccessMode::Ddl => command(&self.connection, "BEGIN IMMEDIATE"),
+            AccessMode::Write | AccessMode::Ddl => {
+                command(&self.connection, "BEGIN IMMEDIATE")?;
+                // Read inside the transaction: BEGIN IMMEDIATE holds the write lock, so no
+                // other connection can change the schema before the fence looks again.
+                self.schema_at_begin = Some(crate::reach::schema_versions(&self.connection)?);
+                Ok(())
+            }
         }
     }
 
@@ -168,6 +178,14 @@ impl Connection for SqliteConnection {
 
     fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
         crate::introspect::introspect(&self.connection, request)
+    }
+
+    fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        crate::reach::run(&self.connection, request)
+    }
+
+    fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        crate::reach::write_fence(&self.connection, self.schema_at_begin)
     }
 }
 

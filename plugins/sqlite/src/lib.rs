@@ -7,6 +7,9 @@
 //! * An authorizer denies, per tier, what that tier must not do (writes, schema changes,
 //!   ATTACH/DETACH, pragma setters, file and extension functions).
 //! * Each `execute` prepares exactly one statement: `rusqlite` refuses a tail.
+//! * Reach (API 1.2): a file has no login powers and no SQL-defined functions; relations
+//!   resolve through `temp` then `main`. The write fence compares `schema_version` with its
+//!   value when the transaction began.
 //! * Rows stream from `sqlite3_step`; a timeout interrupts through `sqlite3_interrupt`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,6 +18,7 @@ mod authorizer;
 mod connection;
 mod cursor;
 mod introspect;
+mod reach;
 mod values;
 
 use plenum_plugin_api::{
