@@ -220,6 +220,7 @@ mod lex;
 mod names;
 mod params;
 mod reasons;
+mod scan;
 mod special;
 mod tier;
 mod walk;
@@ -286,6 +287,15 @@ pub fn function_is_classified(name: &str, dialect: Dialect) -> Option<bool> {
 /// the current database).
 pub fn relation_refusal(parts: &[&str]) -> Option<&'static str> {
     functions::relation_refusal(parts)
+}
+
+/// A token-level reading of SQL that [`classify`] cannot parse (an engine's own canonical
+/// text of a view, say): the names it uses, for the host to resolve at the engine. It
+/// cannot tell a statement's kind, so it refuses any refused function or relation name and
+/// any function that needs a tier above read. Never a way to run SQL: only for vetting text
+/// the engine itself wrote.
+pub fn scan(sql: &str, dialect: Dialect) -> Result<Reach, GateError> {
+    scan::scan(sql, dialect)
 }
 
 /// [`classify`], then requires every statement's tier to be at most `granted`.

@@ -1,7 +1,7 @@
 //! Every function of the bundled SQLite build, as the plugin's own session sees them, for
 //! the gate's classification.
 //!
-//! `PLENUM_WRITE_BUILTINS=1` writes the sorted, lower-case list to `builtins-sqlite.txt`
+//! `PLENUM_WRITE_BUILTINS=1` writes the sorted, lower-case list to `gate/builtins/sqlite.txt` (the gate's list)
 //! beside this crate's manifest; without it, the test fails on any name missing from that
 //! file (when it exists), so a SQLite upgrade cannot slip a function past the list.
 
@@ -34,13 +34,15 @@ fn every_builtin_function_is_listed() {
     for known in ["abs", "json_extract", "printf", "load_extension"] {
         assert!(names.contains(known), "{known} was not found");
     }
-    let list: String = names.iter().map(|name| format!("{name}\n")).collect();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("builtins-sqlite.txt");
+    let list: String = "# SQLite built-in function names of the bundled build, one per line (lower case). Checked by\n# plugins/sqlite/tests/builtins.rs (PLENUM_WRITE_BUILTINS=1 rewrites it).\n".to_owned() + &names.iter().map(|name| format!("{name}\n")).collect::<String>();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gate/builtins/sqlite.txt");
     if std::env::var("PLENUM_WRITE_BUILTINS").as_deref() == Ok("1") {
         std::fs::write(&path, list).expect("write the list");
         return;
     }
-    if let Ok(listed) = std::fs::read_to_string(&path) {
+    {
+        let listed = std::fs::read_to_string(&path).expect("the gate's built-in list");
         let listed: BTreeSet<&str> = listed.lines().collect();
         let missing: Vec<&String> = names
             .iter()
