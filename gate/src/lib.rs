@@ -45,6 +45,8 @@
 //!   separate words: sqlparser treats `\v`, `\f` and Unicode spaces as whitespace where
 //!   engines treat them as identifier characters or errors, so they are parse errors.
 //! * MySQL: executable comments `/*! … */` and MariaDB's `/*M! … */` are refused anywhere;
+//!   a word with `@` after its first character is refused (sqlparser reads `INTO@v` as one
+//!   word where MySQL assigns the variable `@v`);
 //!   `--` not followed by an ASCII space or control character is refused (MySQL would not read
 //!   it as a comment, and sqlparser accepts Unicode spaces there). `#` starts a comment to the
 //!   end of the line in both MySQL and sqlparser's MySQL dialect. Optimizer hints with
@@ -103,7 +105,9 @@
 //! | `PRAGMA x = v`; `PRAGMA x(v)` except the read-only table-argument pragmas; no-argument pragmas not on the read list | refused |
 //! | `ALTER SYSTEM`, `KILL`, `SHUTDOWN`, `RESTART`, `FLUSH`, `PURGE`, `CHANGE …`, `START/STOP` replication, `BINLOG`, `CHECKPOINT`, `CLONE`, `CACHE` | refused: server control |
 //! | `INSTALL` / `UNINSTALL` (plugins, components, extensions) | refused: native code |
-//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; any reference to a relation named `processlist`, `pg_stat_activity` or `pg_stat_statements` (any schema), `performance_schema.threads` / `events_statements_*`, `sys.session` / `sys.x$processlist` | refused: they show other sessions' SQL, which may hold secrets |
+//! | `INSERT`, `UPDATE`, `DELETE`, `MERGE`, `REPLACE` whose target is a system catalog: PostgreSQL `pg_catalog.*`, `information_schema.*`, `pg_toast*.*` and unqualified `pg_*` names; MySQL `mysql.*`, `performance_schema.*`, `sys.*`, `information_schema.*`; SQLite `sqlite_schema` / `sqlite_master` / `sqlite_temp_*` (in any tier; the host also checks the names the engine resolves) | refused: writes touch only user data |
+//! | MariaDB `SHOW EXPLAIN FOR` / `SHOW ANALYZE FOR`; a relation named in a string cast to `regclass` (`'pg_stat_activity'::regclass`) | refused like the relation they reveal |
+//! | `SHOW PROCESSLIST`, `SHOW ENGINE … STATUS`, `SHOW BINLOG / RELAYLOG EVENTS`; any reference to a relation named `processlist`, `pg_stat_activity` or `pg_stat_statements` (any schema), `performance_schema.threads` / `events_statements_*` / `events_transactions_*` / `prepared_statements_instances`, `sys.session` / `sys.processlist` / `sys.x$processlist` / `sys.innodb_lock_waits`, `information_schema.innodb_trx`, `mysql.general_log` / `mysql.slow_log` | refused: they show other sessions' SQL, which may hold secrets |
 //! | MySQL `DO`, procedural statements outside a body (`IF`, `WHILE`, `CASE`, `SIGNAL`, …) | refused |
 //! | anything else sqlparser parses but the gate does not list | refused (fail closed) |
 //! | anything that does not parse | parse error |
@@ -137,9 +141,22 @@
 //! * write: `nextval`, `setval`;
 //! * allowed at read: `pg_sleep`, MySQL `SLEEP` and `BENCHMARK` — they only cost time, and the
 //!   host's timeout cancels them on the server;
-//! * allowed at read: every other function, including user-defined ones. A user function may
-//!   write; the engine's read-only transaction (and for MySQL, the read-only transaction plus
-//!   the account's privileges) is the layer that stops it. The gate cannot see function bodies.
+//! * refused as well: `ts_rewrite` (runs its text argument as a query), `table_to_xml*`,
+//!   `schema_to_xml*`, `database_to_xml*` (read relations named by a value), `crosstab*`,
+//!   `connectby`, `xpath_table` (build and run queries), `binary_upgrade_*`, `pg_nextoid`,
+//!   `pg_read_*`, the configuration-file readers, pg_surgery / pg_visibility / pg_walinspect /
+//!   pg_prewarm functions that reach past the session, MySQL `sys.ps_thread_stack` and
+//!   `ps_thread_trx_info`;
+//! * ddl: `brin_summarize_*`, `brin_desummarize_range`, `gin_clean_pending_list` (they rewrite
+//!   index storage, as maintenance statements do);
+//! * allowed at read: every other function. Built-ins are listed per engine in
+//!   `gate/builtins/` (PostgreSQL 15, MariaDB 10.11, SQLite), each checked against the live
+//!   server's own list by a test, so a new server version's functions are reviewed before they
+//!   are known; [`function_is_classified`] says whether a name is. User-defined functions are
+//!   not the gate's to judge: the gate reports every name a statement calls or reads in
+//!   [`Statement::reach`], and the host resolves them at the engine before anything runs —
+//!   refusing user code on logins that could act outside the session through it, and built-ins
+//!   the gate has not classified.
 //!
 //! SQLite virtual tables over files (`zipfile`, `fsdir`, `csv`, `fileio` modules) are refused
 //! in `CREATE VIRTUAL TABLE`. Function names computed at run time (Snowflake `IDENTIFIER(…)`)

@@ -17,6 +17,11 @@
 //! * `execute` uses the engine's one-statement protocol (prepared statements), so even SQL that
 //!   slipped past the gate cannot run a second statement.
 //! * Messages never contain the password.
+//! * Since API 1.2, [`Connection::reach`] answers from the engine's catalog what a call's names
+//!   resolve to (user routines, views, triggers, system catalogs) and what the login can do,
+//!   and [`Connection::write_fence`] whether a write-mode transaction changed the schema. Both
+//!   only read; the host decides. A plugin without them still loads, and the host then refuses
+//!   every function its gate does not know.
 #![deny(unsafe_code)] // allowed only where abi_stable's macros expand (`abi`, `loader`) and in `__private`
 #![warn(missing_docs)]
 

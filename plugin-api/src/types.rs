@@ -11,10 +11,23 @@ use abi_stable::StableAbi;
 /// enforces it at the engine as a second layer (read-only open, read-only transaction, …).
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// What each mode asks of a plugin, and what the host checks itself:
+///
+/// | mode | the plugin must | the host checks |
+/// |---|---|---|
+/// | `Read` | open the session read-only at the engine (read-only open or transaction), so a write that reached it fails | the gate's verdict (reads only); [`crate::reach`]: user code on a login with powers, views, refused relations |
+/// | `Write` | run in an ordinary read-write transaction; report in [`crate::Connection::write_fence`] whether the transaction changed the schema or a system catalog, if the engine can tell | the gate (no schema statements, no catalog targets); the reach check; the fence's answer before `commit` |
+/// | `Ddl` | run in an ordinary read-write transaction | the gate; the reach check |
+///
+/// No mode asks a plugin to classify SQL: the host hands it only statements its gate accepted
+/// for the mode.
 pub enum AccessMode {
     /// Reads only. The engine session must refuse writes of any kind.
     Read,
-    /// Data changes (INSERT/UPDATE/DELETE/…) but no schema changes.
+    /// Data changes (INSERT/UPDATE/DELETE/…). The host refuses schema statements and catalog
+    /// targets before they reach the plugin and asks the plugin's write fence before it
+    /// commits; the plugin itself only opens a read-write transaction.
     Write,
     /// Data and schema changes.
     Ddl,
