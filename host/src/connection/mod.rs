@@ -3,6 +3,7 @@
 //! plugin, and every secret resolved here is handed to the request's [`Sanitizer`].
 
 mod dsn;
+pub mod limits;
 pub mod resolve;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 
 pub use dsn::parse_dsn;
+pub use limits::{LimitArgs, SessionLimits};
 pub use resolve::{known_names, resolve, Resolved};
 
 /// Connection flags shared by every command that talks to a database.
@@ -56,6 +58,8 @@ pub struct ConnectionArgs {
     /// PEM file with CA certificates to trust.
     #[arg(long, value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// A fully resolved connection target.
@@ -81,6 +85,8 @@ pub struct ConnectionSpec {
     pub ssl_ca: Option<PathBuf>,
     /// Engine-specific options.
     pub options: Vec<(String, String)>,
+    /// The connect timeout and the session's resource ceilings.
+    pub limits: SessionLimits,
 }
 
 /// Parses an `--ssl-mode` value.
@@ -163,6 +169,7 @@ impl ConnectionSpec {
             self.options.retain(|(existing, _)| *existing != key);
             self.options.push((key, value));
         }
+        self.limits = self.limits.lowered_by(other.limits);
     }
 
     /// Overrides fields with the flags that are set.
@@ -200,6 +207,10 @@ impl ConnectionSpec {
         if let Some(ca) = &args.ssl_ca {
             self.ssl_ca = Some(absolute_file(ca)?);
         }
+        // A call's flags lower the ceilings; they never raise them.
+        self.limits = self
+            .limits
+            .lowered_by(SessionLimits::from_args(&args.limits)?);
         Ok(())
     }
 
@@ -230,9 +241,13 @@ impl ConnectionSpec {
         params.ssl_mode = self.ssl_mode.unwrap_or(SslMode::Prefer);
         params.ssl_ca = path(&self.ssl_ca);
         params.statement_timeout_ms = statement_timeout_ms;
+        // The host's keys replace any of the same name from a DSN or saved options.
+        let host_options = self.limits.options(statement_timeout_ms);
         params.options = self
             .options
             .iter()
+            .filter(|(key, _)| !limits::OPTION_KEYS.contains(&key.as_str()))
+            .chain(host_options.iter())
             .map(|(key, value)| Tuple2(RString::from(key.as_str()), RString::from(value.as_str())))
             .collect::<RVec<_>>();
         params

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::ConnectionSpec;
 use super::{absolute_file, parse_dsn, parse_ssl_mode, password_from_env, ConnectionArgs};
+use super::{ConnectionSpec, SessionLimits};
 use crate::capability::{ceiling_from_env, parse_tier, Ceiling};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
@@ -96,6 +96,9 @@ struct Chosen {
     file: Loaded,
     connection: SavedConnection,
     ceilings: Vec<Ceiling>,
+    /// The connection's limits; a ceiling set on the same name in another file is in force
+    /// too (the lower one wins).
+    limits: SessionLimits,
 }
 
 /// A list of the saved names for error messages: `a (local), b (global)`.
@@ -180,11 +183,22 @@ fn choose_saved(
         .get(&name)
         .cloned()
         .unwrap_or_default();
+    let limits = matches
+        .iter()
+        .skip(1)
+        .filter_map(|file| file.config.connections.get(&name))
+        .fold(connection.limits, |limits, other| {
+            limits.lowered_by(SessionLimits {
+                connect_timeout_ms: None,
+                ..other.limits
+            })
+        });
     Ok(Some(Chosen {
         name,
         file: (*winner).clone(),
         connection,
         ceilings,
+        limits,
     }))
 }
 
@@ -239,6 +253,7 @@ impl Chosen {
                 .iter()
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
+            limits: self.limits,
         })
     }
 

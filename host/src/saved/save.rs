@@ -160,6 +160,7 @@ pub(super) fn save(
         password_env: password.variable,
         password: password.stored.map(StoredPassword),
         max_capability: max_capability.map(|tier| tier.as_str().to_owned()),
+        limits: spec.limits,
     };
     let mut file = locations.load(scope, sanitizer)?;
     let replaced = file

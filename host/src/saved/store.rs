@@ -16,6 +16,7 @@ use regex::Regex;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::connection::SessionLimits;
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 
@@ -105,6 +106,9 @@ pub struct SavedConnection {
     /// The highest tier any call through this connection may ask for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_capability: Option<String>,
+    /// The connect timeout and the session's resource ceilings.
+    #[serde(default, skip_serializing_if = "SessionLimits::is_empty")]
+    pub limits: SessionLimits,
 }
 
 impl SavedConnection {

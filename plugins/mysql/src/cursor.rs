@@ -35,6 +35,13 @@ impl Rows<'_> {
         columns.as_ref().iter().map(ColumnDecoder::new).collect()
     }
 
+    fn warnings(&self) -> u16 {
+        match self {
+            Rows::Binary(result) => result.warnings(),
+            Rows::Text(result) => result.warnings(),
+        }
+    }
+
     fn affected_rows(&self) -> u64 {
         match self {
             Rows::Binary(result) => result.affected_rows(),
@@ -52,6 +59,9 @@ pub(crate) struct MysqlCursor<'a> {
     cancel_requested: Arc<AtomicBool>,
     password: Option<Arc<str>>,
     exhausted: bool,
+    /// Set when the result ended with warnings, for the session to read them (see
+    /// `MysqlConnection::check_warnings`).
+    warned: Arc<AtomicBool>,
 }
 
 impl<'a> MysqlCursor<'a> {
@@ -60,6 +70,7 @@ impl<'a> MysqlCursor<'a> {
         rows: Rows<'a>,
         cancel_requested: Arc<AtomicBool>,
         password: Option<Arc<str>>,
+        warned: Arc<AtomicBool>,
     ) -> Self {
         let decoders = rows.columns();
         // A statement without a result set carries its row count in the OK packet, which is
@@ -72,6 +83,7 @@ impl<'a> MysqlCursor<'a> {
             cancel_requested,
             password,
             exhausted: false,
+            warned,
         }
     }
 
@@ -132,6 +144,9 @@ impl Cursor for MysqlCursor<'_> {
                 None => {
                     // Only the first result set is read; a statement has one.
                     self.exhausted = true;
+                    if self.rows.warnings() > 0 {
+                        self.warned.store(true, Ordering::SeqCst);
+                    }
                     self.check_cancelled()?;
                     break;
                 }

@@ -46,6 +46,7 @@ mod decode;
 mod error;
 mod fallback;
 mod introspect;
+mod limits;
 mod session;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;

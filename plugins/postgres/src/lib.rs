@@ -27,6 +27,7 @@ pub mod connect;
 pub mod decode;
 pub mod errors;
 pub mod introspect;
+pub mod limits;
 pub mod params;
 pub mod session;
 pub mod statement;

@@ -3,6 +3,7 @@
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
 use plenum_plugin_api::{
@@ -184,11 +185,30 @@ impl Drop for PgCursor<'_> {
 /// Sends PostgreSQL's cancel request for the session's running statement.
 pub struct PgCancelHandle(Arc<CancelTarget>);
 
+/// How long a cancel request may take. A server that stopped answering never answers the TLS
+/// request that opens it, and the driver would wait for ever; the host's grace after a cancel
+/// is longer than this.
+const CANCEL_LIMIT: Duration = Duration::from_millis(1000);
+
 impl CancelHandle for PgCancelHandle {
     fn cancel(&self) -> PluginResult<()> {
-        self.0
-            .token
-            .cancel_query(self.0.connector.clone())
-            .map_err(|e| PluginError::connection(format!("cannot send the cancel request: {e}")))
+        let target = Arc::clone(&self.0);
+        let (sender, receiver) = mpsc::sync_channel(1);
+        thread::Builder::new()
+            .name("plenum-postgres-cancel".to_owned())
+            .spawn(move || {
+                let result = target.token.cancel_query(target.connector.clone());
+                let _ = sender.send(result);
+            })
+            .map_err(|e| PluginError::internal(format!("cannot start the cancel thread: {e}")))?;
+        match receiver.recv_timeout(CANCEL_LIMIT) {
+            Ok(result) => result.map_err(|e| {
+                PluginError::connection(format!("cannot send the cancel request: {e}"))
+            }),
+            Err(_) => Err(PluginError::connection(format!(
+                "the server did not take the cancel request within {} ms",
+                CANCEL_LIMIT.as_millis()
+            ))),
+        }
     }
 }
