@@ -59,9 +59,29 @@ pub(crate) struct MysqlCursor<'a> {
     cancel_requested: Arc<AtomicBool>,
     password: Option<Arc<str>>,
     exhausted: bool,
-    /// Set when the result ended with warnings, for the session to read them (see
+    flags: Arc<SessionFlags>,
+}
+
+/// What a cursor tells its session about the result it read.
+#[derive(Debug, Default)]
+pub(crate) struct SessionFlags {
+    /// The result ended with warnings, for the session to read them (see
     /// `MysqlConnection::check_warnings`).
-    warned: Arc<AtomicBool>,
+    pub(crate) warned: AtomicBool,
+    /// The connection failed (the socket timed out or closed): nothing more can be sent on it.
+    pub(crate) lost: AtomicBool,
+}
+
+impl SessionFlags {
+    /// Records that the connection is gone when `error` says so.
+    pub(crate) fn note(&self, error: &mysql::Error) {
+        if matches!(
+            error,
+            mysql::Error::IoError(_) | mysql::Error::CodecError(_)
+        ) {
+            self.lost.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<'a> MysqlCursor<'a> {
@@ -70,7 +90,7 @@ impl<'a> MysqlCursor<'a> {
         rows: Rows<'a>,
         cancel_requested: Arc<AtomicBool>,
         password: Option<Arc<str>>,
-        warned: Arc<AtomicBool>,
+        flags: Arc<SessionFlags>,
     ) -> Self {
         let decoders = rows.columns();
         // A statement without a result set carries its row count in the OK packet, which is
@@ -83,7 +103,7 @@ impl<'a> MysqlCursor<'a> {
             cancel_requested,
             password,
             exhausted: false,
-            warned,
+            flags,
         }
     }
 
@@ -138,6 +158,7 @@ impl Cursor for MysqlCursor<'_> {
                 }
                 Some(Err(error)) => {
                     self.exhausted = true;
+                    self.flags.note(&error);
                     self.check_cancelled()?;
                     return Err(query_error(&error, self.password.as_deref()));
                 }
@@ -145,7 +166,7 @@ impl Cursor for MysqlCursor<'_> {
                     // Only the first result set is read; a statement has one.
                     self.exhausted = true;
                     if self.rows.warnings() > 0 {
-                        self.warned.store(true, Ordering::SeqCst);
+                        self.flags.warned.store(true, Ordering::SeqCst);
                     }
                     self.check_cancelled()?;
                     break;

@@ -16,7 +16,7 @@ use plenum_plugin_api::{
 };
 
 use crate::cancel::MysqlCancel;
-use crate::cursor::{cancelled, MysqlCursor, Rows};
+use crate::cursor::{cancelled, MysqlCursor, Rows, SessionFlags};
 use crate::decode::{decode, encode_param, Decoding};
 use crate::error::{connect_error, query_error, Target};
 use crate::fallback::{is_single_show_statement, UNSUPPORTED_IN_PREPARED};
@@ -61,8 +61,8 @@ pub struct MysqlConnection {
     /// The session's `sql_select_limit` as this plugin last set it (`None` = server default).
     select_limit: Option<u64>,
     cancel_requested: Arc<AtomicBool>,
-    /// The last result ended with warnings not yet read (see [`Self::check_warnings`]).
-    warned: Arc<AtomicBool>,
+    /// Whether the last result ended with warnings, and whether the connection is lost.
+    flags: Arc<SessionFlags>,
 }
 
 fn tls_options(mode: SslMode, ca: Option<&str>) -> Option<SslOpts> {
@@ -184,7 +184,7 @@ impl MysqlConnection {
             in_transaction: false,
             select_limit: None,
             cancel_requested: Arc::new(AtomicBool::new(false)),
-            warned: Arc::new(AtomicBool::new(false)),
+            flags: Arc::default(),
         };
         session.server = session.detect_server()?;
         if params.access == AccessMode::Read {
@@ -231,23 +231,39 @@ impl MysqlConnection {
     }
 
     fn error(&self, error: &Error) -> PluginError {
+        self.flags.note(error);
         query_error(error, self.password.as_deref())
     }
 
     /// Runs SQL this plugin wrote itself (never user text): transaction control and session
     /// settings, which the text protocol is fine for.
     fn fixed(&mut self, sql: &str) -> PluginResult<()> {
+        self.check_connection()?;
         let result = self.conn.query_drop(sql);
         result.map_err(|error| self.error(&error))
+    }
+
+    /// A connection that failed is not used again: the next read would wait for the socket's
+    /// whole timeout once more.
+    fn check_connection(&self) -> PluginResult<()> {
+        if self.flags.lost.load(Ordering::SeqCst) {
+            return Err(PluginError::connection(
+                "the connection to the server was lost; nothing more was sent on it",
+            ));
+        }
+        Ok(())
     }
 
     /// MariaDB stops a recursive query at `max_recursive_iterations` with only a warning and
     /// a result that is cut short; this turns that warning of the last result into an error,
     /// before anything else runs on the session (which would clear the warnings).
     fn check_warnings(&mut self) -> PluginResult<()> {
-        if !self.warned.swap(false, Ordering::SeqCst) {
+        // The cursor's flag, or the last OK packet (the result iterator forgets it at the end).
+        let warned = self.flags.warned.swap(false, Ordering::SeqCst);
+        if !warned && self.conn.warnings() == 0 {
             return Ok(());
         }
+        self.check_connection()?;
         // The text protocol: preparing a statement would clear the warnings first.
         let warnings: Vec<(String, u16, String)> = match self.conn.query("SHOW WARNINGS") {
             Ok(warnings) => warnings,
@@ -277,8 +293,13 @@ impl MysqlConnection {
         sql: &str,
         params: Params,
     ) -> PluginResult<Vec<Vec<mysql::Value>>> {
+        self.check_connection()?;
         let password = self.password.clone();
-        let to_error = |error: Error| query_error(&error, password.as_deref());
+        let flags = Arc::clone(&self.flags);
+        let to_error = |error: Error| {
+            flags.note(&error);
+            query_error(&error, password.as_deref())
+        };
         let result = self.conn.exec_iter(sql, params).map_err(to_error)?;
         let mut rows = Vec::new();
         for row in result {
@@ -401,6 +422,7 @@ impl Connection for MysqlConnection {
         params: &[Value],
         row_limit_hint: u64,
     ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        self.check_connection()?;
         self.check_warnings()?;
         refuse_named_params(sql)?;
         self.set_select_limit(row_limit_hint)?;
@@ -419,7 +441,9 @@ impl Connection for MysqlConnection {
         };
         let cancel_requested = Arc::clone(&self.cancel_requested);
         let password = self.password.clone();
+        let flags = Arc::clone(&self.flags);
         let to_error = |error: Error| {
+            flags.note(&error);
             if cancel_requested.load(Ordering::SeqCst) {
                 cancelled()
             } else {
@@ -438,7 +462,7 @@ impl Connection for MysqlConnection {
             rows,
             Arc::clone(&self.cancel_requested),
             self.password.clone(),
-            Arc::clone(&self.warned),
+            Arc::clone(&self.flags),
         )))
     }
 
@@ -453,6 +477,11 @@ impl Connection for MysqlConnection {
     }
 
     fn rollback(&mut self) -> PluginResult<()> {
+        if self.flags.lost.load(Ordering::SeqCst) {
+            // The server rolls back the transaction of a connection that is gone.
+            self.in_transaction = false;
+            return Ok(());
+        }
         let warnings = self.check_warnings();
         self.in_transaction = false;
         self.fixed("ROLLBACK")?;
