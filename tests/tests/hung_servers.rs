@@ -10,6 +10,7 @@
 //! busy machine), never benchmarks.
 
 mod live_support;
+mod mcp_support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -166,6 +167,36 @@ fn a_saved_connection_carries_its_connect_timeout_and_a_call_may_change_it() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn the_mcp_query_tool_takes_a_connect_timeout_and_the_server_goes_on() {
+    if !engine_available("mysql") {
+        return;
+    }
+    let port = silent_listener();
+    let mut server = mcp_support::McpServer::start(&[], &[]);
+    server.initialize("2025-06-18");
+    let arguments = serde_json::json!({
+        "sql": "SELECT 1", "engine": "mysql", "host": "127.0.0.1", "port": port,
+        "user": "app", "connect_timeout_ms": 600,
+    });
+    let started = Instant::now();
+    let answer = server.call_tool("query", arguments);
+    let elapsed = started.elapsed();
+    let envelope = mcp_support::tool_result(&answer);
+    assert_eq!(envelope["error"]["code"], "CONNECTION_FAILED", "{answer}");
+    assert_eq!(
+        envelope["error"]["message"],
+        format!("the server at 127.0.0.1:{port} did not answer within 600 ms")
+    );
+    assert!(
+        elapsed < Duration::from_millis(600) + MARGIN,
+        "took {elapsed:?}"
+    );
+    // The abandoned connect does not hold the server up.
+    let again = server.call_tool("list_engines", serde_json::json!({}));
+    assert_eq!(mcp_support::tool_result(&again)["ok"], true, "{again}");
 }
 
 /// The text in the statement that makes the proxy go silent.
