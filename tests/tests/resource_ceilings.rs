@@ -121,9 +121,10 @@ fn postgres_login_that_may_not_set_temp_file_limit_is_bound_by_its_role() {
     struct DropRole(Server, String);
     impl Drop for DropRole {
         fn drop(&mut self) {
-            self.0
-                .admin(None)
-                .exec(&[&format!("DROP ROLE IF EXISTS {}", self.1)]);
+            self.0.admin(None).exec(&[
+                &format!("ALTER ROLE {} RESET ALL", self.1),
+                &format!("DROP ROLE IF EXISTS {}", self.1),
+            ]);
         }
     }
     let _cleanup = DropRole(server.clone(), role.clone());
@@ -140,6 +141,28 @@ fn postgres_login_that_may_not_set_temp_file_limit_is_bound_by_its_role() {
     };
     // The login may not set temp_file_limit: the session keeps the server's setting.
     query(&["--max-temp-mb", "1"]).assert_ok();
+    // PostgreSQL 15+: a role granted SET on the parameter may lower it through Plenum. (The
+    // grant is revoked here: a role with a parameter grant cannot be dropped.)
+    let version: u32 = db
+        .admin()
+        .text("SHOW server_version_num")
+        .parse()
+        .unwrap_or(0);
+    if version >= 150_000 {
+        db.admin()
+            .exec(&[&format!("GRANT SET ON PARAMETER temp_file_limit TO {role}")]);
+        let run = query(&["--max-temp-mb", "1"]);
+        db.admin().exec(&[&format!(
+            "REVOKE SET ON PARAMETER temp_file_limit FROM {role}"
+        )]);
+        run.assert_error("QUERY_FAILED");
+        assert!(
+            run.error_message().contains("temp_file_limit (1024kB)"),
+            "{}",
+            run.stdout
+        );
+        query(&["--max-temp-mb", "1"]).assert_ok();
+    }
     // A superuser's `ALTER ROLE … SET` makes the ceiling binding for every client of the role.
     db.admin()
         .exec(&[&format!("ALTER ROLE {role} SET temp_file_limit = '1MB'")]);
