@@ -318,6 +318,11 @@ fn silent_mid_query(server: Server) {
             .plenum(["query", "--sql", &sleep, "--timeout-ms", "1500"])
             .args(&args),
     );
+    assert!(
+        proxy.silent.load(Ordering::SeqCst),
+        "the statement never reached the proxy: {}",
+        run.stdout
+    );
     run.assert_error("TIMEOUT");
     assert!(run.error_message().contains("1500 ms"), "{}", run.stdout);
     assert!(
