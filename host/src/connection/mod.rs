@@ -253,3 +253,32 @@ impl ConnectionSpec {
         params
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dsn_cannot_set_the_keys_the_host_owns() {
+        let mut sanitizer = Sanitizer::new();
+        let args = ConnectionArgs {
+            dsn: Some(
+                "postgres://u@h/db?max_temp_bytes=999999999999&connect_timeout_ms=60000&application_name=x"
+                    .into(),
+            ),
+            limits: LimitArgs {
+                max_temp_mb: Some(2),
+                ..LimitArgs::default()
+            },
+            ..ConnectionArgs::default()
+        };
+        let spec = ConnectionSpec::from_args(&args, &mut sanitizer).expect("spec");
+        let params = spec.to_params(AccessMode::Read, 1_000);
+        assert_eq!(params.option("max_temp_bytes"), Some("2097152"));
+        assert_eq!(params.option("connect_timeout_ms"), Some("1000"));
+        assert_eq!(params.option("application_name"), Some("x"));
+        let count = |key: &str| params.options.iter().filter(|kv| kv.0 == key).count();
+        assert_eq!(count("max_temp_bytes"), 1);
+        assert_eq!(count("connect_timeout_ms"), 1);
+    }
+}
