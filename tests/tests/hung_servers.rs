@@ -201,10 +201,22 @@ fn the_mcp_query_tool_takes_a_connect_timeout_and_the_server_goes_on() {
 
 /// The text in the statement that makes the proxy go silent.
 const MARKER: &str = "plenum_silent_marker";
+/// The text in a result row that makes the proxy go silent (the statement spells it in two
+/// parts, so only the server's answer holds it whole).
+const FETCH_MARKER: &str = "plenum_fetch_marker";
 
-/// Forwards connections to a real server until a client sends [`MARKER`]; from then on the
-/// server's answers are dropped (the statement still reaches the server) and new connections,
-/// such as a cancel request, are accepted and never answered. Dropping it closes everything.
+/// When the proxy goes silent.
+#[derive(Clone, Copy)]
+enum Trigger {
+    /// Once the client sends this text: the statement still reaches the server.
+    Sent(&'static str),
+    /// Once the server sends this text: that part of the answer still reaches the client.
+    Received(&'static str),
+}
+
+/// Forwards connections to a real server until its [`Trigger`]; from then on the server's
+/// answers are dropped and new connections, such as a cancel request, are accepted and never
+/// answered. Dropping it closes everything.
 struct SilencingProxy {
     port: u16,
     sockets: Arc<Mutex<Vec<TcpStream>>>,
@@ -212,7 +224,7 @@ struct SilencingProxy {
 }
 
 impl SilencingProxy {
-    fn start(target_port: u16) -> SilencingProxy {
+    fn start(target_port: u16, trigger: Trigger) -> SilencingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
         let sockets: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
@@ -239,10 +251,12 @@ impl SilencingProxy {
                 else {
                     continue;
                 };
-                let upstream_silent = Arc::clone(&silent);
-                std::thread::spawn(move || pump(client_reader, server, &upstream_silent, true));
-                let downstream_silent = Arc::clone(&silent);
-                std::thread::spawn(move || pump(server_reader, client, &downstream_silent, false));
+                let upstream = Arc::clone(&silent);
+                std::thread::spawn(move || pump(client_reader, server, &upstream, true, trigger));
+                let downstream = Arc::clone(&silent);
+                std::thread::spawn(move || {
+                    pump(server_reader, client, &downstream, false, trigger)
+                });
             }
         });
         SilencingProxy {
@@ -253,18 +267,31 @@ impl SilencingProxy {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, silent: &AtomicBool, from_client: bool) {
-    let marker = MARKER.as_bytes();
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    silent: &AtomicBool,
+    from_client: bool,
+    trigger: Trigger,
+) {
+    let watched = match trigger {
+        Trigger::Sent(marker) if from_client => Some(marker.as_bytes()),
+        Trigger::Received(marker) if !from_client => Some(marker.as_bytes()),
+        _ => None,
+    };
     let mut buffer = vec![0u8; 64 * 1024];
     while let Ok(read) = from.read(&mut buffer) {
         if read == 0 {
             break;
         }
         let data = &buffer[..read];
-        if from_client && data.windows(marker.len()).any(|window| window == marker) {
-            silent.store(true, Ordering::SeqCst);
+        let was_silent = silent.load(Ordering::SeqCst);
+        if let Some(marker) = watched {
+            if data.windows(marker.len()).any(|window| window == marker) {
+                silent.store(true, Ordering::SeqCst);
+            }
         }
-        if !from_client && silent.load(Ordering::SeqCst) {
+        if !from_client && was_silent {
             continue;
         }
         if to.write_all(data).is_err() {
@@ -283,27 +310,40 @@ impl Drop for SilencingProxy {
     }
 }
 
-/// Sessions on the server still running the marked statement (the admin's own excluded).
-fn marked_statements_running(db: &mut TestDb) -> String {
+/// Sessions of the test's database, other than the admin's, still running a statement.
+fn statements_running(db: &mut TestDb) -> String {
     let sql = match db.server.kind {
-        Kind::Postgres => {
-            "SELECT count(*)::text FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
-             AND state = 'active' AND position('plenum_silent' || '_marker' IN query) > 0"
-        }
-        Kind::Mysql => {
+        Kind::Postgres => format!(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' \
+             AND pid <> pg_backend_pid() AND state = 'active'",
+            db.name
+        ),
+        Kind::Mysql => format!(
             "SELECT CAST(count(*) AS CHAR) FROM information_schema.processlist \
-             WHERE id <> CONNECTION_ID() AND info LIKE CONCAT('%plenum_silent', '_marker%')"
-        }
+             WHERE db = '{}' AND id <> CONNECTION_ID() AND command <> 'Sleep'",
+            db.name
+        ),
     };
-    db.admin().text(sql)
+    db.admin().text(&sql)
 }
 
-fn silent_mid_query(server: Server) {
+fn silent_mid_query(server: Server, trigger: Trigger) {
     let mut db = TestDb::create(&server, &[]);
-    let proxy = SilencingProxy::start(server.port);
-    let sleep = match server.kind {
-        Kind::Postgres => format!("SELECT '{MARKER}', pg_sleep(20)"),
-        Kind::Mysql => format!("SELECT '{MARKER}', SLEEP(20)"),
+    let proxy = SilencingProxy::start(server.port, trigger);
+    let sleep = match (server.kind, trigger) {
+        (Kind::Postgres, Trigger::Sent(_)) => format!("SELECT '{MARKER}', pg_sleep(20)"),
+        (Kind::Mysql, Trigger::Sent(_)) => format!("SELECT '{MARKER}', SLEEP(20)"),
+        // The first row carries the marker; the rest of the result never arrives.
+        (Kind::Postgres, Trigger::Received(_)) => {
+            "SELECT CASE WHEN g = 1 THEN 'plenum_fetch_' || 'marker' ELSE repeat('y', 200) END \
+             FROM generate_series(1, 200000) g"
+                .to_owned()
+        }
+        (Kind::Mysql, Trigger::Received(_)) => {
+            "WITH RECURSIVE r(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM r WHERE g < 900) \
+             SELECT IF(g = 1, CONCAT('plenum_fetch_', 'marker'), REPEAT('y', 2000)) FROM r"
+                .to_owned()
+        }
     };
     let port = proxy.port.to_string();
     let mut args = db.flags();
@@ -336,10 +376,10 @@ fn silent_mid_query(server: Server) {
     // the session.
     drop(proxy);
     let deadline = Instant::now() + Duration::from_secs(15);
-    let mut running = marked_statements_running(&mut db);
+    let mut running = statements_running(&mut db);
     while running != "0" && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
-        running = marked_statements_running(&mut db);
+        running = statements_running(&mut db);
     }
     assert_eq!(running, "0", "{:?}: the statement still runs", server.kind);
 }
@@ -347,13 +387,27 @@ fn silent_mid_query(server: Server) {
 #[test]
 fn postgres_server_silent_mid_query_ends_within_the_grace() {
     if let Some(server) = Server::postgres() {
-        silent_mid_query(server);
+        silent_mid_query(server, Trigger::Sent(MARKER));
     }
 }
 
 #[test]
 fn mysql_server_silent_mid_query_ends_within_the_grace() {
     if let Some(server) = Server::mysql() {
-        silent_mid_query(server);
+        silent_mid_query(server, Trigger::Sent(MARKER));
+    }
+}
+
+#[test]
+fn postgres_server_silent_mid_fetch_ends_within_the_grace() {
+    if let Some(server) = Server::postgres() {
+        silent_mid_query(server, Trigger::Received(FETCH_MARKER));
+    }
+}
+
+#[test]
+fn mysql_server_silent_mid_fetch_ends_within_the_grace() {
+    if let Some(server) = Server::mysql() {
+        silent_mid_query(server, Trigger::Received(FETCH_MARKER));
     }
 }
