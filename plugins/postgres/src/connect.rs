@@ -184,7 +184,7 @@ fn driver_config(params: &ConnectParams) -> PluginResult<(Config, Target)> {
 }
 
 /// The connect timeout: the host's `connect_timeout_ms`, libpq's `connect_timeout` (seconds),
-/// the smaller of the two when both are given, else [`DEFAULT_CONNECT_TIMEOUT`].
+/// the smaller of the two when both are given, else 10 s.
 pub fn connect_timeout(params: &ConnectParams) -> PluginResult<Duration> {
     let positive = |text: &str, unit: &str, to: fn(u64) -> Duration| {
         text.trim()
