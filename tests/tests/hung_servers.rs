@@ -137,16 +137,15 @@ fn a_saved_connection_carries_its_connect_timeout_and_a_call_may_change_it() {
     sandbox
         .plenum(["connect", "--name", "hung", "--engine", "postgres"])
         .args(["--host", "127.0.0.1", "--port", &port, "--user", "app"])
-        .args(["--connect-timeout-ms", "700"])
+        .args(["--connect-timeout-ms", "700", "--max-temp-mb", "5000"])
         .run()
         .assert_ok();
     let listed = sandbox.plenum(["connect", "--list"]).run();
     listed.assert_ok();
-    assert_eq!(
-        listed.json["data"]["connections"][0]["limits"]["connect_timeout_ms"], 700,
-        "{}",
-        listed.stdout
-    );
+    let limits = &listed.json["data"]["connections"][0]["limits"];
+    assert_eq!(limits["connect_timeout_ms"], 700, "{}", listed.stdout);
+    // The human's ceiling is saved as given, also above the default.
+    assert_eq!(limits["max_temp_mb"], 5000, "{}", listed.stdout);
     let started = Instant::now();
     let run = sandbox
         .plenum(["query", "--connection", "hung", "--sql", "SELECT 1"])

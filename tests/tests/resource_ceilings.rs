@@ -269,3 +269,48 @@ fn sqlite_memory_ceiling_stops_a_huge_value_and_a_big_sort() {
     fixture.query(huge, &[]).assert_ok();
     fixture.query(sort, &[]).assert_ok();
 }
+
+#[test]
+fn sessions_start_with_the_default_ceilings_and_a_call_only_lowers_them() {
+    if let Some(server) = Server::postgres() {
+        let db = TestDb::create(&server, &[]);
+        let settings = "SELECT current_setting('temp_file_limit')";
+        for (extra, expected) in [
+            (&[][..], "1GB"),
+            (&["--max-temp-mb", "4096"][..], "1GB"),
+            (&["--max-temp-mb", "2"][..], "2MB"),
+        ] {
+            let run = db.query(Via::Flags, settings, extra);
+            run.assert_ok();
+            assert_eq!(run.rows()[0][0], expected, "{extra:?}");
+        }
+    }
+    if let Some(server) = Server::mysql() {
+        let mut db = TestDb::create(&server, &[]);
+        if !db.admin().text("SELECT VERSION()").contains("MariaDB") {
+            return;
+        }
+        let settings = "SELECT @@tmp_disk_table_size, @@max_recursive_iterations";
+        // The server's own recursion setting stays when it is lower than the ceiling.
+        let server_recursion: u64 = db
+            .admin()
+            .text("SELECT @@GLOBAL.max_recursive_iterations")
+            .parse()
+            .unwrap_or(u64::MAX);
+        let recursion = server_recursion.min(100_000);
+        for (extra, temp, iterations) in [
+            (&[][..], 1u64 << 30, recursion),
+            (&["--max-temp-mb", "4096"][..], 1 << 30, recursion),
+            (
+                &["--max-temp-mb", "2", "--max-recursion", "7"][..],
+                2 << 20,
+                7,
+            ),
+        ] {
+            let run = db.query(Via::Flags, settings, extra);
+            run.assert_ok();
+            assert_eq!(run.rows()[0][0], temp, "{extra:?}");
+            assert_eq!(run.rows()[0][1], iterations, "{extra:?}");
+        }
+    }
+}

@@ -101,9 +101,9 @@ impl SessionLimits {
         })
     }
 
-    /// The lower of each ceiling of `self` and `other`; `other`'s connect timeout when it has
-    /// one. Used for a call's flags over a saved connection, and for a saved name in both the
-    /// local and the global file (every entry's ceiling is in force, as for `max_capability`).
+    /// The lower of each ceiling of `self` and `other` (one that sets none has no say);
+    /// `other`'s connect timeout when it has one. Used for a saved name in both the local and
+    /// the global file: every entry's ceiling is in force, as for `max_capability`.
     pub fn lowered_by(self, other: SessionLimits) -> SessionLimits {
         fn lower(a: Option<u64>, b: Option<u64>) -> Option<u64> {
             match (a, b) {
@@ -116,6 +116,31 @@ impl SessionLimits {
             max_temp_mb: lower(self.max_temp_mb, other.max_temp_mb),
             max_memory_mb: lower(self.max_memory_mb, other.max_memory_mb),
             max_recursion: lower(self.max_recursion, other.max_recursion),
+        }
+    }
+
+    /// `self` with a call's own values: the connect timeout replaced, each ceiling lowered,
+    /// never raised; where `self` sets no ceiling the default is the one a call may lower.
+    pub fn limited_by_call(self, call: SessionLimits) -> SessionLimits {
+        fn lower(base: Option<u64>, call: Option<u64>, default: u64) -> Option<u64> {
+            match call {
+                Some(call) => Some(call.min(base.unwrap_or(default))),
+                None => base,
+            }
+        }
+        SessionLimits {
+            connect_timeout_ms: call.connect_timeout_ms.or(self.connect_timeout_ms),
+            max_temp_mb: lower(self.max_temp_mb, call.max_temp_mb, DEFAULT_MAX_TEMP_MB),
+            max_memory_mb: lower(
+                self.max_memory_mb,
+                call.max_memory_mb,
+                DEFAULT_MAX_MEMORY_MB,
+            ),
+            max_recursion: lower(
+                self.max_recursion,
+                call.max_recursion,
+                DEFAULT_MAX_RECURSION,
+            ),
         }
     }
 
@@ -181,6 +206,31 @@ mod tests {
                 max_recursion: Some(5),
             }
         );
+    }
+
+    #[test]
+    fn without_a_saved_ceiling_the_default_is_what_a_call_may_lower() {
+        let call = SessionLimits {
+            connect_timeout_ms: None,
+            max_temp_mb: Some(1 << 20),
+            max_memory_mb: Some(8),
+            max_recursion: None,
+        };
+        assert_eq!(
+            SessionLimits::default().limited_by_call(call),
+            SessionLimits {
+                connect_timeout_ms: None,
+                max_temp_mb: Some(DEFAULT_MAX_TEMP_MB),
+                max_memory_mb: Some(8),
+                max_recursion: None,
+            }
+        );
+        // A human's saved ceiling above the default stands, and still only lowers.
+        let saved = SessionLimits {
+            max_temp_mb: Some(8_192),
+            ..SessionLimits::default()
+        };
+        assert_eq!(saved.limited_by_call(call).max_temp_mb, Some(8_192));
     }
 
     #[test]

@@ -210,7 +210,7 @@ impl ConnectionSpec {
         // A call's flags lower the ceilings; they never raise them.
         self.limits = self
             .limits
-            .lowered_by(SessionLimits::from_args(&args.limits)?);
+            .limited_by_call(SessionLimits::from_args(&args.limits)?);
         Ok(())
     }
 
