@@ -59,6 +59,10 @@ pub fn open_session(
     let connection = plugin.connect(&params).map_err(|error| {
         if watchdog.interrupted() {
             exec::stopped(&watchdog)
+        } else if error.kind == plenum_plugin_api::ErrorKind::Connection {
+            // The plugin's connect timeout is never longer than the call's: a server that did
+            // not answer is reported as such, even when the call's time ran out with it.
+            Failure::from_plugin(error)
         } else if watchdog.fired() {
             Failure::new(
                 ErrorCode::Timeout,

@@ -3,6 +3,7 @@
 //! plugin, and every secret resolved here is handed to the request's [`Sanitizer`].
 
 mod dsn;
+pub mod limits;
 pub mod resolve;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 
 pub use dsn::parse_dsn;
+pub use limits::{LimitArgs, SessionLimits};
 pub use resolve::{known_names, resolve, Resolved};
 
 /// Connection flags shared by every command that talks to a database.
@@ -56,6 +58,8 @@ pub struct ConnectionArgs {
     /// PEM file with CA certificates to trust.
     #[arg(long, value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// A fully resolved connection target.
@@ -84,6 +88,8 @@ pub struct ConnectionSpec {
     /// User routines (`schema.name`) a human allowed calls to reach on a login with powers
     /// beyond the tiers (saved connections only; see [`crate::reach`]).
     pub allowed_routines: Vec<String>,
+    /// The connect timeout and the session's resource ceilings.
+    pub limits: SessionLimits,
 }
 
 /// Parses an `--ssl-mode` value.
@@ -166,6 +172,7 @@ impl ConnectionSpec {
             self.options.retain(|(existing, _)| *existing != key);
             self.options.push((key, value));
         }
+        self.limits = self.limits.lowered_by(other.limits);
     }
 
     /// Overrides fields with the flags that are set.
@@ -203,6 +210,10 @@ impl ConnectionSpec {
         if let Some(ca) = &args.ssl_ca {
             self.ssl_ca = Some(absolute_file(ca)?);
         }
+        // A call's flags lower the ceilings; they never raise them.
+        self.limits = self
+            .limits
+            .limited_by_call(SessionLimits::from_args(&args.limits)?);
         Ok(())
     }
 
@@ -233,11 +244,44 @@ impl ConnectionSpec {
         params.ssl_mode = self.ssl_mode.unwrap_or(SslMode::Prefer);
         params.ssl_ca = path(&self.ssl_ca);
         params.statement_timeout_ms = statement_timeout_ms;
+        // The host's keys replace any of the same name from a DSN or saved options.
+        let host_options = self.limits.options(statement_timeout_ms);
         params.options = self
             .options
             .iter()
+            .filter(|(key, _)| !limits::OPTION_KEYS.contains(&key.as_str()))
+            .chain(host_options.iter())
             .map(|(key, value)| Tuple2(RString::from(key.as_str()), RString::from(value.as_str())))
             .collect::<RVec<_>>();
         params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dsn_cannot_set_the_keys_the_host_owns() {
+        let mut sanitizer = Sanitizer::new();
+        let args = ConnectionArgs {
+            dsn: Some(
+                "postgres://u@h/db?max_temp_bytes=999999999999&connect_timeout_ms=60000&application_name=x"
+                    .into(),
+            ),
+            limits: LimitArgs {
+                max_temp_mb: Some(2),
+                ..LimitArgs::default()
+            },
+            ..ConnectionArgs::default()
+        };
+        let spec = ConnectionSpec::from_args(&args, &mut sanitizer).expect("spec");
+        let params = spec.to_params(AccessMode::Read, 1_000);
+        assert_eq!(params.option("max_temp_bytes"), Some("2097152"));
+        assert_eq!(params.option("connect_timeout_ms"), Some("1000"));
+        assert_eq!(params.option("application_name"), Some("x"));
+        let count = |key: &str| params.options.iter().filter(|kv| kv.0 == key).count();
+        assert_eq!(count("max_temp_bytes"), 1);
+        assert_eq!(count("connect_timeout_ms"), 1);
     }
 }

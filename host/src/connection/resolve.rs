@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::ConnectionSpec;
 use super::{absolute_file, parse_dsn, parse_ssl_mode, password_from_env, ConnectionArgs};
+use super::{ConnectionSpec, SessionLimits};
 use crate::capability::{ceiling_from_env, parse_tier, Ceiling};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
@@ -96,6 +96,9 @@ struct Chosen {
     file: Loaded,
     connection: SavedConnection,
     ceilings: Vec<Ceiling>,
+    /// The connection's limits; a ceiling set on the same name in another file is in force
+    /// too (the lower one wins).
+    limits: SessionLimits,
 }
 
 /// A list of the saved names for error messages: `a (local), b (global)`.
@@ -180,11 +183,22 @@ fn choose_saved(
         .get(&name)
         .cloned()
         .unwrap_or_default();
+    let limits = matches
+        .iter()
+        .skip(1)
+        .filter_map(|file| file.config.connections.get(&name))
+        .fold(connection.limits, |limits, other| {
+            limits.lowered_by(SessionLimits {
+                connect_timeout_ms: None,
+                ..other.limits
+            })
+        });
     Ok(Some(Chosen {
         name,
         file: (*winner).clone(),
         connection,
         ceilings,
+        limits,
     }))
 }
 
@@ -240,6 +254,7 @@ impl Chosen {
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
             allowed_routines: saved.allowed_routines.clone(),
+            limits: self.limits,
         })
     }
 
@@ -349,6 +364,59 @@ mod tests {
             "{}",
             failure.message
         );
+    }
+
+    #[test]
+    fn saved_limits_apply_the_lower_of_both_files_and_flags_only_lower_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(project.join(".plenum")).expect("mkdir");
+        std::fs::write(
+            project.join(".plenum").join("config.json"),
+            r#"{"connections": {"db": {"engine": "postgres", "host": "h",
+                "limits": {"connect_timeout_ms": 900, "max_temp_mb": 512}}}}"#,
+        )
+        .expect("write local");
+        let xdg = dir.path().join("xdg");
+        std::fs::create_dir_all(xdg.join("plenum")).expect("mkdir");
+        std::fs::write(
+            xdg.join("plenum").join("connections.json"),
+            r#"{"connections": {"db": {"engine": "postgres", "host": "h",
+                "limits": {"connect_timeout_ms": 100, "max_temp_mb": 64, "max_recursion": 7}}}}"#,
+        )
+        .expect("write global");
+        let locations = Locations::new(Some(&project), None, Some(&xdg));
+        let resolved =
+            resolve_in(&args(Some("db")), &locations, &mut Sanitizer::new()).expect("ok");
+        // The local entry's connect timeout; the lower ceiling of either file.
+        assert_eq!(
+            resolved.spec.limits,
+            SessionLimits {
+                connect_timeout_ms: Some(900),
+                max_temp_mb: Some(64),
+                max_memory_mb: None,
+                max_recursion: Some(7),
+            }
+        );
+        let mut call = args(Some("db"));
+        call.limits.max_temp_mb = Some(100_000);
+        call.limits.max_memory_mb = Some(8);
+        call.limits.connect_timeout_ms = Some(3_000);
+        let resolved = resolve_in(&call, &locations, &mut Sanitizer::new()).expect("ok");
+        assert_eq!(resolved.spec.limits.max_temp_mb, Some(64));
+        assert_eq!(resolved.spec.limits.max_memory_mb, Some(8));
+        assert_eq!(resolved.spec.limits.connect_timeout_ms, Some(3_000));
+    }
+
+    #[test]
+    fn an_unknown_limit_in_a_file_is_refused() {
+        let (_dir, locations) = project_with(
+            r#"{"connections": {"db": {"engine": "sqlite", "file": "x.db",
+                "limits": {"max_temp_gb": 1}}}}"#,
+        );
+        let failure = resolve_in(&args(Some("db")), &locations, &mut Sanitizer::new())
+            .expect_err("unknown key");
+        assert_eq!(failure.code, crate::error::ErrorCode::ConfigError);
     }
 
     #[test]

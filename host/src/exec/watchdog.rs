@@ -60,6 +60,9 @@ impl Alarm {
         let responder = std::thread::Builder::new()
             .name("plenum-cancel".into())
             .spawn(move || {
+                // The grace counts from the firing, not from when the cancel returned: a cancel
+                // that waits on a server that stopped answering must not stretch it.
+                let deadline = Instant::now() + CANCEL_GRACE;
                 if let Ok(guard) = alarm.cancel.lock() {
                     if let Some(handle) = guard.as_ref() {
                         // The error of a failed cancel changes nothing: the grace period below
@@ -69,7 +72,8 @@ impl Alarm {
                 }
                 let ended = alarm.ended.lock().ok().and_then(|mut ended| ended.take());
                 let Some(ended) = ended else { return };
-                if ended.recv_timeout(CANCEL_GRACE) == Err(RecvTimeoutError::Timeout) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if ended.recv_timeout(left) == Err(RecvTimeoutError::Timeout) {
                     let on_stuck = alarm.on_stuck.lock().ok().and_then(|mut slot| slot.take());
                     if let Some(on_stuck) = on_stuck {
                         on_stuck();

@@ -38,6 +38,11 @@ pub struct ConnectionFields {
     pub ssl_mode: Option<String>,
     /// PEM file with CA certificates to trust.
     pub ssl_ca: Option<String>,
+    /// Milliseconds connecting may take (TCP, TLS, authentication) before CONNECTION_FAILED
+    /// (default: the saved connection's, else 5000; never more than `timeout_ms`). Allowed
+    /// with `connection`.
+    #[schemars(range(min = 1))]
+    pub connect_timeout_ms: Option<u64>,
 }
 
 impl ConnectionFields {

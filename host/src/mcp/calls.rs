@@ -311,6 +311,10 @@ fn resolve_connection(
         database: fields.database.clone(),
         ssl_mode: fields.ssl_mode.clone(),
         ssl_ca: fields.ssl_ca.as_ref().map(PathBuf::from),
+        limits: crate::connection::LimitArgs {
+            connect_timeout_ms: fields.connect_timeout_ms,
+            ..Default::default()
+        },
         ..ConnectionArgs::default()
     };
     let resolved = crate::connection::resolve(&args, sanitizer)?;

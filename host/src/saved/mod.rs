@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{known_names, resolve, ConnectionArgs, ConnectionSpec};
+use crate::connection::{known_names, resolve, ConnectionArgs, ConnectionSpec, SessionLimits};
 use crate::error::Failure;
 use crate::exec::{plugin_failure, Limits};
 use crate::pipeline::open_session;
@@ -228,6 +228,8 @@ struct Listed<'a> {
     options: Vec<&'a str>,
     password: Option<String>,
     max_capability: Option<&'a str>,
+    #[serde(skip_serializing_if = "SessionLimits::is_empty")]
+    limits: SessionLimits,
     #[serde(skip_serializing_if = "Option::is_none")]
     default: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -250,6 +252,7 @@ fn describe<'a>(name: &'a str, file: &'a Loaded, saved: &'a SavedConnection) -> 
         options: saved.options.keys().map(String::as_str).collect(),
         password: saved.password_source(),
         max_capability: saved.max_capability.as_deref(),
+        limits: saved.limits,
         default: None,
         shadowed: None,
     }

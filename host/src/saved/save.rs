@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::store::{Locations, SavedConnection, Scope, StoredPassword};
 use super::{describe, render, test_target, ConnectArgs, Listed, Outcome, ServerOut};
 use crate::capability::parse_tier;
-use crate::connection::{password_from_env, ConnectionSpec};
+use crate::connection::{password_from_env, ConnectionSpec, SessionLimits};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 
@@ -120,7 +120,9 @@ pub(super) fn save(
     // connection is used.
     let mut flags = args.connection.clone();
     flags.password_env = None;
-    let spec = ConnectionSpec::from_args(&flags, sanitizer)?;
+    let mut spec = ConnectionSpec::from_args(&flags, sanitizer)?;
+    // What the human saves is the ceiling itself, also above the defaults.
+    spec.limits = SessionLimits::from_args(&flags.limits)?;
     let password = choose_password(args, name, scope, &spec)?;
     if let Some(stored) = &password.stored {
         sanitizer.add_secret(stored.expose_secret());
@@ -161,6 +163,7 @@ pub(super) fn save(
         password: password.stored.map(StoredPassword),
         max_capability: max_capability.map(|tier| tier.as_str().to_owned()),
         allowed_routines: Vec::new(),
+        limits: spec.limits,
     };
     let mut file = locations.load(scope, sanitizer)?;
     let replaced = file

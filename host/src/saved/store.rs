@@ -16,6 +16,7 @@ use regex::Regex;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::connection::SessionLimits;
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 
@@ -109,6 +110,9 @@ pub struct SavedConnection {
     /// tiers (superuser, server files, FILE, …). Written by hand: no flag sets it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_routines: Vec<String>,
+    /// The connect timeout and the session's resource ceilings.
+    #[serde(default, skip_serializing_if = "SessionLimits::is_empty")]
+    pub limits: SessionLimits,
 }
 
 impl SavedConnection {

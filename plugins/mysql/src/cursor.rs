@@ -35,6 +35,13 @@ impl Rows<'_> {
         columns.as_ref().iter().map(ColumnDecoder::new).collect()
     }
 
+    fn warnings(&self) -> u16 {
+        match self {
+            Rows::Binary(result) => result.warnings(),
+            Rows::Text(result) => result.warnings(),
+        }
+    }
+
     fn affected_rows(&self) -> u64 {
         match self {
             Rows::Binary(result) => result.affected_rows(),
@@ -52,6 +59,29 @@ pub(crate) struct MysqlCursor<'a> {
     cancel_requested: Arc<AtomicBool>,
     password: Option<Arc<str>>,
     exhausted: bool,
+    flags: Arc<SessionFlags>,
+}
+
+/// What a cursor tells its session about the result it read.
+#[derive(Debug, Default)]
+pub(crate) struct SessionFlags {
+    /// The result ended with warnings, for the session to read them (see
+    /// `MysqlConnection::check_warnings`).
+    pub(crate) warned: AtomicBool,
+    /// The connection failed (the socket timed out or closed): nothing more can be sent on it.
+    pub(crate) lost: AtomicBool,
+}
+
+impl SessionFlags {
+    /// Records that the connection is gone when `error` says so.
+    pub(crate) fn note(&self, error: &mysql::Error) {
+        if matches!(
+            error,
+            mysql::Error::IoError(_) | mysql::Error::CodecError(_)
+        ) {
+            self.lost.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<'a> MysqlCursor<'a> {
@@ -60,6 +90,7 @@ impl<'a> MysqlCursor<'a> {
         rows: Rows<'a>,
         cancel_requested: Arc<AtomicBool>,
         password: Option<Arc<str>>,
+        flags: Arc<SessionFlags>,
     ) -> Self {
         let decoders = rows.columns();
         // A statement without a result set carries its row count in the OK packet, which is
@@ -72,6 +103,7 @@ impl<'a> MysqlCursor<'a> {
             cancel_requested,
             password,
             exhausted: false,
+            flags,
         }
     }
 
@@ -126,12 +158,16 @@ impl Cursor for MysqlCursor<'_> {
                 }
                 Some(Err(error)) => {
                     self.exhausted = true;
+                    self.flags.note(&error);
                     self.check_cancelled()?;
                     return Err(query_error(&error, self.password.as_deref()));
                 }
                 None => {
                     // Only the first result set is read; a statement has one.
                     self.exhausted = true;
+                    if self.rows.warnings() > 0 {
+                        self.flags.warned.store(true, Ordering::SeqCst);
+                    }
                     self.check_cancelled()?;
                     break;
                 }

@@ -47,6 +47,9 @@ fn server_error(kind: ErrorKind, message: String, error: &MySqlError) -> PluginE
 }
 
 /// An error from running a statement (or the plugin's own fixed SQL).
+/// ER_RECORD_FILE_FULL: "The table '…' is full".
+const RECORD_FILE_FULL: u16 = 1114;
+
 pub(crate) fn query_error(error: &Error, password: Option<&str>) -> PluginError {
     match error {
         Error::MySqlError(server) => {
@@ -55,10 +58,17 @@ pub(crate) fn query_error(error: &Error, password: Option<&str>) -> PluginError 
             } else {
                 ErrorKind::Query
             };
-            let message = scrub(
+            let mut message = scrub(
                 &format!("{} (error {})", server.message, server.code),
                 password,
             );
+            if server.code == RECORD_FILE_FULL && server.message.contains("(temporary)") {
+                // The server names no limit; on a temporary table it is the session's ceiling.
+                message.push_str(
+                    ": a temporary table reached the session's ceiling (tmp_disk_table_size, \
+                     set from the connection's max_temp_mb), or the server's disk is full",
+                );
+            }
             server_error(kind, message, server)
         }
         Error::DriverError(DriverError::MismatchedStmtParams(expected, given)) => {

@@ -40,7 +40,16 @@
 //! driver does not negotiate), so such columns arrive as text. MySQL's native `JSON` type
 //! arrives as JSON.
 //!
-//! Engine-specific connection options (`ConnectParams::options`) are not used.
+//! * **Bounded connect.** The host's `connect_timeout_ms` bounds the whole of connecting
+//!   (TCP, TLS, authentication, session settings); the socket's read and write timeouts sit a
+//!   second past the statement timeout, so a server that goes silent mid-statement ends the
+//!   wait, and a lost connection is never waited on again.
+//! * **Resource ceilings.** The host's `max_temp_bytes`, `max_memory_bytes` and
+//!   `max_recursion` options lower the session's temporary-table and recursion settings (see
+//!   the `limits` module); MariaDB's warning that a recursive query stopped at
+//!   `max_recursive_iterations` becomes an error instead of a short result.
+//!
+//! Other engine-specific connection options (`ConnectParams::options`) are not used.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -52,6 +61,7 @@ mod fallback;
 mod grants;
 mod introspect;
 mod reach;
+mod limits;
 mod session;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;

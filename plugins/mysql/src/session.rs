@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,20 +17,30 @@ use plenum_plugin_api::{
 };
 
 use crate::cancel::MysqlCancel;
-use crate::cursor::{cancelled, MysqlCursor, Rows};
+use crate::cursor::{cancelled, MysqlCursor, Rows, SessionFlags};
 use crate::decode::{decode, encode_param, Decoding};
 use crate::error::{connect_error, query_error, Target};
 use crate::fallback::{is_single_show_statement, UNSUPPORTED_IN_PREPARED};
 use crate::introspect;
 use crate::reach;
+use crate::limits::Ceilings;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 3306;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The connect timeout when the host gives none (`connect_timeout_ms`).
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Added to the host's statement timeout for the socket's read and write timeouts: a server
+/// that stops answering mid-statement ends the wait soon after the host's cancel (and within
+/// its grace), and a connect that was given up on ends then too.
+const SOCKET_TIMEOUT_MARGIN_MS: u64 = 1000;
 
 /// Added to the host's statement timeout for the server-side backstop, so the host's own
 /// watchdog (which cancels and reports) normally fires first.
 const SERVER_TIMEOUT_MARGIN_MS: u64 = 500;
+
+/// MariaDB's warning when a recursive query reached `max_recursive_iterations`.
+const RECURSION_LIMIT_WARNING: u16 = 1931;
 
 /// Which server family a session talks to; they name their statement timeout differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +63,8 @@ pub struct MysqlConnection {
     /// The session's `sql_select_limit` as this plugin last set it (`None` = server default).
     select_limit: Option<u64>,
     cancel_requested: Arc<AtomicBool>,
+    /// Whether the last result ended with warnings, and whether the connection is lost.
+    flags: Arc<SessionFlags>,
 }
 
 fn tls_options(mode: SslMode, ca: Option<&str>) -> Option<SslOpts> {
@@ -74,8 +87,41 @@ fn tls_options(mode: SslMode, ca: Option<&str>) -> Option<SslOpts> {
 
 impl MysqlConnection {
     /// Opens a session in the access mode of `params`, read-only at the engine for
-    /// [`AccessMode::Read`], with the server-side statement timeout set.
+    /// [`AccessMode::Read`], with the server-side statement timeout and the session ceilings
+    /// set, all within the connect timeout (`connect_timeout_ms`). The driver bounds each
+    /// socket read, not the whole handshake, so connecting runs on a thread of its own that
+    /// is given up on at the deadline.
     pub fn open(params: &ConnectParams) -> PluginResult<Self> {
+        let limit = connect_timeout(params)?;
+        let owned = params.clone();
+        let (sender, receiver) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("plenum-mysql-connect".to_owned())
+            .spawn(move || {
+                // Given up on at the deadline, nobody listens any more: the session just closes.
+                let _ = sender.send(Self::open_now(&owned));
+            })
+            .map_err(|e| PluginError::internal(format!("cannot start the connect thread: {e}")))?;
+        match receiver.recv_timeout(limit) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => Err(PluginError::connection(format!(
+                "the server at {}:{} did not answer within {} ms",
+                params
+                    .host
+                    .as_ref()
+                    .map_or(DEFAULT_HOST, |host| host.as_str()),
+                params.port.into_option().unwrap_or(DEFAULT_PORT),
+                limit.as_millis()
+            ))),
+            Err(RecvTimeoutError::Disconnected) => Err(PluginError::internal(
+                "the connect thread stopped without an answer",
+            )),
+        }
+    }
+
+    fn open_now(params: &ConnectParams) -> PluginResult<Self> {
+        let limit = connect_timeout(params)?;
+        let ceilings = Ceilings::from_params(params)?;
         let host = params
             .host
             .as_ref()
@@ -115,7 +161,9 @@ impl MysqlConnection {
             // The driver would otherwise switch loopback sessions to the Unix socket, where
             // it skips TLS; the session goes where the user said.
             .prefer_socket(false)
-            .tcp_connect_timeout(Some(CONNECT_TIMEOUT));
+            .tcp_connect_timeout(Some(limit))
+            .read_timeout(socket_timeout(params.statement_timeout_ms, limit))
+            .write_timeout(socket_timeout(params.statement_timeout_ms, limit));
         let with_tls = base.clone().ssl_opts(tls_options(params.ssl_mode, ssl_ca));
         let (conn, opts) = match Conn::new(with_tls.clone()) {
             Ok(conn) => (conn, Opts::from(with_tls)),
@@ -138,6 +186,7 @@ impl MysqlConnection {
             in_transaction: false,
             select_limit: None,
             cancel_requested: Arc::new(AtomicBool::new(false)),
+            flags: Arc::default(),
         };
         session.server = session.detect_server()?;
         if params.access == AccessMode::Read {
@@ -157,6 +206,7 @@ impl MysqlConnection {
             };
             session.fixed(&statement)?;
         }
+        ceilings.apply(&mut session)?;
         Ok(session)
     }
 
@@ -183,14 +233,60 @@ impl MysqlConnection {
     }
 
     fn error(&self, error: &Error) -> PluginError {
+        self.flags.note(error);
         query_error(error, self.password.as_deref())
     }
 
     /// Runs SQL this plugin wrote itself (never user text): transaction control and session
     /// settings, which the text protocol is fine for.
     fn fixed(&mut self, sql: &str) -> PluginResult<()> {
+        self.check_connection()?;
         let result = self.conn.query_drop(sql);
         result.map_err(|error| self.error(&error))
+    }
+
+    /// A connection that failed is not used again: the next read would wait for the socket's
+    /// whole timeout once more.
+    fn check_connection(&self) -> PluginResult<()> {
+        if self.flags.lost.load(Ordering::SeqCst) {
+            return Err(PluginError::connection(
+                "the connection to the server was lost; nothing more was sent on it",
+            ));
+        }
+        Ok(())
+    }
+
+    /// MariaDB stops a recursive query at `max_recursive_iterations` with only a warning and
+    /// a result that is cut short; this turns that warning of the last result into an error,
+    /// before anything else runs on the session (which would clear the warnings).
+    fn check_warnings(&mut self) -> PluginResult<()> {
+        // The cursor's flag, or the last OK packet (the result iterator forgets it at the end).
+        let warned = self.flags.warned.swap(false, Ordering::SeqCst);
+        if !warned && self.conn.warnings() == 0 {
+            return Ok(());
+        }
+        self.check_connection()?;
+        // The text protocol: preparing a statement would clear the warnings first.
+        let warnings: Vec<(String, u16, String)> = match self.conn.query("SHOW WARNINGS") {
+            Ok(warnings) => warnings,
+            Err(error) => return Err(self.error(&error)),
+        };
+        if let Some((_, code, text)) = warnings
+            .into_iter()
+            .find(|(_, code, _)| *code == RECURSION_LIMIT_WARNING)
+        {
+            return Err(PluginError::query(format!(
+                "{text} (warning {code}): the recursive query was stopped at the session's \
+                 ceiling (max_recursive_iterations, set from the connection's max_recursion), \
+                 so its result is refused as incomplete"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs a `SET SESSION` statement this plugin wrote itself.
+    pub(crate) fn set_session(&mut self, sql: &str) -> PluginResult<()> {
+        self.fixed(sql)
     }
 
     /// Runs a fixed catalog query with bound parameters and collects its rows.
@@ -199,8 +295,13 @@ impl MysqlConnection {
         sql: &str,
         params: Params,
     ) -> PluginResult<Vec<Vec<mysql::Value>>> {
+        self.check_connection()?;
         let password = self.password.clone();
-        let to_error = |error: Error| query_error(&error, password.as_deref());
+        let flags = Arc::clone(&self.flags);
+        let to_error = |error: Error| {
+            flags.note(&error);
+            query_error(&error, password.as_deref())
+        };
         let result = self.conn.exec_iter(sql, params).map_err(to_error)?;
         let mut rows = Vec::new();
         for row in result {
@@ -252,6 +353,37 @@ impl MysqlConnection {
     }
 }
 
+/// The connect timeout: the host's `connect_timeout_ms`, else [`DEFAULT_CONNECT_TIMEOUT`].
+fn connect_timeout(params: &ConnectParams) -> PluginResult<Duration> {
+    match params.option("connect_timeout_ms") {
+        None => Ok(DEFAULT_CONNECT_TIMEOUT),
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&millis| millis > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| {
+                PluginError::connection(format!(
+                    "connect_timeout_ms must be a positive number of milliseconds, not {text:?}"
+                ))
+            }),
+    }
+}
+
+/// The socket's read and write timeout: past the host's statement timeout (none without one),
+/// and never shorter than the connect timeout, which the handshake's reads need.
+fn socket_timeout(statement_timeout_ms: u64, connect: Duration) -> Option<Duration> {
+    (statement_timeout_ms > 0).then(|| {
+        Duration::from_millis(
+            statement_timeout_ms
+                .saturating_add(SOCKET_TIMEOUT_MARGIN_MS)
+                .min(i32::MAX as u64),
+        )
+        .max(connect)
+    })
+}
+
 /// Refuses SQL the driver would rewrite before sending: it turns `:name` into `?` for its
 /// named-parameter feature, and the host validated the statement as written.
 fn refuse_named_params(sql: &str) -> PluginResult<()> {
@@ -292,6 +424,8 @@ impl Connection for MysqlConnection {
         params: &[Value],
         row_limit_hint: u64,
     ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        self.check_connection()?;
+        self.check_warnings()?;
         refuse_named_params(sql)?;
         self.set_select_limit(row_limit_hint)?;
         self.cancel_requested.store(false, Ordering::SeqCst);
@@ -309,7 +443,9 @@ impl Connection for MysqlConnection {
         };
         let cancel_requested = Arc::clone(&self.cancel_requested);
         let password = self.password.clone();
+        let flags = Arc::clone(&self.flags);
         let to_error = |error: Error| {
+            flags.note(&error);
             if cancel_requested.load(Ordering::SeqCst) {
                 cancelled()
             } else {
@@ -328,17 +464,30 @@ impl Connection for MysqlConnection {
             rows,
             Arc::clone(&self.cancel_requested),
             self.password.clone(),
+            Arc::clone(&self.flags),
         )))
     }
 
     fn commit(&mut self) -> PluginResult<()> {
+        if let Err(error) = self.check_warnings() {
+            // Nothing of a call whose result was cut short is kept.
+            let _ = self.rollback();
+            return Err(error);
+        }
         self.in_transaction = false;
         self.fixed("COMMIT")
     }
 
     fn rollback(&mut self) -> PluginResult<()> {
+        if self.flags.lost.load(Ordering::SeqCst) {
+            // The server rolls back the transaction of a connection that is gone.
+            self.in_transaction = false;
+            return Ok(());
+        }
+        let warnings = self.check_warnings();
         self.in_transaction = false;
-        self.fixed("ROLLBACK")
+        self.fixed("ROLLBACK")?;
+        warnings
     }
 
     fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {

@@ -3,13 +3,21 @@
 //! Defaults follow libpq where the parameters leave something out: host `localhost`, port
 //! 5432, the operating-system user name (`USER`, then `LOGNAME`), and a database named like the
 //! user. A host that starts with `/` is a Unix socket directory. Engine options understood:
-//! `connect_timeout` (seconds, default 10) and `application_name` (default `plenum`); other
-//! options are ignored.
+//! `connect_timeout_ms` (the host's connect timeout), `connect_timeout` (seconds, libpq's
+//! name; the smaller of the two applies, default 10 s), `application_name` (default
+//! `plenum`), and the session ceilings `max_temp_bytes` and `max_memory_bytes` (see
+//! [`crate::limits`]); other options are ignored.
+//!
+//! The connect timeout bounds the whole of connecting: TCP, TLS, authentication and the
+//! session settings. The driver's own timeout covers only the TCP connect, so connecting runs
+//! on a thread of its own and is given up on at the deadline (that thread ends when the server
+//! answers or closes the connection).
 //!
 //! The session's safety settings travel in the startup packet, before any SQL runs:
 //! `default_transaction_read_only = on` for read sessions, and `statement_timeout` a little
 //! above the host's own timeout as a server-side backstop.
 
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use plenum_plugin_api::{AccessMode, ConnectParams, PluginError, PluginResult, SslMode};
@@ -18,7 +26,7 @@ use postgres::{CancelToken, Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::errors::{connect_error, Target};
-use crate::tls;
+use crate::{limits, tls};
 
 const DEFAULT_PORT: u16 = 5432;
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,17 +41,55 @@ pub struct Connected {
     pub connector: MakeRustlsConnect,
 }
 
-/// Connects as `params` say. Errors are [`plenum_plugin_api::ErrorKind::Connection`] and never
-/// contain the password.
+/// Connects as `params` say, within the connect timeout. Errors are
+/// [`plenum_plugin_api::ErrorKind::Connection`] and never contain the password.
 pub fn connect(params: &ConnectParams) -> PluginResult<Connected> {
     let (config, target) = driver_config(params)?;
+    let limit = connect_timeout(params)?;
     let ca_file = params.ssl_ca.as_ref().into_option().map(|ca| ca.as_str());
     let connector = tls::connector(params.ssl_mode, ca_file)?;
+    let ceilings = limits::Ceilings::from_params(params)?;
+    let ssl_mode = params.ssl_mode;
+    let (sender, receiver) = mpsc::sync_channel(1);
+    let thread_target = target.clone();
+    std::thread::Builder::new()
+        .name("plenum-postgres-connect".to_owned())
+        .spawn(move || {
+            let result = connect_now(&config, connector, ssl_mode, &thread_target).and_then(
+                |mut connected| {
+                    limits::apply(&mut connected.client, &ceilings)?;
+                    Ok(connected)
+                },
+            );
+            // Given up on at the deadline, nobody listens any more: the client just closes.
+            let _ = sender.send(result);
+        })
+        .map_err(|e| PluginError::internal(format!("cannot start the connect thread: {e}")))?;
+    match receiver.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(PluginError::connection(format!(
+            "the server at {}:{} did not answer within {} ms",
+            target.host,
+            target.port,
+            limit.as_millis()
+        ))),
+        Err(RecvTimeoutError::Disconnected) => Err(PluginError::internal(
+            "the connect thread stopped without an answer",
+        )),
+    }
+}
+
+fn connect_now(
+    config: &Config,
+    connector: MakeRustlsConnect,
+    ssl_mode: SslMode,
+    target: &Target,
+) -> PluginResult<Connected> {
     match config.connect(connector.clone()) {
         Ok(client) => Ok(connected(client, connector)),
         Err(error) => {
-            let failure = connect_error(&error, &target);
-            if params.ssl_mode == SslMode::Prefer && failure.message.starts_with("TLS failure") {
+            let failure = connect_error(&error, target);
+            if ssl_mode == SslMode::Prefer && failure.message.starts_with("TLS failure") {
                 // `prefer` means "TLS if it works": a failed handshake falls back to plain TCP,
                 // as libpq does.
                 let mut plain = config.clone();
@@ -51,7 +97,7 @@ pub fn connect(params: &ConnectParams) -> PluginResult<Connected> {
                 return plain
                     .connect(connector.clone())
                     .map(|client| connected(client, connector))
-                    .map_err(|error| connect_error(&error, &target));
+                    .map_err(|error| connect_error(&error, target));
             }
             Err(failure)
         }
@@ -107,6 +153,7 @@ fn driver_config(params: &ConnectParams) -> PluginResult<(Config, Target)> {
         .user(&user)
         .dbname(&database)
         .application_name(params.option("application_name").unwrap_or("plenum"))
+        // Only the TCP connect; [`connect`] bounds the rest.
         .connect_timeout(connect_timeout(params)?)
         .ssl_mode(match params.ssl_mode {
             SslMode::Disable => DriverSslMode::Disable,
@@ -136,21 +183,34 @@ fn driver_config(params: &ConnectParams) -> PluginResult<(Config, Target)> {
     Ok((config, target))
 }
 
-fn connect_timeout(params: &ConnectParams) -> PluginResult<Duration> {
-    match params.option("connect_timeout") {
-        None => Ok(DEFAULT_CONNECT_TIMEOUT),
-        Some(text) => text
-            .trim()
+/// The connect timeout: the host's `connect_timeout_ms`, libpq's `connect_timeout` (seconds),
+/// the smaller of the two when both are given, else 10 s.
+pub fn connect_timeout(params: &ConnectParams) -> PluginResult<Duration> {
+    let positive = |text: &str, unit: &str, to: fn(u64) -> Duration| {
+        text.trim()
             .parse::<u64>()
             .ok()
-            .filter(|&seconds| seconds > 0)
-            .map(Duration::from_secs)
+            .filter(|&value| value > 0)
+            .map(to)
             .ok_or_else(|| {
                 PluginError::connection(format!(
-                    "connect_timeout must be a positive number of seconds, not {text:?}"
+                    "connect timeout must be a positive number of {unit}, not {text:?}"
                 ))
-            }),
-    }
+            })
+    };
+    let millis = params
+        .option("connect_timeout_ms")
+        .map(|text| positive(text, "milliseconds", Duration::from_millis))
+        .transpose()?;
+    let seconds = params
+        .option("connect_timeout")
+        .map(|text| positive(text, "seconds", Duration::from_secs))
+        .transpose()?;
+    Ok(match (millis, seconds) {
+        (Some(millis), Some(seconds)) => millis.min(seconds),
+        (Some(limit), None) | (None, Some(limit)) => limit,
+        (None, None) => DEFAULT_CONNECT_TIMEOUT,
+    })
 }
 
 #[cfg(test)]
@@ -196,5 +256,14 @@ mod tests {
             .options
             .push(("connect_timeout".into(), " 3 ".into()).into());
         assert_eq!(connect_timeout(&params).ok(), Some(Duration::from_secs(3)));
+        params
+            .options
+            .push(("connect_timeout_ms".into(), "1500".into()).into());
+        assert_eq!(
+            connect_timeout(&params).ok(),
+            Some(Duration::from_millis(1500))
+        );
+        params.options.clear();
+        assert_eq!(connect_timeout(&params).ok(), Some(DEFAULT_CONNECT_TIMEOUT));
     }
 }

@@ -12,7 +12,14 @@
 //!   `SET TRANSACTION READ WRITE` is refused by the server.
 //! * **Flat memory.** Rows come from a server-side portal, as many per round trip as the host
 //!   asks for; a cursor dropped early means the server never produced the rest.
-//! * **Cancellation on the server.** The cancel handle sends PostgreSQL's cancel request.
+//! * **Cancellation on the server.** The cancel handle sends PostgreSQL's cancel request, and
+//!   gives up after 1 s on a server that does not take it.
+//! * **Bounded waits.** Connecting is bounded by the host's `connect_timeout_ms` (TCP, TLS,
+//!   authentication and session settings), and each call waits for the server at most the
+//!   host's timeout plus 1 s: a server that stopped answering is given up on, and its session
+//!   is not used again.
+//! * **Resource ceilings.** The host's `max_temp_bytes` and `max_memory_bytes` lower
+//!   `temp_file_limit` (where the login may set it) and `work_mem`; see [`limits`].
 //!
 //! Results are decoded from the binary wire format by type; see [`decode`] for the mapping.
 //! Types without a decoder here are cast to `text` by the server (see [`statement`]).
@@ -27,6 +34,7 @@ pub mod connect;
 pub mod decode;
 pub mod errors;
 pub mod introspect;
+pub mod limits;
 pub mod params;
 pub mod reach;
 pub mod session;

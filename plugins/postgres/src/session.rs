@@ -1,8 +1,10 @@
 //! The plugin-API objects: [`PgSession`], [`PgCursor`] and [`PgCancelHandle`].
 
-use std::sync::mpsc::{self, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
 use plenum_plugin_api::{
@@ -25,7 +27,18 @@ pub struct PgSession {
     requests: Option<Sender<Request>>,
     worker: Option<JoinHandle<()>>,
     cancel: Arc<CancelTarget>,
+    /// How long one call waits for the worker: a little past the host's timeout, so a server
+    /// that stopped answering ends the call before the host's grace runs out (`None` without
+    /// a timeout).
+    answer_limit: Option<Duration>,
+    /// Set when a call gave up on the worker: it is stuck on a server that does not answer,
+    /// and is neither asked anything again nor waited for.
+    stuck: AtomicBool,
 }
+
+/// Added to the host's timeout for [`PgSession::answer_limit`]: the host cancels at its
+/// timeout, and gives up on the plugin 1.5 s later.
+const ANSWER_MARGIN_MS: u64 = 1000;
 
 struct CancelTarget {
     token: CancelToken,
@@ -43,9 +56,14 @@ impl PgSession {
             .name("plenum-postgres-session".to_owned())
             .spawn(move || worker::run(client, access, inbox))
             .map_err(|e| PluginError::internal(format!("cannot start the session thread: {e}")))?;
+        let answer_limit = (params.statement_timeout_ms > 0).then(|| {
+            Duration::from_millis(params.statement_timeout_ms.saturating_add(ANSWER_MARGIN_MS))
+        });
         Ok(PgSession {
             requests: Some(requests),
             worker: Some(worker),
+            answer_limit,
+            stuck: AtomicBool::new(false),
             cancel: Arc::new(CancelTarget {
                 token: connected.cancel_token,
                 connector: connected.connector,
@@ -61,9 +79,22 @@ impl PgSession {
     }
 
     fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> PluginResult<T> {
+        if self.stuck.load(Ordering::SeqCst) {
+            return Err(server_silent(self.answer_limit));
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(request(reply))?;
-        answer.recv().map_err(|_| worker_gone())?
+        let Some(limit) = self.answer_limit else {
+            return answer.recv().map_err(|_| worker_gone())?;
+        };
+        match answer.recv_timeout(limit) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => {
+                self.stuck.store(true, Ordering::SeqCst);
+                Err(server_silent(self.answer_limit))
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(worker_gone()),
+        }
     }
 }
 
@@ -71,12 +102,22 @@ fn worker_gone() -> PluginError {
     PluginError::internal("the session's worker thread stopped")
 }
 
+fn server_silent(limit: Option<Duration>) -> PluginError {
+    let waited = limit.map_or(0, |limit| limit.as_millis());
+    PluginError::connection(format!(
+        "the server stopped answering: no answer within {waited} ms"
+    ))
+}
+
 impl Drop for PgSession {
     fn drop(&mut self) {
         // Closing the channel ends the worker, which rolls back and disconnects.
         self.requests.take();
         if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
+            // A worker stuck on a silent server ends when the connection does; nobody waits.
+            if !self.stuck.load(Ordering::SeqCst) {
+                let _ = worker.join();
+            }
         }
     }
 }
@@ -193,11 +234,30 @@ impl Drop for PgCursor<'_> {
 /// Sends PostgreSQL's cancel request for the session's running statement.
 pub struct PgCancelHandle(Arc<CancelTarget>);
 
+/// How long a cancel request may take. A server that stopped answering never answers the TLS
+/// request that opens it, and the driver would wait for ever; the host's grace after a cancel
+/// is longer than this.
+const CANCEL_LIMIT: Duration = Duration::from_millis(1000);
+
 impl CancelHandle for PgCancelHandle {
     fn cancel(&self) -> PluginResult<()> {
-        self.0
-            .token
-            .cancel_query(self.0.connector.clone())
-            .map_err(|e| PluginError::connection(format!("cannot send the cancel request: {e}")))
+        let target = Arc::clone(&self.0);
+        let (sender, receiver) = mpsc::sync_channel(1);
+        thread::Builder::new()
+            .name("plenum-postgres-cancel".to_owned())
+            .spawn(move || {
+                let result = target.token.cancel_query(target.connector.clone());
+                let _ = sender.send(result);
+            })
+            .map_err(|e| PluginError::internal(format!("cannot start the cancel thread: {e}")))?;
+        match receiver.recv_timeout(CANCEL_LIMIT) {
+            Ok(result) => result.map_err(|e| {
+                PluginError::connection(format!("cannot send the cancel request: {e}"))
+            }),
+            Err(_) => Err(PluginError::connection(format!(
+                "the server did not take the cancel request within {} ms",
+                CANCEL_LIMIT.as_millis()
+            ))),
+        }
     }
 }

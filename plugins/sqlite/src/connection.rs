@@ -25,7 +25,12 @@ pub(crate) struct SqliteConnection {
 impl SqliteConnection {
     /// Opens `file` for `access`: read-only for reads (a missing file is an error and is never
     /// created), read-write for writes, and created if missing only for DDL.
-    pub(crate) fn open(file: &str, access: AccessMode, timeout_ms: u64) -> PluginResult<Self> {
+    pub(crate) fn open(
+        file: &str,
+        access: AccessMode,
+        timeout_ms: u64,
+        max_memory: Option<u64>,
+    ) -> PluginResult<Self> {
         let path = Path::new(file);
         if access < AccessMode::Ddl && !path.exists() {
             return Err(PluginError::connection(format!(
@@ -51,11 +56,11 @@ impl SqliteConnection {
             file: file.to_owned(),
             schema_at_begin: None,
         };
-        session.configure(timeout_ms)?;
+        session.configure(timeout_ms, max_memory)?;
         Ok(session)
     }
 
-    fn configure(&mut self, timeout_ms: u64) -> PluginResult<()> {
+    fn configure(&mut self, timeout_ms: u64, max_memory: Option<u64>) -> PluginResult<()> {
         let connection = &mut self.connection;
         let setup = |error: rusqlite::Error| {
             PluginError::connection(format!("cannot configure the session: {error}"))
@@ -75,6 +80,18 @@ impl SqliteConnection {
             let busy_ms = timeout_ms.min(i32::MAX as u64);
             connection
                 .busy_timeout(Duration::from_millis(busy_ms))
+                .map_err(setup)?;
+        }
+        // Temporary data stays in memory, under the heap limit, instead of in files no
+        // ceiling bounds.
+        connection
+            .pragma_update(None, "temp_store", "MEMORY")
+            .map_err(setup)?;
+        if let Some(bytes) = max_memory {
+            // SQLite takes a signed 64-bit count; 0 would mean "no limit", so 1 byte is the least.
+            let bytes = i64::try_from(bytes).unwrap_or(i64::MAX).max(1);
+            connection
+                .pragma_update(None, "hard_heap_limit", bytes)
                 .map_err(setup)?;
         }
         // Views and triggers from the file must not call functions with side effects.

@@ -11,6 +11,10 @@
 //!   resolve through `temp` then `main`. The write fence compares `schema_version` with its
 //!   value when the transaction began.
 //! * Rows stream from `sqlite3_step`; a timeout interrupts through `sqlite3_interrupt`.
+//! * Resource ceilings: the host's `max_memory_bytes` option becomes SQLite's
+//!   `hard_heap_limit` (which is the whole process's: every SQLite session in it shares it),
+//!   and temporary data (sorts, temporary tables) is kept in memory (`temp_store = MEMORY`),
+//!   under that same ceiling, so no query can fill the disk with temporary files.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -50,10 +54,21 @@ impl Plugin for SqlitePlugin {
         let file = params.file.as_ref().into_option().ok_or_else(|| {
             PluginError::connection("the sqlite engine needs a database file (--file)")
         })?;
+        let max_memory = params
+            .option("max_memory_bytes")
+            .map(|text| {
+                text.trim().parse::<u64>().map_err(|_| {
+                    PluginError::connection(format!(
+                        "max_memory_bytes must be a number of bytes, not {text:?}"
+                    ))
+                })
+            })
+            .transpose()?;
         Ok(Box::new(connection::SqliteConnection::open(
             file.as_str(),
             params.access,
             params.statement_timeout_ms,
+            max_memory,
         )?))
     }
 }

@@ -14,6 +14,10 @@ pub(crate) fn query_error(error: rusqlite::Error) -> PluginError {
         Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => {
             PluginError::query(format!("refused by the session's access mode: {error}"))
         }
+        Some(rusqlite::ErrorCode::OutOfMemory) => PluginError::query(format!(
+            "{error}: the statement reached the memory ceiling (SQLite's hard_heap_limit, set \
+             from the connection's max_memory_mb)"
+        )),
         _ => match error {
             rusqlite::Error::MultipleStatement => {
                 PluginError::query("only one statement can run per call")
