@@ -1,6 +1,5 @@
 //! The one JSON document every invocation prints.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use schemars::JsonSchema;
@@ -145,11 +144,12 @@ pub fn print_once(json: &str) -> bool {
     if !claim_stdout() {
         return false;
     }
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
+    let mut line = Vec::with_capacity(json.len() + 1);
+    line.extend_from_slice(json.as_bytes());
+    line.push(b'\n');
     // A closed stdout (e.g. `| head`) is not worth a second error.
-    let _ = lock.write_all(json.as_bytes());
-    let _ = lock.write_all(b"\n");
-    let _ = lock.flush();
+    let _ = super::stdio::write_all(&line);
+    // The envelope starts with `ok`, which decides the exit code.
+    super::stdio::document_printed(json.starts_with(r#"{"ok":true"#));
     true
 }
