@@ -74,13 +74,18 @@ fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         .is_none_or(|command| command != "mcp" && !prints_only(command))
     {
         exec::stop_on_signals(stopped_by_signal);
+        // One call per process: sessions close after the envelope is out.
+        exec::release::defer_until_answered();
     }
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(cli::Outcome::Respond(response)) => {
             let ok = response.ok();
             (response.envelope().to_json(), ok)
         }
-        Ok(cli::Outcome::Exit(code)) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(cli::Outcome::Exit(code)) => {
+            exec::release::after_answer(code);
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
         Err(_) => {
             let detail = PANIC_MESSAGE
                 .lock()
@@ -97,6 +102,7 @@ fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     print_once(&json);
+    exec::release::after_answer(i32::from(!ok));
     if ok {
         ExitCode::SUCCESS
     } else {

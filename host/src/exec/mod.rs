@@ -3,8 +3,10 @@
 //! The host owns the transaction: `begin`, every statement one by one, then `commit` only if
 //! all succeeded and the session may write; read sessions are always rolled back.
 
+pub mod release;
 mod watchdog;
 
+pub use release::Releasing;
 pub use watchdog::{stop_on_signals, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};
@@ -14,7 +16,7 @@ use plenum_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
 use plenum_plugin_api::{AccessMode, Column, ConnectionBox, PluginError, Value};
 
 use crate::error::{ErrorCode, Failure};
-use crate::output::rows::Spill;
+use crate::output::rows::{Count, Spill};
 use crate::output::{RowWriter, RowsOut, Truncation};
 
 /// Limits the host enforces while it pulls rows.
@@ -46,8 +48,8 @@ pub struct Execution {
     pub rows: RowsOut,
     /// Rows in `rows`.
     pub rows_returned: u64,
-    /// Rows changed by writes, summed; `None` when nothing reported changes.
-    pub rows_affected: Option<u64>,
+    /// Rows changed by writes, summed (saturating); `None` when nothing reported changes.
+    pub rows_affected: Option<Count>,
     /// The limit that cut the rows, if any.
     pub truncated_by: Option<Truncation>,
     /// Time spent.
@@ -128,11 +130,16 @@ pub fn execute(
     let result = run_statements(
         connection, statements, params, offset, limits, watchdog, spill,
     );
-    // Once the watchdog fired (timeout or signal), a write is not committed, even when its
-    // statements finished before the cancel reached them.
-    let result = result.and_then(|execution| match access {
-        AccessMode::Write | AccessMode::Ddl if watchdog.fired() => Err(stopped(watchdog)),
-        _ => Ok(execution),
+    // Once the watchdog fired (timeout or signal), the call is a TIMEOUT: a write is not
+    // committed even when its statements finished before the cancel reached them, and a read
+    // that ignored the cancel but returned inside the grace period is not reported as a
+    // success.
+    let result = result.and_then(|execution| {
+        if watchdog.fired() {
+            Err(stopped(watchdog))
+        } else {
+            Ok(execution)
+        }
     });
     let finish = match (&result, access) {
         (Ok(_), AccessMode::Write | AccessMode::Ddl) => connection.commit(),
@@ -219,6 +226,10 @@ fn run_statements(
                 batch_rows.min(writer.rows_left().saturating_add(1))
             };
             let (rows_before, bytes_before) = (writer.rows(), writer.bytes());
+            // The moment the timeout fires, no more rows are pulled from the plugin.
+            if watchdog.fired() {
+                return Err(stopped(watchdog));
+            }
             batch.clear();
             let fetched = cursor
                 .fetch(wanted as u32, &mut batch)
@@ -234,7 +245,7 @@ fn run_statements(
                     batch.len()
                 )));
             }
-            rows_seen += u64::from(fetched);
+            rows_seen = rows_seen.saturating_add(u64::from(fetched));
             let mut rows = batch.chunks(width);
             while skip > 0 && rows.next().is_some() {
                 skip -= 1;
@@ -256,11 +267,12 @@ fn run_statements(
             None
         };
         drop(cursor);
+        let so_far = execution.rows_affected.map_or(0, |count| count.0);
         if let Some(affected) = affected {
-            execution.rows_affected = Some(execution.rows_affected.unwrap_or(0) + affected);
+            execution.rows_affected = Some(Count(so_far.saturating_add(affected)));
         } else if is_write && width > 0 {
             // A write with RETURNING: the rows it returned are the rows it changed.
-            execution.rows_affected = Some(execution.rows_affected.unwrap_or(0) + rows_seen);
+            execution.rows_affected = Some(Count(so_far.saturating_add(rows_seen)));
         }
         if width > 0 {
             execution.columns = columns;
