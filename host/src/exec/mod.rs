@@ -7,7 +7,7 @@ pub mod release;
 mod watchdog;
 
 pub use release::Releasing;
-pub use watchdog::{stop_on_signals, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
+pub use watchdog::{stop_on_signals, stop_signal, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};
 
@@ -153,6 +153,15 @@ pub fn execute(
     Ok(execution)
 }
 
+/// A column as printed: valid UTF-8, names and types of bounded length. (Column names are
+/// data the SQL chose, so they are not scrubbed.)
+fn checked_column(column: Column) -> Column {
+    let name = crate::sanitize::plugin_text(&column.name, crate::sanitize::MAX_FIELD_BYTES);
+    let type_name =
+        crate::sanitize::plugin_text(&column.type_name, crate::sanitize::MAX_FIELD_BYTES);
+    Column::new(name.as_str(), type_name.as_str())
+}
+
 fn run_statements(
     connection: &mut ConnectionBox,
     statements: &[Statement],
@@ -205,11 +214,22 @@ fn run_statements(
                 }
                 failure
             })?;
-        let columns: Vec<Column> = cursor.columns().into_iter().collect();
+        let columns: Vec<Column> = cursor.columns().into_iter().map(checked_column).collect();
         let width = columns.len();
+        // The column list is printed too, so it counts toward the byte limit: a million
+        // column names must not make an envelope of 33 MB with no rows.
+        let columns_bytes = columns.iter().fold(0u64, |sum, column| {
+            sum.saturating_add(column.name.len() as u64 + column.type_name.len() as u64 + 24)
+        });
+        if columns_bytes > limits.max_bytes {
+            return Err(Failure::invalid_input(format!(
+                "the result has {width} columns whose names and types alone take about                  {columns_bytes} bytes, more than max_bytes ({}); select fewer columns or                  raise the limit",
+                limits.max_bytes
+            )));
+        }
         // Only a lone read can stream: nothing after it can fail and nothing can replace it.
         let may_stream = statements.len() == 1 && !is_write && width > 0;
-        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes)
+        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes - columns_bytes)
             .with_spill(spill.filter(|_| may_stream).map(|prefix| prefix(&columns)));
         let mut exhausted = false;
         let mut rows_seen = 0u64;

@@ -113,8 +113,11 @@ impl Envelope {
             meta: None,
             error: Some(ErrorBody {
                 code: failure.code,
-                message: sanitizer.scrub(&failure.message),
-                sqlstate: failure.sqlstate.clone(),
+                message: sanitizer.field(&failure.message, crate::sanitize::MAX_MESSAGE_BYTES),
+                sqlstate: failure
+                    .sqlstate
+                    .as_deref()
+                    .and_then(|state| sanitizer.sqlstate(state)),
             }),
         }
     }

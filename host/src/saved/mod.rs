@@ -186,9 +186,12 @@ fn test_target(
         .server_info()
         .into_result()
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
-    let text = |value: &ROption<RString>| value.as_ref().map(RString::to_string).into_option();
+    // What the plugin reports is checked at the boundary like a message: a driver may put the
+    // connection string there.
+    let field = |text: &RString| sanitizer.field(text, crate::sanitize::MAX_FIELD_BYTES);
+    let text = |value: &ROption<RString>| value.as_ref().map(field).into_option();
     Ok(ServerOut {
-        version: info.version.to_string(),
+        version: field(&info.version),
         database: text(&info.database),
         user: text(&info.user),
     })
