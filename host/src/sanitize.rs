@@ -38,7 +38,7 @@ pub fn cap(text: &str, max: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… ({} bytes cut)", &text[..end], text.len() - end)
+    format!("{}… (cut at {end} bytes)", &text[..end])
 }
 
 /// A SQLSTATE as printed: exactly five characters `0-9A-Z`, else dropped (a driver that puts
