@@ -144,9 +144,7 @@ fn guard<T>(call: impl FnOnce() -> PluginResult<T>) -> RResult<T, PluginError> {
             let message = contain(|| panic_message(payload.as_ref()))
                 .unwrap_or_else(|| "a panic payload that panicked".to_owned());
             drop_payload(payload);
-            RResult::RErr(PluginError::internal(format!(
-                "plugin panicked: {message}"
-            )))
+            RResult::RErr(PluginError::internal(format!("plugin panicked: {message}")))
         }
     }
 }

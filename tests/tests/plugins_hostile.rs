@@ -35,7 +35,10 @@ struct Checked {
 
 fn python_parses(bytes: &[u8]) -> bool {
     let Ok(mut child) = Command::new("python3")
-        .args(["-c", "import json,sys; json.loads(sys.stdin.buffer.read().decode('utf-8'))"])
+        .args([
+            "-c",
+            "import json,sys; json.loads(sys.stdin.buffer.read().decode('utf-8'))",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -100,14 +103,30 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Checked {
         1,
         "{args:?}: one line on stdout: {stdout:.2000}"
     );
-    assert!(python_parses(&output.stdout), "{args:?}: python's json refuses: {stdout:.2000}");
-    assert!(jq_parses(&output.stdout), "{args:?}: jq refuses: {stdout:.2000}");
+    assert!(
+        python_parses(&output.stdout),
+        "{args:?}: python's json refuses: {stdout:.2000}"
+    );
+    assert!(
+        jq_parses(&output.stdout),
+        "{args:?}: jq refuses: {stdout:.2000}"
+    );
     let code = output.status.code().unwrap_or(-1);
     let ok = json["ok"] == Json::Bool(true);
-    assert_eq!(code == 0, ok, "{args:?}: exit code {code} disagrees with ok: {stdout:.2000}");
+    assert_eq!(
+        code == 0,
+        ok,
+        "{args:?}: exit code {code} disagrees with ok: {stdout:.2000}"
+    );
     for spelling in secret_spellings() {
-        assert!(!stdout.contains(&spelling), "{args:?}: secret on stdout: {stdout:.2000}");
-        assert!(!stderr.contains(&spelling), "{args:?}: secret on stderr: {stderr:.2000}");
+        assert!(
+            !stdout.contains(&spelling),
+            "{args:?}: secret on stdout: {stdout:.2000}"
+        );
+        assert!(
+            !stderr.contains(&spelling),
+            "{args:?}: secret on stderr: {stderr:.2000}"
+        );
     }
     Checked {
         json,
@@ -145,7 +164,14 @@ fn a_plugin_that_prints_never_reaches_stdout() {
     // Nor stderr: what a plugin prints goes nowhere, so it cannot leak there either.
     assert!(!checked.stderr.contains("forged"), "{}", checked.stderr);
     let connect = run(
-        &["connect", "--test", "--engine", "test-print", "--password-env", "HOSTILE_PW"],
+        &[
+            "connect",
+            "--test",
+            "--engine",
+            "test-print",
+            "--password-env",
+            "HOSTILE_PW",
+        ],
         &[],
     );
     assert_eq!(connect.code, 0, "{}", connect.stdout);
@@ -170,11 +196,19 @@ fn a_cancel_that_never_returns_or_is_slow_does_not_delay_the_answer() {
     // The statement itself finishes after 1 s, while cancel() never returns.
     let never = query("test-cancel-never", &["--timeout-ms", "300"]);
     assert_eq!(code_of(&never), "TIMEOUT", "{}", never.stdout);
-    assert!(never.took < Duration::from_millis(300) + GRACE + SLACK, "{:?}", never.took);
+    assert!(
+        never.took < Duration::from_millis(300) + GRACE + SLACK,
+        "{:?}",
+        never.took
+    );
     // cancel() takes 10 s: the grace clock started at the timeout, not when cancel returned.
     let slow = query("test-cancel-slow", &["--timeout-ms", "300"]);
     assert_eq!(code_of(&slow), "TIMEOUT", "{}", slow.stdout);
-    assert!(slow.took < Duration::from_millis(300) + GRACE + SLACK, "{:?}", slow.took);
+    assert!(
+        slow.took < Duration::from_millis(300) + GRACE + SLACK,
+        "{:?}",
+        slow.took
+    );
     assert!(slow.took < Duration::from_secs(9), "{:?}", slow.took);
 }
 
@@ -203,9 +237,20 @@ fn secrets_in_side_fields_never_leave() {
     let failed = query("test-secret", &[]);
     assert_eq!(code_of(&failed), "QUERY_FAILED", "{}", failed.stdout);
     // The SQLSTATE was the password: not a SQLSTATE, so dropped.
-    assert!(failed.json["error"].get("sqlstate").is_none(), "{}", failed.stdout);
+    assert!(
+        failed.json["error"].get("sqlstate").is_none(),
+        "{}",
+        failed.stdout
+    );
     let connect = run(
-        &["connect", "--test", "--engine", "test-secret", "--password-env", "HOSTILE_PW"],
+        &[
+            "connect",
+            "--test",
+            "--engine",
+            "test-secret",
+            "--password-env",
+            "HOSTILE_PW",
+        ],
         &[],
     );
     assert_eq!(connect.code, 0, "{}", connect.stdout);
@@ -221,11 +266,21 @@ fn strings_that_are_not_utf8_are_printed_as_utf8() {
         .unwrap_or("")
         .starts_with("name"));
     let failed = run(
-        &["query", "--engine", "test-not-utf8", "--sql", "SELECT 'fail'"],
+        &[
+            "query",
+            "--engine",
+            "test-not-utf8",
+            "--sql",
+            "SELECT 'fail'",
+        ],
         &[],
     );
     assert_eq!(code_of(&failed), "QUERY_FAILED", "{}", failed.stdout);
-    assert!(failed.json["error"].get("sqlstate").is_none(), "{}", failed.stdout);
+    assert!(
+        failed.json["error"].get("sqlstate").is_none(),
+        "{}",
+        failed.stdout
+    );
     run(&["connect", "--test", "--engine", "test-not-utf8"], &[]);
     let listing = run(&["plugins"], &[("PLENUM_TESTPLUGIN_BAD_INFO", "1")]);
     assert_eq!(listing.code, 0, "{}", listing.stdout);
@@ -255,16 +310,36 @@ fn limits_bound_everything_the_plugin_returns() {
     assert!(value.stdout.len() < 4096, "{} bytes", value.stdout.len());
     // A million column names count toward max_bytes.
     let columns = query("test-many-columns", &[]);
-    assert_eq!(code_of(&columns), "INVALID_INPUT", "{:.500}", columns.stdout);
-    assert!(columns.stdout.len() < 4096, "{} bytes", columns.stdout.len());
+    assert_eq!(
+        code_of(&columns),
+        "INVALID_INPUT",
+        "{:.500}",
+        columns.stdout
+    );
+    assert!(
+        columns.stdout.len() < 4096,
+        "{} bytes",
+        columns.stdout.len()
+    );
     // A 100 MiB error message is cut.
     let error = query("test-huge-error", &[]);
     assert_eq!(code_of(&error), "QUERY_FAILED");
-    assert!(error.stdout.len() < 16 << 10, "{} bytes", error.stdout.len());
+    assert!(
+        error.stdout.len() < 16 << 10,
+        "{} bytes",
+        error.stdout.len()
+    );
     // Rows stop the moment the timeout fires, even from a plugin that ignores the cancel.
-    let rows = query("test-slow-rows", &["--timeout-ms", "300", "--max-rows", "1000000"]);
+    let rows = query(
+        "test-slow-rows",
+        &["--timeout-ms", "300", "--max-rows", "1000000"],
+    );
     assert_eq!(code_of(&rows), "TIMEOUT", "{:.500}", rows.stdout);
-    assert!(rows.took < Duration::from_millis(300) + SLACK, "{:?}", rows.took);
+    assert!(
+        rows.took < Duration::from_millis(300) + SLACK,
+        "{:?}",
+        rows.took
+    );
     // A read that ignored the cancel and returned inside the grace is still a TIMEOUT.
     let late = query("test-slow-read", &["--timeout-ms", "200"]);
     assert_eq!(code_of(&late), "TIMEOUT", "{}", late.stdout);
@@ -294,7 +369,10 @@ fn rows_affected_saturates_and_is_a_string_beyond_2_pow_53() {
 fn assert_only_json_rpc(server: &mut McpServer) {
     while let Some(message) = server.next_message(Duration::from_millis(200)) {
         assert_eq!(message["jsonrpc"], json!("2.0"), "{message}");
-        assert!(message.get("forged").is_none() && message["result"].get("forged").is_none(), "{message}");
+        assert!(
+            message.get("forged").is_none() && message["result"].get("forged").is_none(),
+            "{message}"
+        );
     }
 }
 
@@ -305,35 +383,56 @@ fn mcp_keeps_serving_while_plugins_hang_print_and_panic() {
     let mut server = McpServer::start(&[], &[("HOSTILE_PW", SECRET)]);
     server.initialize("2025-06-18");
     // Stuck plugins: a cancel that never returns, a statement that never ends.
-    let stuck: Vec<Json> = ["test-cancel-never", "test-cancel-slow", "test-hang", "test-close-hang"]
-        .iter()
-        .map(|engine| {
-            server.send_call(
-                "query",
-                json!({"engine": engine, "sql": "SELECT 1", "timeout_ms": 300}),
-            )
-        })
-        .collect();
+    let stuck: Vec<Json> = [
+        "test-cancel-never",
+        "test-cancel-slow",
+        "test-hang",
+        "test-close-hang",
+    ]
+    .iter()
+    .map(|engine| {
+        server.send_call(
+            "query",
+            json!({"engine": engine, "sql": "SELECT 1", "timeout_ms": 300}),
+        )
+    })
+    .collect();
     // Meanwhile other calls are served, and what a plugin prints never reaches the stream.
     let started = Instant::now();
     let printed = server.call_tool("query", json!({"engine": "test-print", "sql": "SELECT 1"}));
-    assert_eq!(tool_result(&printed)["data"]["rows"], json!([[0], [1], [2]]));
+    assert_eq!(
+        tool_result(&printed)["data"]["rows"],
+        json!([[0], [1], [2]])
+    );
     let sqlite = server.call_tool(
         "query",
         json!({"engine": "sqlite", "file": db.to_str().expect("UTF-8"), "allow_write": false,
                "sql": "SELECT 42"}),
     );
     let sqlite = tool_result(&sqlite);
-    assert!(sqlite["ok"] == json!(true) || sqlite["error"]["code"] == json!("CONNECTION_FAILED"), "{sqlite}");
-    let panicked = server.call_tool("query", json!({"engine": "test-payload-panic", "sql": "SELECT 1"}));
-    assert_eq!(tool_result(&panicked)["error"]["code"], json!("PLUGIN_ERROR"));
+    assert!(
+        sqlite["ok"] == json!(true) || sqlite["error"]["code"] == json!("CONNECTION_FAILED"),
+        "{sqlite}"
+    );
+    let panicked = server.call_tool(
+        "query",
+        json!({"engine": "test-payload-panic", "sql": "SELECT 1"}),
+    );
+    assert_eq!(
+        tool_result(&panicked)["error"]["code"],
+        json!("PLUGIN_ERROR")
+    );
     let secret = server.call_tool(
         "query",
         json!({"engine": "test-secret", "sql": "SELECT 1", "password_env": "HOSTILE_PW"}),
     );
     let secret_text = secret.to_string();
     assert!(!secret_text.contains(SECRET), "{secret_text}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     // The stuck calls are answered within their timeout plus the grace and the wait margin.
     for id in stuck {
         let answer = server.answer(&id);
@@ -343,7 +442,10 @@ fn mcp_keeps_serving_while_plugins_hang_print_and_panic() {
     }
     assert_only_json_rpc(&mut server);
     // And the server still answers after them.
-    let again = server.call_tool("query", json!({"engine": "test-recorder", "sql": "SELECT 7"}));
+    let again = server.call_tool(
+        "query",
+        json!({"engine": "test-recorder", "sql": "SELECT 7"}),
+    );
     assert_eq!(tool_result(&again)["ok"], json!(true), "{again}");
     let stderr = server.stderr();
     assert!(!stderr.contains(SECRET), "{stderr}");

@@ -273,11 +273,21 @@ impl Watchdog {
         if let Some(interrupt) = self.interrupt.take() {
             interrupt.detach(&self.alarm);
         }
-        let grace = self.alarm.grace.lock().ok().and_then(|mut slot| slot.take());
+        let grace = self
+            .alarm
+            .grace
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
         if let Some(grace) = grace {
             supervisor::unschedule(grace);
         }
-        let handle = self.alarm.cancel.lock().ok().and_then(|mut slot| slot.take());
+        let handle = self
+            .alarm
+            .cancel
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
         if let Some(handle) = handle {
             super::release::later(handle);
         }

@@ -295,10 +295,9 @@ fn portable_json(json: &str) -> bool {
             },
             b'-' | b'0'..=b'9' => {
                 let start = index;
-                while bytes
-                    .get(index)
-                    .is_some_and(|byte| matches!(byte, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                {
+                while bytes.get(index).is_some_and(|byte| {
+                    matches!(byte, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                }) {
                     index += 1;
                 }
                 let finite = json
@@ -430,17 +429,29 @@ mod tests {
     #[test]
     fn json_that_some_reader_refuses_becomes_a_string() {
         let deep = format!("{}{}", "[".repeat(101), "]".repeat(101));
-        assert_eq!(json(Value::Json(deep.as_str().into())), format!("\"{deep}\""));
+        assert_eq!(
+            json(Value::Json(deep.as_str().into())),
+            format!("\"{deep}\"")
+        );
         let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert_eq!(json(Value::Json(fine.as_str().into())), fine);
         assert_eq!(json(Value::Json("1e999999".into())), "\"1e999999\"");
         assert_eq!(json(Value::Json("[-1e400]".into())), "\"[-1e400]\"");
-        assert_eq!(json(Value::Json("123456789012345678901234567890".into())), "123456789012345678901234567890");
+        assert_eq!(
+            json(Value::Json("123456789012345678901234567890".into())),
+            "123456789012345678901234567890"
+        );
         for lone in [r#""\ud800""#, r#""\udc00 x""#, r#"{"a":"\ud800\u0041"}"#] {
             let out = json(Value::Json(lone.into()));
-            assert!(out.starts_with('"') && serde_json::from_str::<String>(&out).is_ok(), "{lone} -> {out}");
+            assert!(
+                out.starts_with('"') && serde_json::from_str::<String>(&out).is_ok(),
+                "{lone} -> {out}"
+            );
         }
-        assert_eq!(json(Value::Json(r#""\ud83d\ude00""#.into())), r#""\ud83d\ude00""#);
+        assert_eq!(
+            json(Value::Json(r#""\ud83d\ude00""#.into())),
+            r#""\ud83d\ude00""#
+        );
     }
 
     #[test]

@@ -148,7 +148,9 @@ fn answer_for_the_plugin() -> i32 {
             &failure, &sanitizer,
         ));
     } else {
-        super::print_once(&super::Envelope::failure(None, "unknown", &failure, &sanitizer).to_json());
+        super::print_once(
+            &super::Envelope::failure(None, "unknown", &failure, &sanitizer).to_json(),
+        );
     }
     match DOCUMENT_CODE.load(Ordering::SeqCst) {
         0 => 0,

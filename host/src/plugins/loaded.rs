@@ -415,6 +415,7 @@ impl LoadedPlugin {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             sha256,
+            dependencies: Vec::new(),
         }
     }
 

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use plenum_plugin_api::abi_stable::std_types::{RString, RVec};
 use plenum_plugin_api::{
-    CancelHandle, Column, ConnectParams, Connection, Cursor, PluginError, PluginResult,
-    ServerInfo, Value,
+    CancelHandle, Column, ConnectParams, Connection, Cursor, PluginError, PluginResult, ServerInfo,
+    Value,
 };
 
 use crate::raw::not_utf8;
@@ -161,7 +161,9 @@ impl Connection for Hostile {
             }
             "test-cancel-slow" => {
                 sleep_until_cancelled(&self.cancelled, Duration::from_secs(60));
-                Err(PluginError::query("canceling statement due to user request"))
+                Err(PluginError::query(
+                    "canceling statement due to user request",
+                ))
             }
             "test-payload-panic" => std::panic::panic_any(Bomb),
             "test-secret" => Err(PluginError::query(format!(
@@ -198,9 +200,7 @@ impl Connection for Hostile {
                 ))
             }
             "test-not-utf8" if sql.contains("fail") => Err(PluginError {
-                sqlstate: plenum_plugin_api::abi_stable::std_types::ROption::RSome(not_utf8(
-                    "4",
-                )),
+                sqlstate: plenum_plugin_api::abi_stable::std_types::ROption::RSome(not_utf8("4")),
                 ..PluginError::query("")
             }
             .with_message(not_utf8("broken message "))),
