@@ -122,8 +122,19 @@ impl Envelope {
         }
     }
 
-    /// The envelope as one line of JSON.
+    /// The envelope as one line of JSON, always valid UTF-8: the last net under strings from a
+    /// plugin that claimed to be UTF-8 and were not (every path checks them at the boundary;
+    /// this catches one that was missed, e.g. a new field).
     pub fn to_json(&self) -> String {
+        let json = self.render();
+        if std::str::from_utf8(json.as_bytes()).is_ok() {
+            json
+        } else {
+            String::from_utf8_lossy(json.as_bytes()).into_owned()
+        }
+    }
+
+    fn render(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|error| {
             format!(
                 r#"{{"ok":false,"engine":null,"command":"{}","error":{{"code":"INTERNAL_ERROR","message":"cannot render the result: {}"}}}}"#,
