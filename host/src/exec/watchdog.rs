@@ -4,9 +4,11 @@
 //! [`Interrupt`] (the MCP client's `notifications/cancelled`), so an interrupted call rolls
 //! back like a timed-out one.
 //!
-//! The process's one timekeeping thread ([`crate::supervisor`]) watches the deadline; a
-//! watchdog that fires answers on a thread of its own, because a cancel may wait on the network
-//! and the timekeeper must stay free for the other calls (`plenum mcp` runs several at once).
+//! The process's one timekeeping thread ([`crate::supervisor`]) watches the deadline and, from
+//! the moment the watchdog fires, the grace period. The plugin's `cancel()` runs on a thread of
+//! its own that nobody waits for: a cancel may wait on the network or never return, and
+//! neither the answer nor the timekeeper (which serves every call of `plenum mcp`) may wait
+//! with it.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -213,7 +215,7 @@ pub struct Watchdog {
 impl Watchdog {
     /// Starts a watchdog that fires after `timeout`, or when the [`Interrupt`] bound to this
     /// thread is requested (at once if it was already). `on_stuck` runs if the call is still
-    /// running [`CANCEL_GRACE`] after the cancel.
+    /// running [`CANCEL_GRACE`] after the watchdog fired.
     pub fn start(timeout: Duration, on_stuck: OnStuck) -> Self {
         let alarm = Arc::new(Alarm {
             cause: AtomicU8::new(NOT_FIRED),
