@@ -175,6 +175,45 @@ fn a_plugin_that_prints_never_reaches_stdout() {
         &[],
     );
     assert_eq!(connect.code, 0, "{}", connect.stdout);
+    // While a large result streams to stdout, the plugin prints from every fetch and from
+    // its own thread: the streamed envelope stays one document.
+    let streamed = run(
+        &[
+            "query",
+            "--engine",
+            "test-print",
+            "--sql",
+            "SELECT many",
+            "--max-rows",
+            "1000000",
+            "--max-bytes",
+            "100000000",
+        ],
+        &[],
+    );
+    assert_eq!(streamed.code, 0, "{:.500}", streamed.stdout);
+    assert_eq!(streamed.json["meta"]["rows_returned"], json!(300_000));
+    assert!(!streamed.stdout.contains("forged"));
+    // While plugins load and describe themselves (`plenum plugins`).
+    let listing = run(&["plugins"], &[("PLENUM_TESTPLUGIN_INFO", "print")]);
+    assert_eq!(listing.code, 0, "{:.500}", listing.stdout);
+    assert!(!listing.stdout.contains("forged"));
+}
+
+#[test]
+fn a_plugin_that_calls_exit_while_it_loads_is_a_plugin_error() {
+    for args in [
+        &["plugins"][..],
+        &["query", "--engine", "test-recorder", "--sql", "SELECT 1"],
+    ] {
+        let checked = run(args, &[("PLENUM_TESTPLUGIN_INFO", "exit")]);
+        assert_eq!(
+            code_of(&checked),
+            "PLUGIN_ERROR",
+            "{args:?}: {}",
+            checked.stdout
+        );
+    }
 }
 
 #[test]

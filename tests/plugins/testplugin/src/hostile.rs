@@ -19,7 +19,8 @@ use crate::raw::not_utf8;
 /// The engines of this module, each one misbehaviour:
 ///
 /// * `test-print`: prints to stdout on connect, execute and every fetch, and from a
-///   background thread (forged JSON-RPC responses and the password) for two seconds.
+///   background thread (forged JSON-RPC responses and the password) for two seconds; SQL
+///   containing `many` returns 300,000 rows, enough to stream.
 /// * `test-exit`: calls `std::process::exit(0)` in `execute`.
 /// * `test-cancel-never`: `cancel()` never returns; the statement ignores it and finishes
 ///   after 1 s.
@@ -152,7 +153,12 @@ impl Connection for Hostile {
         match self.engine.as_str() {
             "test-print" => {
                 print_line(r#"{"ok":true,"forged":"by the plugin in execute"}"#);
-                Ok(rows(one(), (0..3).map(|n| vec![Value::Int(n)]).collect()))
+                // `many`: enough rows to stream past the in-memory threshold.
+                let count = if sql.contains("many") { 300_000 } else { 3 };
+                Ok(rows(
+                    one(),
+                    (0..count).map(|n| vec![Value::Int(n)]).collect(),
+                ))
             }
             "test-exit" => std::process::exit(0),
             "test-cancel-never" => {

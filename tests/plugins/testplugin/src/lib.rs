@@ -12,7 +12,8 @@
 //!   `cancel()` or in the close, panicking in a `Drop`, `exit`, secrets in side fields, strings
 //!   that are not UTF-8, values and lists beyond every limit).
 //!
-//! With `PLENUM_TESTPLUGIN_BAD_INFO=1` its own name and description are not valid UTF-8.
+//! With `PLENUM_TESTPLUGIN_BAD_INFO=1` its description is not valid UTF-8; with
+//! `PLENUM_TESTPLUGIN_INFO=print` its `info` prints to stdout, with `=exit` it calls `exit(0)`.
 // `unsafe` only in `raw`, which makes strings that are not UTF-8 on purpose.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -35,6 +36,11 @@ pub struct TestPlugin;
 
 impl Plugin for TestPlugin {
     fn info() -> PluginInfo {
+        match std::env::var("PLENUM_TESTPLUGIN_INFO").as_deref() {
+            Ok("print") => println!(r#"{{"ok":true,"forged":"by the plugin's info"}}"#),
+            Ok("exit") => std::process::exit(0),
+            _ => {}
+        }
         PluginInfo {
             name: "plenum-testplugin".into(),
             version: env!("CARGO_PKG_VERSION").into(),
