@@ -214,10 +214,11 @@ fn run_statements(
                 }
                 failure
             })?;
-        let columns: Vec<Column> = cursor.columns().into_iter().map(checked_column).collect();
+        let columns = cursor.columns();
         let width = columns.len();
-        // The column list is printed too, so it counts toward the byte limit: a million
-        // column names must not make an envelope of 33 MB with no rows.
+        // The column list is printed too, so it counts toward the byte limit (measured before
+        // anything is copied): a million column names must not make an envelope of 33 MB with
+        // no rows.
         let columns_bytes = columns.iter().fold(0u64, |sum, column| {
             sum.saturating_add(column.name.len() as u64 + column.type_name.len() as u64 + 24)
         });
@@ -229,6 +230,7 @@ fn run_statements(
                 limits.max_bytes
             )));
         }
+        let columns: Vec<Column> = columns.into_iter().map(checked_column).collect();
         // Only a lone read can stream: nothing after it can fail and nothing can replace it.
         let may_stream = statements.len() == 1 && !is_write && width > 0;
         let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes - columns_bytes)
