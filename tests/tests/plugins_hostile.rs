@@ -499,3 +499,56 @@ fn a_plugin_that_calls_exit_under_mcp_ends_the_server_with_a_failure_code() {
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(1));
     assert_only_json_rpc(&mut server);
 }
+
+/// Threads of a process (Linux), or 0.
+fn threads_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("Threads:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|count| count.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Each call stuck in a plugin keeps one thread and one of the 32 engine slots until the plugin
+/// returns; calls that find every slot taken are answered TIMEOUT within their own budget
+/// instead of waiting for ever, and the threads stay bounded.
+#[test]
+fn stuck_plugin_calls_in_mcp_take_a_bounded_number_of_threads() {
+    let mut server = McpServer::start(&[], &[]);
+    server.initialize("2025-06-18");
+    // More calls that never return than the server has engine slots (32).
+    let ids: Vec<Json> = (0..40)
+        .map(|_| {
+            server.send_call(
+                "query",
+                json!({"engine": "test-hang", "sql": "SELECT 1", "timeout_ms": 200}),
+            )
+        })
+        .collect();
+    let mut no_slot = 0;
+    for id in ids {
+        let answer = server.answer(&id);
+        let result = tool_result(&answer);
+        assert_eq!(result["error"]["code"], json!("TIMEOUT"), "{answer}");
+        if result["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no engine slot")
+        {
+            no_slot += 1;
+        }
+    }
+    // The calls beyond the slots were answered without starting more stuck work.
+    assert!(no_slot >= 8, "{no_slot} calls were told no slot was free");
+    let threads = threads_of(server.pid());
+    assert!(threads < 100, "{threads} threads after 40 stuck calls");
+    assert_only_json_rpc(&mut server);
+    // The server still ends when its client leaves, abandoning the stuck threads.
+    server.close_stdin();
+    assert_eq!(server.wait_exit(Duration::from_secs(15)), Some(0));
+}
