@@ -247,12 +247,17 @@ pub fn exit_on_stuck(
     sanitizer: Sanitizer,
 ) -> OnStuck {
     Box::new(move || {
-        let failure = Failure::new(
-            ErrorCode::Timeout,
-            format!(
-                "`plenum {command}` ran longer than the timeout of {} ms and the engine did not stop when cancelled",
+        // Said as it happened: a signal or the timeout.
+        let why = match crate::exec::stop_signal() {
+            Some(signal) => format!("`plenum {command}` received {signal}"),
+            None => format!(
+                "`plenum {command}` ran longer than the timeout of {} ms",
                 timeout.as_millis()
             ),
+        };
+        let failure = Failure::new(
+            ErrorCode::Timeout,
+            format!("{why} and the engine did not stop when cancelled"),
         );
         if stream::started() {
             stream::finish(&crate::pipeline::streamed_failure_tail(

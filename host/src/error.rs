@@ -85,13 +85,19 @@ impl Failure {
             ErrorKind::Unsupported => ErrorCode::InvalidInput,
             ErrorKind::Internal => ErrorCode::PluginError,
         };
+        // Checked at the boundary: valid UTF-8, bounded, a SQLSTATE of the standard form only.
+        // (Secrets are scrubbed from both when the envelope is built.)
         Failure {
             code,
-            message: error.message.into_string(),
+            message: crate::sanitize::plugin_text(
+                &error.message,
+                crate::sanitize::MAX_RAW_MESSAGE_BYTES,
+            ),
             sqlstate: error
                 .sqlstate
+                .as_ref()
                 .into_option()
-                .map(|state| state.into_string()),
+                .and_then(|state| crate::sanitize::sqlstate(state)),
         }
     }
 }

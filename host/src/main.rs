@@ -2,7 +2,8 @@
 //! unless a human-set ceiling and the caller's flags allow more.
 //!
 //! See `docs/ARCHITECTURE.md` for the map of this crate.
-#![forbid(unsafe_code)]
+// `unsafe` only in `output::stdio` (the private stdout and the exit guard), which says why.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod capability;
@@ -34,6 +35,17 @@ use sanitize::Sanitizer;
 static PANIC_MESSAGE: Mutex<Option<String>> = Mutex::new(None);
 
 fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().collect();
+    // Before any plugin can load: the host keeps the real stdout for itself, and a plugin that
+    // ends the process cannot leave a success code with no document.
+    output::stdio::take_stdout();
+    output::stdio::guard_exit(args.get(1).is_some_and(|command| command == "mcp"));
+    let code = run(args);
+    output::stdio::host_exits();
+    code
+}
+
+fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
     // A panic must still end in one envelope: remember its message instead of printing it.
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -50,7 +62,6 @@ fn main() -> ExitCode {
             *slot = Some(format!("{payload}{location}"));
         }
     }));
-    let args: Vec<_> = std::env::args_os().collect();
     // `plenum mcp` ends when its client closes stdin; the other commands turn SIGINT and
     // SIGTERM into a cancel, so the call rolls back and still prints its envelope. Version and
     // help only print, and start no thread for that.
@@ -64,13 +75,18 @@ fn main() -> ExitCode {
         .is_none_or(|command| command != "mcp" && !prints_only(command))
     {
         exec::stop_on_signals(stopped_by_signal);
+        // One call per process: sessions close after the envelope is out.
+        exec::release::defer_until_answered();
     }
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(cli::Outcome::Respond(response)) => {
             let ok = response.ok();
             (response.envelope().to_json(), ok)
         }
-        Ok(cli::Outcome::Exit(code)) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(cli::Outcome::Exit(code)) => {
+            exec::release::after_answer(code);
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
         Err(_) => {
             let detail = PANIC_MESSAGE
                 .lock()
@@ -87,6 +103,7 @@ fn main() -> ExitCode {
         }
     };
     print_once(&json);
+    exec::release::after_answer(i32::from(!ok));
     if ok {
         ExitCode::SUCCESS
     } else {
@@ -106,10 +123,10 @@ fn stopped_by_signal(signal: &'static str) {
             &failure,
             &Sanitizer::new(),
         ));
-        std::process::exit(1);
+        output::stdio::exit(1);
     }
     // When stdout is taken, the call's own envelope is out and the process is ending anyway.
     if print_once(&Envelope::failure(None, "unknown", &failure, &Sanitizer::new()).to_json()) {
-        std::process::exit(1);
+        output::stdio::exit(1);
     }
 }

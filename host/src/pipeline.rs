@@ -29,8 +29,8 @@ pub const MAX_SQL_BYTES: usize = 16 << 20;
 pub struct Session {
     /// The call's timeout, armed with the session's cancel handle.
     pub watchdog: Watchdog,
-    /// The plugin session.
-    pub connection: ConnectionBox,
+    /// The plugin session; it is closed where its close cannot hold up the answer.
+    pub connection: exec::Releasing<ConnectionBox>,
 }
 
 /// Starts the call's watchdog, opens a session on `plugin` in `access` mode and arms the
@@ -78,7 +78,7 @@ pub fn open_session(
     }
     let session = Session {
         watchdog,
-        connection,
+        connection: exec::Releasing::new(connection),
     };
     // Stopped while connecting, when there was no statement to cancel: nothing starts.
     if session.watchdog.fired() {
@@ -91,7 +91,7 @@ pub fn open_session(
 struct QueryDataOut<'a> {
     columns: Vec<ColumnOut>,
     rows: &'a RawValue,
-    rows_affected: Option<u64>,
+    rows_affected: Option<crate::output::rows::Count>,
 }
 
 /// What a query produced.
@@ -99,7 +99,7 @@ enum QueryOutput {
     /// The whole `data` value and `meta`.
     Data(Box<RawValue>, Meta),
     /// The rows were streamed to stdout; what is left to write.
-    Streamed(Meta, Option<u64>),
+    Streamed(Meta, Option<crate::output::rows::Count>),
 }
 
 /// How a query that may stream ended.

@@ -10,6 +10,48 @@ use regex::Regex;
 
 const MASK: &str = "***";
 
+/// Bytes of a message from a plugin kept before scrubbing (a longer one is cut first, so a
+/// 100 MiB message costs no 100 MiB scan); a secret cut at this edge is removed by the
+/// shorter cut after scrubbing.
+pub const MAX_RAW_MESSAGE_BYTES: usize = 64 << 10;
+
+/// Bytes of a message printed at most.
+pub const MAX_MESSAGE_BYTES: usize = 8 << 10;
+
+/// Bytes of a short field from a plugin (a name, a type, a version) printed at most.
+pub const MAX_FIELD_BYTES: usize = 1 << 10;
+
+/// Text from a plugin made safe to print: valid UTF-8 (invalid bytes replaced; a plugin built
+/// without Rust's checks can send any bytes) and at most `max` bytes, cut at a character
+/// boundary with a note of the cut.
+pub fn plugin_text(text: &str, max: usize) -> String {
+    let text = String::from_utf8_lossy(text.as_bytes());
+    cap(&text, max)
+}
+
+/// `text` cut to at most `max` bytes (plus a short note) at a character boundary.
+pub fn cap(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (cut at {end} bytes)", &text[..end])
+}
+
+/// A SQLSTATE as printed: exactly five characters `0-9A-Z`, else dropped (a driver that puts
+/// anything else there is not reporting a SQLSTATE).
+pub fn sqlstate(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    (bytes.len() == 5
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_digit() || byte.is_ascii_uppercase()))
+    .then(|| text.to_owned())
+}
+
 /// Replaces secrets in text. Cheap to clone; build one per request.
 #[derive(Debug, Clone, Default)]
 pub struct Sanitizer {
@@ -57,6 +99,17 @@ impl Sanitizer {
         // Longest first, so a secret that contains another is replaced whole.
         self.secrets
             .sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    }
+
+    /// A field from a plugin as printed: valid UTF-8, scrubbed, capped at `max` bytes.
+    pub fn field(&self, text: &str, max: usize) -> String {
+        let raw = plugin_text(text, max.saturating_mul(4).max(MAX_FIELD_BYTES));
+        cap(&self.scrub(&raw), max)
+    }
+
+    /// A SQLSTATE as printed: its five-character form, and never one that is a secret.
+    pub fn sqlstate(&self, text: &str) -> Option<String> {
+        sqlstate(text).filter(|state| self.scrub(state) == *state)
     }
 
     /// The text with every known secret and credential shape masked.
@@ -121,6 +174,20 @@ mod tests {
         assert!(!clean.contains("s3cret"), "{clean}");
         assert!(!clean.contains("x y"), "{clean}");
         assert!(clean.contains("user=app"), "{clean}");
+    }
+
+    #[test]
+    fn side_fields_are_checked_and_capped() {
+        let mut sanitizer = Sanitizer::new();
+        sanitizer.add_secret("HUNT2");
+        assert_eq!(sanitizer.sqlstate("42P01").as_deref(), Some("42P01"));
+        assert_eq!(sanitizer.sqlstate("HUNT2"), None);
+        assert_eq!(sanitizer.sqlstate("password=x"), None);
+        assert_eq!(sanitizer.sqlstate("42p01"), None);
+        let long = format!("{}HUNT2", "é".repeat(3000));
+        let field = sanitizer.field(&long, 100);
+        assert!(field.len() < 140 && !field.contains("HUNT"), "{field}");
+        assert!(sanitizer.field("v=HUNT2", 100) == "v=***");
     }
 
     #[test]

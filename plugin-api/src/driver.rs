@@ -3,7 +3,9 @@
 //!
 //! Every adapter call runs under [`std::panic::catch_unwind`]: a panic in a plugin becomes an
 //! [`ErrorKind::Internal`](crate::ErrorKind::Internal) error value and never unwinds into the
-//! host.
+//! host. The same holds for the drops of what a plugin returns (its cursor, session and cancel
+//! handle) and for the drop of a panic's payload, which may panic in turn: an unwind that
+//! reached `abi_stable`'s FFI boundary would abort the host without an answer.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -130,19 +132,84 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Drops a panic payload whose own `Drop` may panic: each payload of such a panic is dropped
+/// the same way, a few times over, and then leaked rather than let unwind.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    let mut payload = payload;
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(next) => payload = next,
+        }
+    }
+    std::mem::forget(payload);
+}
+
+/// Runs `call`, turning a panic into `None` (its payload dropped safely).
+fn contain<T>(call: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            drop_payload(payload);
+            None
+        }
+    }
+}
+
 /// Runs `call`, turning both its error and a panic into an ABI error value.
 fn guard<T>(call: impl FnOnce() -> PluginResult<T>) -> RResult<T, PluginError> {
     match catch_unwind(AssertUnwindSafe(call)) {
         Ok(Ok(value)) => RResult::ROk(value),
         Ok(Err(error)) => RResult::RErr(error),
-        Err(payload) => RResult::RErr(PluginError::internal(format!(
-            "plugin panicked: {}",
-            panic_message(payload.as_ref())
-        ))),
+        Err(payload) => {
+            let message = contain(|| panic_message(payload.as_ref()))
+                .unwrap_or_else(|| "a panic payload that panicked".to_owned());
+            drop_payload(payload);
+            RResult::RErr(PluginError::internal(format!("plugin panicked: {message}")))
+        }
     }
 }
 
-struct CancelAdapter(Box<dyn CancelHandle>);
+/// Something a plugin returned, dropped where a panic in its `Drop` is caught: the adapters
+/// hold their plugin object in one, so the host's drop of a cursor, session or cancel handle
+/// never unwinds across the boundary.
+struct Contained<T>(Option<T>);
+
+impl<T> Contained<T> {
+    fn new(value: T) -> Self {
+        Contained(Some(value))
+    }
+}
+
+impl<T> std::ops::Deref for Contained<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(value) => value,
+            // Emptied only by `drop`; a panic here would be caught by the adapter's guard.
+            None => unreachable!("a dropped plugin object is never used"),
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for Contained<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match &mut self.0 {
+            Some(value) => value,
+            None => unreachable!("a dropped plugin object is never used"),
+        }
+    }
+}
+
+impl<T> Drop for Contained<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            contain(move || drop(value));
+        }
+    }
+}
+
+struct CancelAdapter(Contained<Box<dyn CancelHandle>>);
 
 impl CancelHandleAbi for CancelAdapter {
     fn cancel(&self) -> RResult<(), PluginError> {
@@ -150,13 +217,13 @@ impl CancelHandleAbi for CancelAdapter {
     }
 }
 
-struct CursorAdapter<'a>(Box<dyn Cursor + 'a>);
+struct CursorAdapter<'a>(Contained<Box<dyn Cursor + 'a>>);
 
 impl CursorAbi for CursorAdapter<'_> {
     fn columns(&self) -> RVec<Column> {
         // A panic here cannot be reported as an error: an empty column list makes the host
         // reject any row the cursor then returns.
-        catch_unwind(AssertUnwindSafe(|| self.0.columns()))
+        contain(|| self.0.columns())
             .map(RVec::from)
             .unwrap_or_default()
     }
@@ -172,14 +239,11 @@ impl CursorAbi for CursorAdapter<'_> {
     }
 
     fn rows_affected(&self) -> ROption<u64> {
-        catch_unwind(AssertUnwindSafe(|| self.0.rows_affected()))
-            .ok()
-            .flatten()
-            .into()
+        contain(|| self.0.rows_affected()).flatten().into()
     }
 }
 
-struct ConnectionAdapter(Box<dyn Connection>);
+struct ConnectionAdapter(Contained<Box<dyn Connection>>);
 
 impl ConnectionAbi for ConnectionAdapter {
     fn begin(&mut self) -> RResult<(), PluginError> {
@@ -196,7 +260,10 @@ impl ConnectionAbi for ConnectionAdapter {
             let cursor = self
                 .0
                 .execute(sql.as_str(), params.as_slice(), row_limit_hint)?;
-            Ok(CursorAbi_TO::from_value(CursorAdapter(cursor), TD_Opaque))
+            Ok(CursorAbi_TO::from_value(
+                CursorAdapter(Contained::new(cursor)),
+                TD_Opaque,
+            ))
         })
     }
 
@@ -212,7 +279,7 @@ impl ConnectionAbi for ConnectionAdapter {
         guard(|| {
             let handle = self.0.cancel_handle()?;
             Ok(CancelHandleAbi_TO::from_value(
-                CancelAdapter(handle),
+                CancelAdapter(Contained::new(handle)),
                 TD_Opaque,
             ))
         })
@@ -269,7 +336,7 @@ extern "C" fn connect_entry<P: Plugin>(
     guard(|| {
         let connection = P::connect(params)?;
         Ok(ConnectionAbi_TO::from_value(
-            ConnectionAdapter(connection),
+            ConnectionAdapter(Contained::new(connection)),
             TD_Opaque,
         ))
     })

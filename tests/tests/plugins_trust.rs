@@ -230,6 +230,60 @@ fn a_written_manifest_lets_the_library_load_and_a_changed_library_is_refused() {
     probe.assert_query_refused(&["sha256", "changed"], "the changed library");
 }
 
+fn sha256_of(path: &Path) -> String {
+    let output = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn libraries_a_plugin_declares_it_loads_are_checked_like_the_plugin() {
+    let probe = ProbeCopy::new();
+    let verified = probe.write_manifest();
+    probe.take_log();
+    let dependency = probe.plugins().join("libvendor.so");
+    std::fs::write(&dependency, b"vendor library, version 1").expect("write");
+    set_mode(&dependency, 0o644);
+    let mut manifest = verified["manifest"].clone();
+    manifest["dependencies"] =
+        serde_json::json!([{"path": "libvendor.so", "sha256": sha256_of(&dependency)}]);
+    std::fs::write(probe.manifest(), manifest.to_string()).expect("write manifest");
+    probe.query().assert_ok();
+    probe.take_log();
+
+    // `verify --write` keeps the declared dependency, with its current hash.
+    let rewritten = probe.write_manifest();
+    assert_eq!(
+        rewritten["manifest"]["dependencies"],
+        manifest["dependencies"]
+    );
+    probe.take_log();
+
+    // Changed after the manifest was written: the plugin never runs.
+    std::fs::write(&dependency, b"vendor library, version 2").expect("change");
+    probe.assert_query_refused(
+        &["libvendor.so", "sha256"],
+        "a plugin with a changed dependency",
+    );
+    // Back as it was, but others can change it: refused too.
+    std::fs::write(&dependency, b"vendor library, version 1").expect("restore");
+    set_mode(&dependency, 0o666);
+    probe.assert_query_refused(&["libvendor.so"], "a plugin with a writable dependency");
+    set_mode(&dependency, 0o644);
+    // Missing, or named with `..`: refused.
+    std::fs::remove_file(&dependency).expect("remove");
+    probe.assert_query_refused(&["libvendor.so"], "a plugin with a missing dependency");
+    manifest["dependencies"] = serde_json::json!([{"path": "../libvendor.so", "sha256": "00"}]);
+    std::fs::write(probe.manifest(), manifest.to_string()).expect("write manifest");
+    probe.assert_query_refused(&["'..'"], "a plugin with a dependency outside its folder");
+}
+
 #[test]
 fn a_manifest_for_an_api_this_host_does_not_speak_is_refused_before_loading() {
     let probe = ProbeCopy::new();

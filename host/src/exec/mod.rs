@@ -3,9 +3,11 @@
 //! The host owns the transaction: `begin`, every statement one by one, then `commit` only if
 //! all succeeded and the session may write; read sessions are always rolled back.
 
+pub mod release;
 mod watchdog;
 
-pub use watchdog::{stop_on_signals, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
+pub use release::Releasing;
+pub use watchdog::{stop_on_signals, stop_signal, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ use plenum_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
 use plenum_plugin_api::{AccessMode, Column, ConnectionBox, FenceOutcome, PluginError, Value};
 
 use crate::error::{ErrorCode, Failure};
-use crate::output::rows::Spill;
+use crate::output::rows::{Count, Spill};
 use crate::output::{RowWriter, RowsOut, Truncation};
 
 /// Limits the host enforces while it pulls rows.
@@ -46,8 +48,8 @@ pub struct Execution {
     pub rows: RowsOut,
     /// Rows in `rows`.
     pub rows_returned: u64,
-    /// Rows changed by writes, summed; `None` when nothing reported changes.
-    pub rows_affected: Option<u64>,
+    /// Rows changed by writes, summed (saturating); `None` when nothing reported changes.
+    pub rows_affected: Option<Count>,
     /// The limit that cut the rows, if any.
     pub truncated_by: Option<Truncation>,
     /// Time spent.
@@ -128,14 +130,19 @@ pub fn execute(
     let result = run_statements(
         connection, statements, params, offset, limits, watchdog, spill,
     );
-    // Once the watchdog fired (timeout or signal), a write is not committed, even when its
-    // statements finished before the cancel reached them.
-    let result = result.and_then(|execution| match access {
-        AccessMode::Write | AccessMode::Ddl if watchdog.fired() => Err(stopped(watchdog)),
-        // The write tier changes data, never the schema: what functions, triggers and rules
-        // did behind the statements is checked at the engine before anything commits.
-        AccessMode::Write => write_fence(connection, watchdog).map(|()| execution),
-        _ => Ok(execution),
+    // Once the watchdog fired (timeout or signal), the call is a TIMEOUT: a write is not
+    // committed even when its statements finished before the cancel reached them, and a read
+    // that ignored the cancel but returned inside the grace period is not reported as a
+    // success. The write tier changes data, never the schema: what functions, triggers and
+    // rules did behind the statements is checked at the engine before anything commits.
+    let result = result.and_then(|execution| {
+        if watchdog.fired() {
+            Err(stopped(watchdog))
+        } else if access == AccessMode::Write {
+            write_fence(connection, watchdog).map(|()| execution)
+        } else {
+            Ok(execution)
+        }
     });
     let finish = match (&result, access) {
         (Ok(_), AccessMode::Write | AccessMode::Ddl) => connection.commit(),
@@ -159,11 +166,23 @@ fn write_fence(connection: &mut ConnectionBox, watchdog: &Watchdog) -> Result<()
         .map_err(|error| plugin_failure(error, watchdog))?
     {
         FenceOutcome::Unchanged | FenceOutcome::Unknown(_) => Ok(()),
-        FenceOutcome::Changed(what) => Err(Failure::capability(format!(
-            "a function, trigger or rule the statements ran changed the schema or a system \
-             catalog ({what}), which needs --allow-ddl; the transaction was rolled back"
-        ))),
+        FenceOutcome::Changed(what) => {
+            let what = crate::sanitize::plugin_text(&what, crate::sanitize::MAX_FIELD_BYTES);
+            Err(Failure::capability(format!(
+                "a function, trigger or rule the statements ran changed the schema or a system \
+                 catalog ({what}), which needs --allow-ddl; the transaction was rolled back"
+            )))
+        }
     }
+}
+
+/// A column as printed: valid UTF-8, names and types of bounded length. (Column names are
+/// data the SQL chose, so they are not scrubbed.)
+fn checked_column(column: Column) -> Column {
+    let name = crate::sanitize::plugin_text(&column.name, crate::sanitize::MAX_FIELD_BYTES);
+    let type_name =
+        crate::sanitize::plugin_text(&column.type_name, crate::sanitize::MAX_FIELD_BYTES);
+    Column::new(name.as_str(), type_name.as_str())
 }
 
 fn run_statements(
@@ -218,11 +237,26 @@ fn run_statements(
                 }
                 failure
             })?;
-        let columns: Vec<Column> = cursor.columns().into_iter().collect();
+        let columns = cursor.columns();
         let width = columns.len();
+        // The column list is printed too, so it counts toward the byte limit (measured before
+        // anything is copied): a million column names must not make an envelope of 33 MB with
+        // no rows.
+        let columns_bytes = columns.iter().fold(0u64, |sum, column| {
+            sum.saturating_add(column.name.len() as u64 + column.type_name.len() as u64 + 24)
+        });
+        if columns_bytes > limits.max_bytes {
+            return Err(Failure::invalid_input(format!(
+                "the result has {width} columns whose names and types alone take about \
+                 {columns_bytes} bytes, more than max_bytes ({}); select fewer columns or \
+                 raise the limit",
+                limits.max_bytes
+            )));
+        }
+        let columns: Vec<Column> = columns.into_iter().map(checked_column).collect();
         // Only a lone read can stream: nothing after it can fail and nothing can replace it.
         let may_stream = statements.len() == 1 && !is_write && width > 0;
-        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes)
+        let mut writer = RowWriter::new(limits.max_rows, limits.max_bytes - columns_bytes)
             .with_spill(spill.filter(|_| may_stream).map(|prefix| prefix(&columns)));
         let mut exhausted = false;
         let mut rows_seen = 0u64;
@@ -239,6 +273,10 @@ fn run_statements(
                 batch_rows.min(writer.rows_left().saturating_add(1))
             };
             let (rows_before, bytes_before) = (writer.rows(), writer.bytes());
+            // The moment the timeout fires, no more rows are pulled from the plugin.
+            if watchdog.fired() {
+                return Err(stopped(watchdog));
+            }
             batch.clear();
             let fetched = cursor
                 .fetch(wanted as u32, &mut batch)
@@ -254,7 +292,7 @@ fn run_statements(
                     batch.len()
                 )));
             }
-            rows_seen += u64::from(fetched);
+            rows_seen = rows_seen.saturating_add(u64::from(fetched));
             let mut rows = batch.chunks(width);
             while skip > 0 && rows.next().is_some() {
                 skip -= 1;
@@ -276,11 +314,12 @@ fn run_statements(
             None
         };
         drop(cursor);
+        let so_far = execution.rows_affected.map_or(0, |count| count.0);
         if let Some(affected) = affected {
-            execution.rows_affected = Some(execution.rows_affected.unwrap_or(0) + affected);
+            execution.rows_affected = Some(Count(so_far.saturating_add(affected)));
         } else if is_write && width > 0 {
             // A write with RETURNING: the rows it returned are the rows it changed.
-            execution.rows_affected = Some(execution.rows_affected.unwrap_or(0) + rows_seen);
+            execution.rows_affected = Some(Count(so_far.saturating_add(rows_seen)));
         }
         if width > 0 {
             execution.columns = columns;

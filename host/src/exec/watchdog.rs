@@ -4,15 +4,15 @@
 //! [`Interrupt`] (the MCP client's `notifications/cancelled`), so an interrupted call rolls
 //! back like a timed-out one.
 //!
-//! The process's one timekeeping thread ([`crate::supervisor`]) watches the deadline; a
-//! watchdog that fires answers on a thread of its own, because a cancel may wait on the network
-//! and the timekeeper must stay free for the other calls (`plenum mcp` runs several at once).
+//! The process's one timekeeping thread ([`crate::supervisor`]) watches the deadline and, from
+//! the moment the watchdog fires, the grace period. The plugin's `cancel()` runs on a thread of
+//! its own that nobody waits for: a cancel may wait on the network or never return, and
+//! neither the answer nor the timekeeper (which serves every call of `plenum mcp`) may wait
+//! with it.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use plenum_plugin_api::CancelHandleBox;
@@ -22,7 +22,9 @@ use crate::supervisor::{self, TimerId};
 /// What to do when a plugin does not return even after it was asked to cancel.
 pub type OnStuck = Box<dyn FnOnce() + Send>;
 
-/// How long a plugin gets to return after a cancel before the host stops waiting.
+/// How long a call may go on after its timeout fired (or a signal or the client stopped it)
+/// before the host stops waiting for the plugin. The clock starts when the alarm fires, not
+/// when the plugin's `cancel()` returns.
 pub const CANCEL_GRACE: Duration = Duration::from_millis(1500);
 
 /// [`Alarm::cause`] before the alarm fired.
@@ -36,18 +38,25 @@ const FIRED_BY_CALLER: u8 = 2;
 struct Alarm {
     /// Why it fired ([`NOT_FIRED`] until it does); set once.
     cause: AtomicU8,
-    cancel: Mutex<Option<CancelHandleBox>>,
-    /// Run if the call is still running [`CANCEL_GRACE`] after the cancel.
+    /// Shared with a cancel thread, which may still be inside `cancel()` when the call ends.
+    cancel: Mutex<Option<Arc<CancelHandleBox>>>,
+    /// Run if the call is still running [`CANCEL_GRACE`] after the alarm fired.
     on_stuck: Mutex<Option<OnStuck>>,
-    /// Disconnected when the call ended.
-    ended: Mutex<Option<Receiver<()>>>,
-    /// The thread that cancels and then waits for the call to end.
-    responder: Mutex<Option<JoinHandle<()>>>,
+    /// Set when the call ended (the watchdog was disarmed).
+    ended: AtomicBool,
+    /// The timer that gives up on the call at the end of the grace period.
+    grace: Mutex<Option<TimerId>>,
 }
 
+/// Cancel threads running at once, at most: a plugin whose `cancel()` never returns keeps its
+/// thread, so a long-running server bounds how many it lets a plugin take.
+const MAX_CANCEL_THREADS: usize = 16;
+static CANCEL_THREADS: AtomicUsize = AtomicUsize::new(0);
+
 impl Alarm {
-    /// Fires once, for `cause`: cancels the statement and starts the grace period, on a thread
-    /// of its own.
+    /// Fires once, for `cause`: starts the grace clock now, and asks the plugin to cancel on a
+    /// thread of its own, so a `cancel()` that blocks delays neither the answer nor the end
+    /// of the grace period.
     fn fire(self: &Arc<Self>, cause: u8) {
         if self
             .cause
@@ -56,32 +65,45 @@ impl Alarm {
         {
             return;
         }
-        let alarm = Arc::clone(self);
-        let responder = std::thread::Builder::new()
-            .name("plenum-cancel".into())
-            .spawn(move || {
-                // The grace counts from the firing, not from when the cancel returned: a cancel
-                // that waits on a server that stopped answering must not stretch it.
-                let deadline = Instant::now() + CANCEL_GRACE;
-                if let Ok(guard) = alarm.cancel.lock() {
-                    if let Some(handle) = guard.as_ref() {
-                        // The error of a failed cancel changes nothing: the grace period below
-                        // still bounds the wait.
-                        let _ = handle.cancel();
-                    }
-                }
-                let ended = alarm.ended.lock().ok().and_then(|mut ended| ended.take());
-                let Some(ended) = ended else { return };
-                let left = deadline.saturating_duration_since(Instant::now());
-                if ended.recv_timeout(left) == Err(RecvTimeoutError::Timeout) {
-                    let on_stuck = alarm.on_stuck.lock().ok().and_then(|mut slot| slot.take());
-                    if let Some(on_stuck) = on_stuck {
-                        on_stuck();
-                    }
-                }
-            });
-        if let (Ok(responder), Ok(mut slot)) = (responder, self.responder.lock()) {
-            *slot = Some(responder);
+        let give_up: supervisor::Action = {
+            let alarm = Arc::clone(self);
+            Arc::new(move || alarm.give_up())
+        };
+        let timer = supervisor::schedule(Instant::now().checked_add(CANCEL_GRACE), false, give_up);
+        if let Ok(mut slot) = self.grace.lock() {
+            *slot = timer;
+        }
+        // The lock is held only to clone the handle, never across the plugin's `cancel()`.
+        let handle = self.cancel.lock().ok().and_then(|slot| slot.clone());
+        if let Some(handle) = handle {
+            if CANCEL_THREADS.fetch_add(1, Ordering::SeqCst) >= MAX_CANCEL_THREADS {
+                // Too many cancels stuck already: the grace period still bounds the call.
+                CANCEL_THREADS.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            let spawned = std::thread::Builder::new()
+                .name("plenum-cancel".into())
+                .spawn(move || {
+                    // The error of a failed cancel changes nothing: the grace period bounds
+                    // the wait either way.
+                    let _ = handle.cancel();
+                    drop(handle);
+                    CANCEL_THREADS.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                CANCEL_THREADS.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// The end of the grace period: gives up on a call that has not ended.
+    fn give_up(&self) {
+        if self.ended.load(Ordering::SeqCst) {
+            return;
+        }
+        let on_stuck = self.on_stuck.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(on_stuck) = on_stuck {
+            on_stuck();
         }
     }
 }
@@ -168,7 +190,7 @@ impl Interrupt {
     }
 
     /// Undoes [`Interrupt::attach`]. A request in progress finishes firing first (it holds the
-    /// lock), so afterwards the alarm's cancel thread is known.
+    /// lock).
     fn detach(&self, alarm: &Arc<Alarm>) {
         let mut link = self.link();
         if link
@@ -188,21 +210,19 @@ pub struct Watchdog {
     timer: Option<TimerId>,
     /// The interrupt of the call, bound when the watchdog started.
     interrupt: Option<Interrupt>,
-    done: Option<Sender<()>>,
 }
 
 impl Watchdog {
     /// Starts a watchdog that fires after `timeout`, or when the [`Interrupt`] bound to this
     /// thread is requested (at once if it was already). `on_stuck` runs if the call is still
-    /// running [`CANCEL_GRACE`] after the cancel.
+    /// running [`CANCEL_GRACE`] after the watchdog fired.
     pub fn start(timeout: Duration, on_stuck: OnStuck) -> Self {
-        let (done, ended) = mpsc::channel::<()>();
         let alarm = Arc::new(Alarm {
             cause: AtomicU8::new(NOT_FIRED),
             cancel: Mutex::new(None),
             on_stuck: Mutex::new(Some(on_stuck)),
-            ended: Mutex::new(Some(ended)),
-            responder: Mutex::new(None),
+            ended: AtomicBool::new(false),
+            grace: Mutex::new(None),
         });
         let action = {
             let alarm = Arc::clone(&alarm);
@@ -219,14 +239,13 @@ impl Watchdog {
             alarm,
             timer,
             interrupt,
-            done: Some(done),
         }
     }
 
     /// Gives the watchdog the handle that cancels the current session's statement.
     pub fn arm(&self, handle: CancelHandleBox) {
         if let Ok(mut guard) = self.alarm.cancel.lock() {
-            *guard = Some(handle);
+            *guard = Some(Arc::new(handle));
         }
     }
 
@@ -245,30 +264,34 @@ impl Watchdog {
         self.timeout
     }
 
-    /// Stops the watchdog. If it fired, waits for its cancel to return (and, when the plugin
-    /// is stuck, for the report); otherwise the call does not wait for any thread. After this
-    /// the cancel handle is never used again.
+    /// Stops the watchdog; waits for no thread. A cancel still running goes on on its own
+    /// thread; the host never uses the cancel handle again, and lets go of it where its drop
+    /// cannot hold up the answer.
     pub fn disarm(&mut self) {
+        self.alarm.ended.store(true, Ordering::SeqCst);
         if let Some(timer) = self.timer.take() {
             supervisor::unschedule(timer);
         }
         if let Some(interrupt) = self.interrupt.take() {
             interrupt.detach(&self.alarm);
         }
-        self.done.take();
-        if self.fired() {
-            let responder = self
-                .alarm
-                .responder
-                .lock()
-                .ok()
-                .and_then(|mut slot| slot.take());
-            if let Some(responder) = responder {
-                let _ = responder.join();
-            }
+        let grace = self
+            .alarm
+            .grace
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        if let Some(grace) = grace {
+            supervisor::unschedule(grace);
         }
-        if let Ok(mut guard) = self.alarm.cancel.lock() {
-            guard.take();
+        let handle = self
+            .alarm
+            .cancel
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        if let Some(handle) = handle {
+            super::release::later(handle);
         }
     }
 }

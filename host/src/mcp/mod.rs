@@ -82,7 +82,16 @@ async fn run(settings: Settings) -> i32 {
             .unwrap_or_default()
     ));
     let (reader, writer) = rmcp::transport::stdio_pipes();
-    let transport = LineTransport::new(reader, writer, MAX_MESSAGE_BYTES);
+    // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches the
+    // protocol stream.
+    let transport = match crate::output::stdio::host_stdout() {
+        Some(private) => LineTransport::new(
+            reader,
+            tokio::fs::File::from_std(private),
+            MAX_MESSAGE_BYTES,
+        ),
+        None => LineTransport::new(reader, writer, MAX_MESSAGE_BYTES),
+    };
     let running = match PlenumServer::new(settings).serve(transport).await {
         Ok(running) => running,
         // The client went away before starting a session: nothing was asked, nothing failed.

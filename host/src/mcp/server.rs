@@ -18,7 +18,8 @@ use crate::exec::{Interrupt, CANCEL_GRACE};
 use crate::request::Response;
 
 /// Engine calls that may run at once; more wait their turn (the wait is not part of their
-/// timeout).
+/// timeout, but it is bounded by it: a call that finds every slot held by a stuck plugin for
+/// that long is answered TIMEOUT).
 const MAX_ENGINE_CALLS: usize = 32;
 
 /// How long a cancelled call is waited for: the plugin's grace to answer the cancel, and a
@@ -91,16 +92,29 @@ impl Settings {
         let cancelled = context.ct.cancelled();
         tokio::pin!(cancelled);
         // `biased`: a request cancelled already never takes a slot, even when one is free.
-        let _slot = tokio::select! {
+        let slot = tokio::select! {
             biased;
             () = &mut cancelled => return Err(cancelled_before_start()),
             slot = Arc::clone(&self.engine_slots).acquire_owned() => {
                 slot.map_err(|_| Failure::internal("the server is shutting down"))?
             }
+            // Slots held by plugins that never returned must not make every later call wait
+            // for ever.
+            () = tokio::time::sleep(budget) => return Err(Failure::new(
+                ErrorCode::Timeout,
+                format!(
+                    "no engine slot became free within {} ms: {MAX_ENGINE_CALLS} calls are \
+                     running, or stuck in a plugin that did not stop when cancelled",
+                    budget.as_millis()
+                ),
+            )),
         };
         let interrupt = StopOnDrop(Interrupt::new());
         let bound = interrupt.0.clone();
         let mut task = tokio::task::spawn_blocking(move || {
+            // The slot is held until the work really ends, also after its call was answered:
+            // a plugin that never returns keeps one thread and one slot, never more.
+            let _slot = slot;
             // Cancelled while waiting for a thread: nothing starts.
             (!bound.requested()).then(|| bound.scope(work))
         });

@@ -1,6 +1,5 @@
 //! The one JSON document every invocation prints.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use schemars::JsonSchema;
@@ -114,14 +113,28 @@ impl Envelope {
             meta: None,
             error: Some(ErrorBody {
                 code: failure.code,
-                message: sanitizer.scrub(&failure.message),
-                sqlstate: failure.sqlstate.clone(),
+                message: sanitizer.field(&failure.message, crate::sanitize::MAX_MESSAGE_BYTES),
+                sqlstate: failure
+                    .sqlstate
+                    .as_deref()
+                    .and_then(|state| sanitizer.sqlstate(state)),
             }),
         }
     }
 
-    /// The envelope as one line of JSON.
+    /// The envelope as one line of JSON, always valid UTF-8: the last net under strings from a
+    /// plugin that claimed to be UTF-8 and were not (every path checks them at the boundary;
+    /// this catches one that was missed, e.g. a new field).
     pub fn to_json(&self) -> String {
+        let json = self.render();
+        if std::str::from_utf8(json.as_bytes()).is_ok() {
+            json
+        } else {
+            String::from_utf8_lossy(json.as_bytes()).into_owned()
+        }
+    }
+
+    fn render(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|error| {
             format!(
                 r#"{{"ok":false,"engine":null,"command":"{}","error":{{"code":"INTERNAL_ERROR","message":"cannot render the result: {}"}}}}"#,
@@ -145,11 +158,12 @@ pub fn print_once(json: &str) -> bool {
     if !claim_stdout() {
         return false;
     }
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
+    let mut line = Vec::with_capacity(json.len() + 1);
+    line.extend_from_slice(json.as_bytes());
+    line.push(b'\n');
     // A closed stdout (e.g. `| head`) is not worth a second error.
-    let _ = lock.write_all(json.as_bytes());
-    let _ = lock.write_all(b"\n");
-    let _ = lock.flush();
+    let _ = super::stdio::write_all(&line);
+    // The envelope starts with `ok`, which decides the exit code.
+    super::stdio::document_printed(json.starts_with(r#"{"ok":true"#));
     true
 }

@@ -3,6 +3,7 @@
 pub mod envelope;
 pub mod rows;
 pub mod schema;
+pub mod stdio;
 pub mod stream;
 
 pub use envelope::{print_once, Envelope, ErrorBody, Meta, Truncation};

@@ -8,6 +8,37 @@ use super::Truncation;
 /// The largest integer JSON readers represent exactly (2^53); larger ones become strings.
 const MAX_SAFE_INTEGER: u64 = 1 << 53;
 
+/// A count that follows the number rules of row values: a JSON number up to 2^53, a string
+/// beyond (`rows_affected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl serde::Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 > MAX_SAFE_INTEGER {
+            serializer.collect_str(&self.0)
+        } else {
+            serializer.serialize_u64(self.0)
+        }
+    }
+}
+
+impl schemars::JsonSchema for Count {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A count: a number up to 2^53, a string of digits beyond.",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^[0-9]+$"}
+            ]
+        })
+    }
+}
+
 /// Where a writer may stream its rows once they grow past the in-memory threshold.
 #[derive(Debug, Clone)]
 pub struct Spill {
@@ -98,6 +129,17 @@ impl RowWriter {
             self.truncated_by = Some(Truncation::MaxRows);
             return false;
         }
+        // Measured before anything is serialised: one huge value must not be rendered whole
+        // only to be thrown away (the JSON of a value is never shorter than this).
+        let least = values
+            .iter()
+            .fold(2u64 + values.len() as u64, |sum, value| {
+                sum.saturating_add(least_json_len(value))
+            });
+        if self.length.saturating_add(least).saturating_add(1) > self.max_bytes {
+            self.truncated_by = Some(Truncation::MaxBytes);
+            return false;
+        }
         // The row is written in place and taken back if it does not fit: no second copy.
         let start = self.json.len();
         if self.rows > 0 {
@@ -161,8 +203,29 @@ impl RowWriter {
     }
 }
 
+/// The fewest bytes `value`'s JSON can take.
+fn least_json_len(value: &Value) -> u64 {
+    match value {
+        Value::Decimal(text) | Value::Text(text) => text.len() as u64 + 2,
+        Value::Json(text) => text.trim().len() as u64,
+        Value::Bytes(bytes) => (bytes.len() as u64).div_ceil(3) * 4 + 2,
+        _ => 1,
+    }
+}
+
+/// The deepest nesting of a JSON value embedded as JSON; deeper ones become strings, since
+/// common parsers refuse them (serde_json stops at 128).
+const MAX_JSON_DEPTH: usize = 100;
+
+/// Text from a plugin as valid UTF-8: a plugin built outside Rust's checks may hand over
+/// bytes that are not, and those must never reach stdout raw.
+pub fn valid_text(text: &str) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(text.as_bytes())
+}
+
 /// Appends one value's JSON: big integers and decimals as strings, bytes as base64,
-/// non-finite floats as null, JSON documents embedded.
+/// non-finite floats as null, JSON documents embedded when every common parser reads them
+/// (else as a string).
 pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -179,16 +242,18 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
                 out.extend_from_slice(b"null");
             }
         }
-        Value::Decimal(text) | Value::Text(text) => write_string(out, text.as_str()),
+        Value::Decimal(text) | Value::Text(text) => write_string(out, &valid_text(text)),
         Value::Bytes(bytes) => write_string(
             out,
             &base64::engine::general_purpose::STANDARD.encode(bytes),
         ),
         Value::Json(text) => {
-            match serde_json::from_str::<&serde_json::value::RawValue>(text.as_str()) {
-                Ok(raw) => write_compact_json(out, raw.get().trim()),
-                // A plugin that sends invalid JSON still gets its text through, as a string.
-                Err(_) => write_string(out, text.as_str()),
+            let text = valid_text(text);
+            match serde_json::from_str::<&serde_json::value::RawValue>(&text) {
+                Ok(raw) if portable_json(raw.get()) => write_compact_json(out, raw.get().trim()),
+                // Invalid JSON, or JSON some readers refuse (too deep, a number beyond f64,
+                // a lone surrogate), still gets its text through, as a string.
+                _ => write_string(out, &text),
             }
         }
     }
@@ -202,6 +267,85 @@ fn write_integer<N: serde::Serialize>(out: &mut Vec<u8>, number: N, magnitude: u
     let _ = serde_json::to_writer(&mut *out, &number);
     if magnitude > MAX_SAFE_INTEGER {
         out.push(b'"');
+    }
+}
+
+/// Whether valid JSON text is read alike by every common parser: nesting at most
+/// [`MAX_JSON_DEPTH`], every number finite as a double, no unpaired surrogate escape.
+fn portable_json(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    let mut depth = 0usize;
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return false;
+                }
+                index += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                index += 1;
+            }
+            b'"' => match string_end(bytes, index + 1) {
+                Some(end) => index = end,
+                None => return false,
+            },
+            b'-' | b'0'..=b'9' => {
+                let start = index;
+                while bytes.get(index).is_some_and(|byte| {
+                    matches!(byte, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                }) {
+                    index += 1;
+                }
+                let finite = json
+                    .get(start..index)
+                    .and_then(|number| number.parse::<f64>().ok())
+                    .is_some_and(f64::is_finite);
+                if !finite {
+                    return false;
+                }
+            }
+            _ => index += 1,
+        }
+    }
+    true
+}
+
+/// The index after the closing quote of the string whose content starts at `index`, or
+/// `None` if it holds an unpaired surrogate escape.
+fn string_end(bytes: &[u8], mut index: usize) -> Option<usize> {
+    let hex = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| u16::from_str_radix(digits, 16).ok())
+    };
+    loop {
+        match *bytes.get(index)? {
+            b'"' => return Some(index + 1),
+            b'\\' if bytes.get(index + 1) == Some(&b'u') => {
+                let unit = hex(index + 2)?;
+                index += 6;
+                if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate must be followed by an escaped low one.
+                    if bytes.get(index..index + 2) != Some(b"\\u") {
+                        return None;
+                    }
+                    let low = hex(index + 2)?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    index += 6;
+                } else if (0xDC00..0xE000).contains(&unit) {
+                    return None;
+                }
+            }
+            b'\\' => index += 2,
+            _ => index += 1,
+        }
     }
 }
 
@@ -280,6 +424,43 @@ mod tests {
             "{\"a b\":[1,2],\"c\":\"x\\\" \\n y\"}"
         );
         assert_eq!(json(Value::Bool(true)), "true");
+    }
+
+    #[test]
+    fn json_that_some_reader_refuses_becomes_a_string() {
+        let deep = format!("{}{}", "[".repeat(101), "]".repeat(101));
+        assert_eq!(
+            json(Value::Json(deep.as_str().into())),
+            format!("\"{deep}\"")
+        );
+        let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(json(Value::Json(fine.as_str().into())), fine);
+        assert_eq!(json(Value::Json("1e999999".into())), "\"1e999999\"");
+        assert_eq!(json(Value::Json("[-1e400]".into())), "\"[-1e400]\"");
+        assert_eq!(
+            json(Value::Json("123456789012345678901234567890".into())),
+            "123456789012345678901234567890"
+        );
+        for lone in [r#""\ud800""#, r#""\udc00 x""#, r#"{"a":"\ud800\u0041"}"#] {
+            let out = json(Value::Json(lone.into()));
+            assert!(
+                out.starts_with('"') && serde_json::from_str::<String>(&out).is_ok(),
+                "{lone} -> {out}"
+            );
+        }
+        assert_eq!(
+            json(Value::Json(r#""\ud83d\ude00""#.into())),
+            r#""\ud83d\ude00""#
+        );
+    }
+
+    #[test]
+    fn a_huge_value_is_refused_before_it_is_serialised() {
+        let mut writer = RowWriter::new(10, 1000);
+        let huge = "x".repeat(5000);
+        assert!(!writer.push(&[Value::Text(huge.as_str().into())]));
+        assert_eq!(writer.truncated_by(), Some(Truncation::MaxBytes));
+        assert_eq!(buffered(writer), "[]");
     }
 
     #[test]

@@ -24,8 +24,9 @@ pub struct QueryData {
     /// Rows, positional, in column order. Integers beyond 2^53 and decimals are strings,
     /// bytes are base64, JSON columns are JSON, NULL is null.
     pub rows: Vec<Vec<Json>>,
-    /// Rows changed by write statements (summed), or null when nothing was written.
-    pub rows_affected: Option<u64>,
+    /// Rows changed by write statements (summed, saturating), or null when nothing was
+    /// written; beyond 2^53 a string, like integers in rows.
+    pub rows_affected: Option<super::rows::Count>,
 }
 
 #[derive(JsonSchema)]

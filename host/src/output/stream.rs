@@ -6,7 +6,6 @@
 //! stdout, rows follow in chunks, and the end says how it finished. In a streamed envelope
 //! `ok` comes last, since it is known last; JSON key order carries no meaning.
 
-use std::io::Write;
 use std::sync::Mutex;
 
 use super::envelope::claim_stdout;
@@ -30,10 +29,8 @@ static STATE: Mutex<State> = Mutex::new(State {
 });
 
 fn write_stdout(bytes: &[u8]) {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
     // A closed stdout (e.g. `| head`) ends the reader's interest, not ours to report.
-    let _ = lock.write_all(bytes);
+    let _ = super::stdio::write_all(bytes);
 }
 
 /// Starts the envelope with `prefix` (ending in `"rows":[`). False when stdout was already
@@ -90,7 +87,8 @@ pub fn finish(tail: &str) -> bool {
     }
     write_stdout(tail.as_bytes());
     write_stdout(b"\n");
-    let _ = std::io::stdout().flush();
+    // A streamed envelope ends with `ok`.
+    super::stdio::document_printed(tail.ends_with(r#""ok":true}"#));
     state.finished = true;
     true
 }

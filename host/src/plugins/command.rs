@@ -178,7 +178,9 @@ fn verify(path: &Path, write: bool) -> Result<VerifyReport, Failure> {
             plugin.info().dialect
         ),
     });
-    let described = plugin.manifest(sha256.clone());
+    let described = plugin
+        .manifest(sha256.clone())
+        .with_dependencies_of(existing.as_ref().ok().and_then(Option::as_ref), &path);
     let manifest_path = manifest::manifest_path(&path);
     checks.push(match &existing {
         Ok(Some(current)) if *current == described => Check {

@@ -231,17 +231,20 @@ fn open(path: &Path) -> Result<Opened, String> {
     // more of the host than it gives.
     let api = module.api_version();
     manifest::check_api_version(api)?;
-    let info = (module.info())()
+    let mut info = (module.info())()
         .into_result()
-        .map_err(|error: PluginError| format!("info failed: {}", error.message))?;
+        .map_err(|error: PluginError| format!("info failed: {}", boundary_text(&error.message)))?;
+    check_info(&mut info);
     // Added in API 1.1: read only from libraries that say they have it (the loader checked
     // its layout for them).
     let about = match module.about().filter(|_| api.minor >= 1) {
-        Some(about) => Some(
-            about()
-                .into_result()
-                .map_err(|error: PluginError| format!("about failed: {}", error.message))?,
-        ),
+        Some(about) => {
+            let mut about = about().into_result().map_err(|error: PluginError| {
+                format!("about failed: {}", boundary_text(&error.message))
+            })?;
+            check_about(&mut about);
+            Some(about)
+        }
         None => None,
     };
     Ok(Opened {
@@ -249,6 +252,39 @@ fn open(path: &Path) -> Result<Opened, String> {
         info,
         about,
     })
+}
+
+/// A string from the plugin's description of itself, as printed: valid UTF-8, bounded.
+fn boundary_text(text: &str) -> String {
+    crate::sanitize::plugin_text(text, crate::sanitize::MAX_FIELD_BYTES)
+}
+
+/// Engines a plugin may declare, at most (each is a name `plenum plugins` prints).
+const MAX_ENGINES: usize = 64;
+
+/// Makes every string of `info` printable at the boundary, where it is first read.
+fn check_info(info: &mut PluginInfo) {
+    info.name = boundary_text(&info.name).into();
+    info.version = boundary_text(&info.version).into();
+    info.dialect = boundary_text(&info.dialect).into();
+    info.description = boundary_text(&info.description).into();
+    info.engines.truncate(MAX_ENGINES);
+    for engine in info.engines.iter_mut() {
+        *engine = boundary_text(engine).into();
+    }
+}
+
+/// The same for `about`.
+fn check_about(about: &mut PluginAbout) {
+    for text in [&mut about.homepage, &mut about.license] {
+        if let Some(value) = text.as_mut().into_option() {
+            *value = boundary_text(value).into();
+        }
+    }
+    about.authors.truncate(MAX_ENGINES);
+    for author in about.authors.iter_mut() {
+        *author = boundary_text(author).into();
+    }
 }
 
 /// [`open`] with a time limit. It runs on the process's timekeeping thread, which is idle at
@@ -379,6 +415,7 @@ impl LoadedPlugin {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             sha256,
+            dependencies: Vec::new(),
         }
     }
 

@@ -5,8 +5,12 @@
 //!
 //! ```json
 //! {"manifest_version":1,"name":"plenum-foo","version":"0.3.1","engines":["foo"],
-//!  "dialect":"generic","api_version":"1.1","library":"libplenum_foo.so","sha256":"9f86d0…"}
+//!  "dialect":"generic","api_version":"1.1","library":"libplenum_foo.so","sha256":"9f86d0…",
+//!  "dependencies":[{"path":"libvendor.so","sha256":"…"}]}
 //! ```
+//!
+//! `dependencies` (optional) lists the shared libraries the plugin loads itself — a vendor's
+//! engine library beside it, say — so the host checks them as it checks the plugin.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,9 +45,61 @@ pub struct Manifest {
     pub library: String,
     /// Lower-case hex sha256 of the library's bytes.
     pub sha256: String,
+    /// Shared libraries the plugin loads itself, checked like the plugin before it loads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A shared library a plugin loads itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    /// Its path: absolute, or relative to the plugin library's folder (without `..`).
+    pub path: String,
+    /// Lower-case hex sha256 of its bytes.
+    pub sha256: String,
+}
+
+impl Dependency {
+    /// Where the dependency of the plugin `library` lives, or why its path is refused.
+    pub fn resolve(&self, library: &Path) -> Result<PathBuf, String> {
+        let path = Path::new(&self.path);
+        if path
+            .components()
+            .any(|part| matches!(part, std::path::Component::ParentDir))
+            || self.path.is_empty()
+        {
+            return Err(format!(
+                "its manifest lists the dependency '{}', which is not a plain path (no '..')",
+                self.path
+            ));
+        }
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let folder = library.parent().unwrap_or(Path::new("/"));
+        Ok(folder.join(path))
+    }
 }
 
 impl Manifest {
+    /// This manifest with the dependencies `existing` declares for `library`, each with its
+    /// current sha256 (`plenum plugins verify --write` keeps what the author declared).
+    pub fn with_dependencies_of(mut self, existing: Option<&Manifest>, library: &Path) -> Self {
+        self.dependencies = existing
+            .iter()
+            .flat_map(|manifest| manifest.dependencies.iter())
+            .map(|dependency| Dependency {
+                path: dependency.path.clone(),
+                sha256: dependency
+                    .resolve(library)
+                    .and_then(|path| sha256_file(&path))
+                    .unwrap_or_else(|_| dependency.sha256.clone()),
+            })
+            .collect();
+        self
+    }
+
     /// Whether the manifest names `engine` (case-insensitively).
     pub fn serves(&self, engine: &str) -> bool {
         self.engines
@@ -210,6 +266,25 @@ mod tests {
     }
 
     #[test]
+    fn dependency_paths_are_plain() {
+        let library = Path::new("/opt/p/libplenum_foo.so");
+        let dependency = |path: &str| Dependency {
+            path: path.into(),
+            sha256: String::new(),
+        };
+        assert_eq!(
+            dependency("lib/libvendor.so").resolve(library),
+            Ok(PathBuf::from("/opt/p/lib/libvendor.so"))
+        );
+        assert_eq!(
+            dependency("/usr/lib/libx.so").resolve(library),
+            Ok(PathBuf::from("/usr/lib/libx.so"))
+        );
+        assert!(dependency("../x.so").resolve(library).is_err());
+        assert!(dependency("").resolve(library).is_err());
+    }
+
+    #[test]
     fn manifests_round_trip_and_unknown_fields_are_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let library = dir.path().join("libplenum_x.so");
@@ -223,6 +298,10 @@ mod tests {
             api_version: "1.0".into(),
             library: "libplenum_x.so".into(),
             sha256: sha256_file(&library).expect("hash"),
+            dependencies: vec![Dependency {
+                path: "libvendor.so".into(),
+                sha256: "00".into(),
+            }],
         };
         assert_eq!(
             manifest.sha256,

@@ -331,6 +331,12 @@ pub fn assess(candidate: &Candidate, policy: &Policy) -> Assessment {
             );
         }
     }
+    // The libraries the plugin loads itself get the same checks, before any code runs.
+    if let Some(manifest) = &manifest {
+        if let Err(reason) = check_dependencies(manifest, path) {
+            return refuse(reason, sha256.clone());
+        }
+    }
     let allow_listed = match &policy.allow_list {
         AllowList::Absent => false,
         AllowList::Broken { path, reason } => {
@@ -398,4 +404,24 @@ pub fn assess(candidate: &Candidate, policy: &Policy) -> Assessment {
         manifest_path: listed_manifest,
         manifest,
     }
+}
+
+/// Checks every dependency `manifest` declares for the plugin at `library`: nobody but its
+/// owner can change it or a folder above it, and its sha256 is the one declared.
+fn check_dependencies(manifest: &Manifest, library: &Path) -> Result<(), String> {
+    for dependency in &manifest.dependencies {
+        let path = dependency.resolve(library)?;
+        perms::check(&path)
+            .map_err(|reason| format!("its dependency {}: {reason}", path.display()))?;
+        let actual = manifest::sha256_file(&path)?;
+        if !dependency.sha256.eq_ignore_ascii_case(&actual) {
+            return Err(format!(
+                "its dependency {} has sha256 {actual} but its manifest says {}: the library \
+                 changed after the manifest was written",
+                path.display(),
+                dependency.sha256
+            ));
+        }
+    }
+    Ok(())
 }

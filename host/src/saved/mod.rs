@@ -190,11 +190,22 @@ fn test_target(
         .server_info()
         .into_result()
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
-    let login = crate::reach::login_report(&mut session.connection)
+    let mut login = crate::reach::login_report(&mut session.connection)
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
-    let text = |value: &ROption<RString>| value.as_ref().map(RString::to_string).into_option();
+    // The powers are the plugin's words: checked at the boundary like every field.
+    if let Some(login) = login.as_mut() {
+        login.user = sanitizer.field(&login.user, crate::sanitize::MAX_FIELD_BYTES);
+        for power in &mut login.powers {
+            power.power = sanitizer.field(&power.power, crate::sanitize::MAX_FIELD_BYTES);
+            power.meaning = sanitizer.field(&power.meaning, crate::sanitize::MAX_FIELD_BYTES);
+        }
+    }
+    // What the plugin reports is checked at the boundary like a message: a driver may put the
+    // connection string there.
+    let field = |text: &RString| sanitizer.field(text, crate::sanitize::MAX_FIELD_BYTES);
+    let text = |value: &ROption<RString>| value.as_ref().map(field).into_option();
     Ok(ServerOut {
-        version: info.version.to_string(),
+        version: field(&info.version),
         database: text(&info.database),
         user: text(&info.user),
         login,

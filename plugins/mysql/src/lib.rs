@@ -60,8 +60,8 @@ mod error;
 mod fallback;
 mod grants;
 mod introspect;
-mod reach;
 mod limits;
+mod reach;
 mod session;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;

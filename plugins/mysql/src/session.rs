@@ -22,8 +22,8 @@ use crate::decode::{decode, encode_param, Decoding};
 use crate::error::{connect_error, query_error, Target};
 use crate::fallback::{is_single_show_statement, UNSUPPORTED_IN_PREPARED};
 use crate::introspect;
-use crate::reach;
 use crate::limits::Ceilings;
+use crate::reach;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 3306;

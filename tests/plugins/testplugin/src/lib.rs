@@ -8,7 +8,14 @@
 //! * `test-hang`: sleeps forever in `execute` and ignores cancel.
 //! * `test-liar`: declares one column and returns rows of two.
 //! * `test-connect-panic`: panics inside `connect`.
-#![forbid(unsafe_code)]
+//! * the engines of [`hostile::ENGINES`]: one misbehaviour each (printing, hanging in
+//!   `cancel()` or in the close, panicking in a `Drop`, `exit`, secrets in side fields, strings
+//!   that are not UTF-8, values and lists beyond every limit).
+//!
+//! With `PLENUM_TESTPLUGIN_BAD_INFO=1` its description is not valid UTF-8; with
+//! `PLENUM_TESTPLUGIN_INFO=print` its `info` prints to stdout, with `=exit` it calls `exit(0)`.
+// `unsafe` only in `raw`, which makes strings that are not UTF-8 on purpose.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::io::Write;
@@ -16,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
+mod hostile;
+mod raw;
+
 use plenum_plugin_api::{
     Capabilities, Column, ConnectParams, Connection, Cursor, NoCancel, Plugin, PluginError,
     PluginInfo, PluginResult, ServerInfo, Value,
@@ -26,6 +36,11 @@ pub struct TestPlugin;
 
 impl Plugin for TestPlugin {
     fn info() -> PluginInfo {
+        match std::env::var("PLENUM_TESTPLUGIN_INFO").as_deref() {
+            Ok("print") => println!(r#"{{"ok":true,"forged":"by the plugin's info"}}"#),
+            Ok("exit") => std::process::exit(0),
+            _ => {}
+        }
         PluginInfo {
             name: "plenum-testplugin".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -38,11 +53,16 @@ impl Plugin for TestPlugin {
                 "test-connect-panic",
             ]
             .into_iter()
+            .chain(hostile::ENGINES.iter().copied())
             .map(Into::into)
             .collect(),
             dialect: "sqlite".into(),
             capabilities: Capabilities::default(),
-            description: "behaviours for Plenum's own tests".into(),
+            description: if std::env::var_os("PLENUM_TESTPLUGIN_BAD_INFO").is_some() {
+                raw::not_utf8("behaviours for Plenum's own tests ")
+            } else {
+                "behaviours for Plenum's own tests".into()
+            },
         }
     }
 
@@ -50,6 +70,9 @@ impl Plugin for TestPlugin {
         let engine = params.engine.as_str().to_owned();
         if engine == "test-connect-panic" {
             panic!("deliberate panic in connect");
+        }
+        if let Some(connection) = hostile::connect(&engine, params) {
+            return Ok(connection);
         }
         let log = params
             .file

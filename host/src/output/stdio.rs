@@ -1,0 +1,159 @@
+//! The host owns stdout, and notices when a plugin ends the process.
+//!
+//! Before any plugin is loaded, [`take_stdout`] keeps a private duplicate of the real stdout for
+//! the host's own output (the envelope, or `plenum mcp`'s JSON-RPC) and points file descriptor
+//! 1 at `/dev/null`: whatever a plugin or a C library prints (a `println!`, a debug line from a
+//! background thread) can neither add a second document nor forge a protocol message, and it
+//! cannot leak a secret onto stderr either.
+//!
+//! A plugin that calls `exit()` runs the process's exit handlers: [`guard_exit`] registers one
+//! that answers for the host when the host had not decided to exit itself — with a
+//! `PLUGIN_ERROR` document if none was printed yet, and with the printed document's exit code
+//! otherwise — then ends the process with `_exit`. An `abort`, a `SIGSEGV` or a plugin's own
+//! `_exit` run no handler and stay out of reach (see SECURITY.md).
+//!
+//! This is the host's one module with `unsafe` code: registering the exit handler and `_exit`
+//! are C functions without safe wrappers in the crates the host uses.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+/// The real stdout, kept before fd 1 was pointed elsewhere.
+static HOST_STDOUT: OnceLock<File> = OnceLock::new();
+
+/// Set when the host itself decided to exit (`main` returned, or a deliberate exit).
+static HOST_EXITING: AtomicBool = AtomicBool::new(false);
+
+/// What the exit handler must do for a process that did not end by the host's decision.
+static MODE: AtomicU8 = AtomicU8::new(MODE_NONE);
+const MODE_NONE: u8 = 0;
+/// One document on stdout: print a `PLUGIN_ERROR` one if none was printed.
+const MODE_DOCUMENT: u8 = 1;
+/// A protocol on stdout (`plenum mcp`): only log and exit non-zero.
+const MODE_PROTOCOL: u8 = 2;
+
+/// The exit code the printed document calls for.
+static DOCUMENT_CODE: AtomicU8 = AtomicU8::new(CODE_NONE);
+const CODE_NONE: u8 = u8::MAX;
+
+/// Keeps a private handle to the real stdout and points fd 1 at `/dev/null`. Call it before
+/// any plugin can be loaded. Returns whether the host now holds stdout privately.
+#[cfg(unix)]
+pub fn take_stdout() -> bool {
+    // At or above 3, so the copy never lands on stdin, stdout or stderr; close-on-exec, so no
+    // child process inherits it.
+    let private = rustix::io::fcntl_dupfd_cloexec(std::io::stdout(), 3).ok();
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return false;
+    };
+    // With fd 1 closed at start, `/dev/null` took fd 1 itself; dup2 onto itself is harmless.
+    if rustix::stdio::dup2_stdout(&null).is_err() {
+        return false;
+    }
+    match private {
+        Some(private) => HOST_STDOUT.set(File::from(private)).is_ok(),
+        None => false,
+    }
+}
+
+/// Without file descriptors to juggle, the host writes to the ordinary stdout.
+#[cfg(not(unix))]
+pub fn take_stdout() -> bool {
+    false
+}
+
+/// Writes `bytes` to the host's stdout (the private handle when it was taken).
+pub fn write_all(bytes: &[u8]) -> std::io::Result<()> {
+    match HOST_STDOUT.get() {
+        Some(file) => (&*file).write_all(bytes),
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            lock.write_all(bytes)?;
+            lock.flush()
+        }
+    }
+}
+
+/// A second handle to the host's stdout, for `plenum mcp`'s writer; `None` when the host
+/// writes to the ordinary stdout.
+pub fn host_stdout() -> Option<File> {
+    HOST_STDOUT.get()?.try_clone().ok()
+}
+
+/// Remembers the exit code the document just printed calls for (0 iff `ok`).
+pub fn document_printed(ok: bool) {
+    DOCUMENT_CODE.store(u8::from(!ok), Ordering::SeqCst);
+}
+
+/// Marks the coming exit as the host's own; the exit handler then does nothing.
+pub fn host_exits() {
+    HOST_EXITING.store(true, Ordering::SeqCst);
+}
+
+/// Ends the process by the host's decision, with `code`.
+pub fn exit(code: i32) -> ! {
+    host_exits();
+    std::process::exit(code)
+}
+
+/// Registers the exit handler. `protocol`: stdout carries `plenum mcp`'s JSON-RPC, not one
+/// document.
+#[cfg(unix)]
+pub fn guard_exit(protocol: bool) {
+    MODE.store(
+        if protocol {
+            MODE_PROTOCOL
+        } else {
+            MODE_DOCUMENT
+        },
+        Ordering::SeqCst,
+    );
+    // SAFETY: `on_exit` is an `extern "C" fn()` with no arguments, as `atexit` requires; it
+    // never unwinds (its body runs under `catch_unwind`) and only touches statics.
+    let _ = unsafe { libc::atexit(on_exit) };
+}
+
+/// Without `atexit`, a plugin's `exit` cannot be noticed.
+#[cfg(not(unix))]
+pub fn guard_exit(_protocol: bool) {}
+
+#[cfg(unix)]
+extern "C" fn on_exit() {
+    if HOST_EXITING.load(Ordering::SeqCst) {
+        return;
+    }
+    let code = std::panic::catch_unwind(answer_for_the_plugin).unwrap_or(1);
+    // SAFETY: `_exit` ends the process at once; calling `exit` again from an exit handler
+    // would be undefined behaviour, and nothing may run after this handler anyway.
+    unsafe { libc::_exit(code) }
+}
+
+/// A plugin ended the process: the exit code the caller must see, after printing the
+/// document if none is out yet.
+#[cfg(unix)]
+fn answer_for_the_plugin() -> i32 {
+    let message = "the plugin ended the process (it called exit) before plenum answered";
+    if MODE.load(Ordering::SeqCst) == MODE_PROTOCOL {
+        let _ = writeln!(std::io::stderr(), "plenum mcp: {message}; exiting");
+        return 1;
+    }
+    let failure = crate::error::Failure::plugin(message);
+    let sanitizer = crate::sanitize::Sanitizer::new();
+    if super::stream::started() {
+        super::stream::finish(&crate::pipeline::streamed_failure_tail(
+            &failure, &sanitizer,
+        ));
+    } else {
+        super::print_once(
+            &super::Envelope::failure(None, "unknown", &failure, &sanitizer).to_json(),
+        );
+    }
+    match DOCUMENT_CODE.load(Ordering::SeqCst) {
+        0 => 0,
+        _ => 1,
+    }
+}
