@@ -32,6 +32,8 @@ fn fixture(role: &str) -> Vec<String> {
         "CREATE VIEW hides_activity AS SELECT query FROM pg_stat_activity".to_owned(),
         "CREATE VIEW plain AS SELECT id FROM t".to_owned(),
         "CREATE VIEW over_view AS SELECT * FROM hides_code".to_owned(),
+        // An updatable view over a catalog: writing it writes the catalog.
+        "CREATE VIEW roles_view AS SELECT rolname, rolsuper FROM pg_authid".to_owned(),
         format!("CREATE ROLE {role} LOGIN"),
         format!("GRANT USAGE, CREATE ON SCHEMA public TO {role}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
@@ -171,6 +173,7 @@ fn writes_never_touch_the_catalogs() {
         "UPDATE pg_class SET relname = 'renamed' WHERE relname = 't'".to_owned(),
         "DELETE FROM pg_catalog.pg_proc WHERE proname = 'run'".to_owned(),
         "INSERT INTO pg_catalog.pg_auth_members SELECT 1, 2, 3, false".to_owned(),
+        format!("UPDATE roles_view SET rolsuper = true WHERE rolname = '{role}'"),
     ] {
         for flags in [&["--allow-write"][..], &["--allow-ddl"][..]] {
             live.superuser(&sql, flags)
@@ -383,4 +386,35 @@ fn every_built_in_function_of_the_server_is_classified_by_the_gate() {
         "built-ins the gate has not classified (review each, then add it to \
          gate/builtins/postgresql.txt or to a refusal list): {unknown:?}"
     );
+}
+
+#[test]
+fn user_code_reached_without_a_name_is_refused_on_a_superuser() {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut live = Live::new(&server);
+    // System views are the engine's own: read as before.
+    live.superuser("SELECT count(*) FROM pg_stat_ssl", &[])
+        .assert_ok();
+    live.superuser("SELECT harmless(1)", &["--allow-ddl"]);
+    // A domain whose check calls user code runs it on any cast to the domain.
+    live.db
+        .admin()
+        .exec(&["CREATE DOMAIN checked AS int CHECK (run('SELECT 1') = 1)"]);
+    live.superuser("SELECT 1::checked", &[])
+        .assert_error("CAPABILITY_VIOLATION");
+    live.db.admin().exec(&["DROP DOMAIN checked"]);
+    // A user operator over user code.
+    live.db.admin().exec(&[
+        "CREATE FUNCTION op_run(a int, b text) RETURNS int LANGUAGE plpgsql AS \
+         $$BEGIN EXECUTE b; RETURN a; END$$",
+        "CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = text, FUNCTION = op_run)",
+    ]);
+    live.superuser("SELECT 1 ### 'SELECT 1'", &[])
+        .assert_error("CAPABILITY_VIOLATION");
+    // Once a user operator runs user code, any operator may resolve to it: refused too.
+    live.superuser("SELECT 1 + 1", &[])
+        .assert_error("CAPABILITY_VIOLATION");
+    live.superuser("SELECT 1", &[]).assert_ok();
 }

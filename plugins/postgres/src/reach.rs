@@ -104,11 +104,8 @@ pub fn reach(client: &mut impl GenericClient, request: &ReachRequest) -> PluginR
         }
     }
     let relations = relations(client, &names)?;
-    let ambient = if request.is_empty() {
-        RVec::new()
-    } else {
-        ambient(client)?
-    };
+    // Asked also for calls that name nothing but apply an operator or a cast.
+    let ambient = ambient(client)?;
     Ok(ReachReport {
         login: login.into(),
         powers,
@@ -440,7 +437,7 @@ fn fires(client: &mut impl GenericClient, oid: u32, target: bool) -> PluginResul
 }
 
 /// User code any statement may run without naming it: casts and operators implemented by
-/// user routines, and enabled event triggers.
+/// user routines, domain constraints that call them, and enabled event triggers.
 fn ambient(client: &mut impl GenericClient) -> PluginResult<RVec<Routine>> {
     let system = system_routine(1);
     let sql = format!(
@@ -448,6 +445,10 @@ fn ambient(client: &mut impl GenericClient) -> PluginResult<RVec<Routine>> {
              SELECT c.castfunc AS fn FROM pg_catalog.pg_cast c WHERE c.castfunc <> 0 \
              UNION ALL SELECT o.oprcode FROM pg_catalog.pg_operator o \
              UNION ALL SELECT e.evtfoid FROM pg_catalog.pg_event_trigger e WHERE e.evtenabled <> 'D' \
+             UNION ALL SELECT d.refobjid FROM pg_catalog.pg_depend d \
+               JOIN pg_catalog.pg_constraint k ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+                AND d.objid = k.oid AND k.contypid <> 0 \
+              WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
          ) f \
          JOIN pg_catalog.pg_proc p ON p.oid = f.fn \
          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
