@@ -145,6 +145,7 @@ pub fn print_once(json: &str) -> bool {
     if !claim_stdout() {
         return false;
     }
+    let json = super::pretty::document(json);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     // A closed stdout (e.g. `| head`) is not worth a second error.

@@ -30,10 +30,11 @@ static STATE: Mutex<State> = Mutex::new(State {
 });
 
 fn write_stdout(bytes: &[u8]) {
+    let bytes = super::pretty::stream_chunk(bytes);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     // A closed stdout (e.g. `| head`) ends the reader's interest, not ours to report.
-    let _ = lock.write_all(bytes);
+    let _ = lock.write_all(&bytes);
 }
 
 /// Starts the envelope with `prefix` (ending in `"rows":[`). False when stdout was already
