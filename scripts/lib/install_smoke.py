@@ -115,10 +115,13 @@ def main():
         print(f"{label}: CLI query ok (rows {query['data']['rows']})")
 
         name, tools, listed = asyncio.run(mcp_session(label, plenum, env, work, db))
-        served = [engine for item in listed.get("structuredContent", {}).get("data", {})
-                  .get("engines", []) for engine in (item.get("engines") or [item.get("engine")])]
-        print(f"{label}: MCP session ok (server {name}, tools {', '.join(tools)}, "
-              f"list_engines answered {len(served) or 'with'} engines)")
+        served = [plugin for plugin in (listed.get("structuredContent") or {}).get("data", {})
+                  .get("plugins", []) if plugin.get("trust", {}).get("status") == "verified"]
+        if listed.get("isError") or len(served) != len(plugins):
+            fail(label, "list_engines over MCP does not show every plugin verified",
+                 json.dumps(listed))
+        print(f"{label}: MCP session ok (server {name}; tools {', '.join(tools)}; a read "
+              f"answered, a write refused; list_engines: {len(served)} plugins verified)")
 
 
 if __name__ == "__main__":

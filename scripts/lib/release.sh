@@ -47,7 +47,8 @@ release_dir() {
 
 # The version, from the one place it is set (the workspace's Cargo.toml), as the binary reports it.
 built_version() {
-    "$(release_dir)/plenum" --version | sed -n 's/^plenum //p'
+    # Piped, `--version` is an envelope: {"ok":true,…,"data":{"text":"plenum 0.1.0\n"}}.
+    "$(release_dir)/plenum" --version | sed -n 's/.*"text":"plenum \([^"\\]*\).*/\1/p'
 }
 
 # stage DIR: lays the installation out under DIR (which must exist): binary, plugins with
