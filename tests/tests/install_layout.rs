@@ -341,3 +341,45 @@ fn pretty_indents_the_same_document() {
         "{text}"
     );
 }
+
+#[test]
+fn pretty_indents_a_result_streamed_in_chunks() {
+    // Past 1 MiB of rows (allowed by a raised --max-bytes) the envelope is written as rows are
+    // read, in chunks: the indenting must carry across them.
+    let fixture = SqliteFixture::new(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+         INSERT INTO t (s) SELECT printf('%.1000c', 'x') || ', \"[]{}' FROM n;",
+    );
+    let output = Command::new(plenum_bin())
+        .args(["query", "--engine", "sqlite", "--file"])
+        .arg(&fixture.file)
+        .args([
+            "--sql",
+            "SELECT id, s FROM t ORDER BY id",
+            "--max-rows",
+            "2000",
+        ])
+        .args(["--max-bytes", "10000000", "--pretty"])
+        .env_remove("PLENUM_PLUGIN_PATH")
+        .output()
+        .expect("run plenum");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", &text[..text.len().min(500)]);
+    let document: Json = serde_json::from_str(&text).expect("one JSON document");
+    assert_eq!(
+        document["data"]["rows"].as_array().map(Vec::len),
+        Some(1500)
+    );
+    // One line per row, plus the envelope around them.
+    let row_lines = text
+        .lines()
+        .filter(|line| line.starts_with("      ["))
+        .count();
+    assert_eq!(row_lines, 1500);
+    assert!(
+        text.ends_with("  \"ok\": true\n}\n"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+}

@@ -130,6 +130,8 @@ impl Indenter {
                     self.newline(out);
                 }
                 b':' => out.extend_from_slice(b": "),
+                // Between documents (the newline that ends a streamed one) it stays.
+                b' ' | b'\t' | b'\r' | b'\n' if self.open.is_empty() => out.push(byte),
                 b' ' | b'\t' | b'\r' | b'\n' => {}
                 _ => {
                     self.settle(out);
@@ -177,6 +179,7 @@ mod tests {
         let pieces: Vec<String> = compact.chars().map(String::from).collect();
         let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
         assert_eq!(indent(&pieces), expected);
+        assert_eq!(indent(&[compact, "\n"]), format!("{expected}\n"));
         let value: serde_json::Value = serde_json::from_str(expected).unwrap_or_default();
         assert_eq!(
             value,
