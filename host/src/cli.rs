@@ -1,7 +1,7 @@
 //! The command-line front end: parses argv into requests and runs them.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -155,9 +155,15 @@ pub fn run(args: Vec<OsString>) -> Outcome {
 /// A parse error, `--help` or `--version`: clap's own text for a person at a terminal, one
 /// JSON document for a program reading stdout.
 fn usage(error: clap::Error) -> Outcome {
-    if std::io::stdout().is_terminal() {
-        // Help and version go to stdout, errors to stderr, coloured where that is a terminal.
-        let _ = error.print();
+    if crate::output::stdio::is_terminal() {
+        // Help and version go to the host's stdout (fd 1 is not it: see output::stdio),
+        // errors to stderr.
+        let text = error.render().to_string();
+        let _ = if error.use_stderr() {
+            std::io::stderr().write_all(text.as_bytes())
+        } else {
+            crate::output::stdio::write_all(text.as_bytes())
+        };
         return Outcome::Exit(error.exit_code());
     }
     Outcome::Respond(clap_response(error))
@@ -165,9 +171,7 @@ fn usage(error: clap::Error) -> Outcome {
 
 /// Prints a document that is not an envelope (a script, a man page) and exits.
 fn print_text(bytes: &[u8]) -> Outcome {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let written = lock.write_all(bytes).and_then(|()| lock.flush());
+    let written = crate::output::stdio::write_all(bytes);
     Outcome::Exit(if written.is_ok() { 0 } else { 1 })
 }
 
