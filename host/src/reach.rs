@@ -64,7 +64,7 @@ pub fn vet(
         powers: power_words(&report),
     };
     for (index, statement) in statements.iter().enumerate() {
-        let at = Place {
+        let at = Place::Statement {
             index: index + 1,
             kind: &statement.kind,
         };
@@ -128,15 +128,18 @@ fn request_for<'a>(reaches: impl Iterator<Item = &'a plenum_gate::Reach>) -> Rea
     }
 }
 
-/// Where a refusal is: `statement 2 (SELECT)`.
-struct Place<'a> {
-    index: usize,
-    kind: &'a str,
+/// Where a refusal is: `statement 2 (SELECT)`, or `the view public.v`.
+enum Place<'a> {
+    Statement { index: usize, kind: &'a str },
+    View(&'a str),
 }
 
 impl std::fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "statement {} ({})", self.index, self.kind)
+        match self {
+            Place::Statement { index, kind } => write!(f, "statement {index} ({kind})"),
+            Place::View(view) => write!(f, "the view {view}"),
+        }
     }
 }
 
@@ -350,10 +353,10 @@ impl Vetter<'_> {
                     if *written {
                         statement.reach.targets = statement.reach.relations.clone();
                     }
-                    inner.push(statement);
+                    inner.push((view.clone(), statement));
                 }
             }
-            let request = request_for(inner.iter().map(|statement| &statement.reach));
+            let request = request_for(inner.iter().map(|(_, statement)| &statement.reach));
             if request.is_empty() {
                 break;
             }
@@ -361,11 +364,8 @@ impl Vetter<'_> {
                 .reach(&request)
                 .into_result()
                 .map_err(Failure::from_plugin)?;
-            for statement in &inner {
-                let at = Place {
-                    index: 1,
-                    kind: "view",
-                };
+            for (view, statement) in &inner {
+                let at = Place::View(view);
                 let mut as_read = statement.clone();
                 as_read.tier = reader_tier;
                 self.statement(&at, &as_read, &report)?;
