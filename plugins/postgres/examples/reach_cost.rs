@@ -97,10 +97,10 @@ fn main() -> Result<(), String> {
         relations: vec![name(&["w"])].into(),
         targets: vec![name(&["w"])].into(),
     };
-    let read_sql = "SELECT lower(v) FROM t JOIN v USING (id) WHERE id = 7";
+    let read_sql = "SELECT lower(t.v) FROM t JOIN v USING (id) WHERE id = 7";
     let write_sql = "INSERT INTO w (v) VALUES ('x')";
-    let (mut read, mut read_reach, mut write, mut write_checked) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut read, mut read_reach, mut write, mut write_fenced, mut write_checked) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let started = Instant::now();
         reader.begin().map_err(|e| e.message.to_string())?;
@@ -135,16 +135,18 @@ fn main() -> Result<(), String> {
     drop(writer);
     let _ = admin.batch_execute(&format!("DROP DATABASE {database}"));
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
-    let (a, b, c, d) = (
+    let (a, b, c, e, d) = (
         micros(median(&mut read)),
         micros(median(&mut read_reach)),
         micros(median(&mut write)),
+        micros(median(&mut write_fenced)),
         micros(median(&mut write_checked)),
     );
     println!("rounds: {rounds} (medians, microseconds per call, on an open session)");
     println!("read call:                    {a:8.0}");
     println!("read call + reach:            {b:8.0}  (+{:.0})", b - a);
     println!("write call:                   {c:8.0}");
+    println!("write call + fence:           {e:8.0}  (+{:.0})", e - c);
     println!("write call + reach + fence:   {d:8.0}  (+{:.0})", d - c);
     Ok(())
 }

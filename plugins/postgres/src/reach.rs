@@ -91,7 +91,7 @@ fn index_of(row: &postgres::Row) -> PluginResult<usize> {
 
 /// Answers a [`ReachRequest`].
 pub fn reach(client: &mut impl GenericClient, request: &ReachRequest) -> PluginResult<ReachReport> {
-    let (login, powers) = powers(client)?;
+    let (login, powers) = powers(client, request.is_empty())?;
     let functions = functions(client, &request.functions)?;
     let mut names: Vec<(SqlName, bool)> = request
         .relations
@@ -130,8 +130,13 @@ fn power(power: &str, meaning: &str, escapes: bool) -> LoginPower {
     }
 }
 
-/// The login and what it can do beyond the tiers' assumptions.
-fn powers(client: &mut impl GenericClient) -> PluginResult<(String, RVec<LoginPower>)> {
+/// The login and what it can do beyond the tiers' assumptions. The powers that do not let
+/// code escape (schemas it owns, roles it may switch to) are looked up only when `detailed`
+/// (the login report): a call needs only the others.
+fn powers(
+    client: &mut impl GenericClient,
+    detailed: bool,
+) -> PluginResult<(String, RVec<LoginPower>)> {
     let row = client
         .query_one(
             "SELECT current_user::text, r.rolsuper, r.rolcreaterole, r.rolcreatedb, \
@@ -143,17 +148,19 @@ fn powers(client: &mut impl GenericClient) -> PluginResult<(String, RVec<LoginPo
                     pg_catalog.pg_has_role(current_user, 'pg_read_all_data', 'MEMBER'), \
                     pg_catalog.pg_has_role(current_user, 'pg_write_all_data', 'MEMBER'), \
                     pg_catalog.has_database_privilege(current_database(), 'CREATE'), \
-                    (SELECT pg_catalog.string_agg(quote_ident(s.nspname), ', ' ORDER BY s.nspname) \
-                       FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid \
-                        AND s.nspname NOT LIKE 'pg\\_%' AND s.nspname <> 'information_schema'), \
-                    (SELECT pg_catalog.string_agg(quote_ident(b.rolname), ', ' ORDER BY b.rolname) \
-                       FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
+                    CASE WHEN $1 THEN (SELECT pg_catalog.string_agg(quote_ident(s.nspname), ', ' \
+                       ORDER BY s.nspname) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid \
+                        AND s.nspname NOT LIKE 'pg\\_%' AND s.nspname <> 'information_schema') END, \
+                    CASE WHEN $1 THEN (SELECT pg_catalog.string_agg(quote_ident(b.rolname), ', ' \
+                       ORDER BY b.rolname) FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
                         AND b.rolname NOT LIKE 'pg\\_%' \
-                        AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')), \
-                    EXISTS (SELECT 1 FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
-                        AND b.rolsuper AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) \
+                        AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) END, \
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m \
+                        JOIN pg_catalog.pg_roles b ON b.oid = m.roleid \
+                       WHERE b.rolsuper AND b.oid <> r.oid \
+                         AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) \
                FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
-            &[],
+            &[&detailed],
         )
         .map_err(|e| query_error(&e))?;
     let login = text(&row, 0)?;
@@ -368,72 +375,94 @@ fn relations(
             oids.push((index, oid));
         }
     }
-    for (index, oid) in oids {
-        let target = targets.get(index).copied().unwrap_or(false);
-        let fires = fires(client, oid, target)?;
-        if let Some(entry) = resolved.get_mut(index) {
-            entry.fires = fires;
+    if !oids.is_empty() {
+        let (indexes, starts): (Vec<usize>, Vec<u32>) = oids.into_iter().unzip();
+        let written: Vec<bool> = indexes
+            .iter()
+            .map(|index| targets.get(*index).copied().unwrap_or(false))
+            .collect();
+        for (position, routine) in fires(client, &starts, &written)? {
+            if let Some(entry) = indexes
+                .get(position)
+                .and_then(|index| resolved.get_mut(*index))
+            {
+                entry.fires.push(routine);
+            }
         }
     }
     Ok(resolved.into())
 }
 
 /// User code that reading (policies) or writing (also triggers, rules, defaults,
-/// constraints, index expressions) the relation `oid` runs — following a write to the
+/// constraints, index expressions) each relation of `oids` runs — following a write to the
 /// partitions and inheritance children it routes to and the tables whose foreign keys
-/// cascade from it.
-fn fires(client: &mut impl GenericClient, oid: u32, target: bool) -> PluginResult<RVec<Routine>> {
+/// cascade from it. One query for all of them; answers (position in `oids`, routine).
+fn fires(
+    client: &mut impl GenericClient,
+    oids: &[u32],
+    written: &[bool],
+) -> PluginResult<Vec<(usize, Routine)>> {
     let system = system_routine(3);
     let sql = format!(
-        "WITH RECURSIVE rels(oid) AS ( \
-             SELECT $1::oid \
+        "WITH RECURSIVE start AS ( \
+             SELECT s.oid, s.written, s.i FROM unnest($1::oid[], $2::bool[]) \
+                    WITH ORDINALITY AS s(oid, written, i) \
+         ), rels(i, written, oid) AS ( \
+             SELECT i, written, oid FROM start \
              UNION \
-             SELECT x.child FROM rels, LATERAL ( \
-                 SELECT i.inhrelid AS child FROM pg_catalog.pg_inherits i WHERE i.inhparent = rels.oid AND $2 \
+             SELECT rels.i, rels.written, x.child FROM rels, LATERAL ( \
+                 SELECT h.inhrelid AS child FROM pg_catalog.pg_inherits h \
+                  WHERE h.inhparent = rels.oid AND rels.written \
                  UNION ALL \
                  SELECT k.conrelid FROM pg_catalog.pg_constraint k \
-                  WHERE k.confrelid = rels.oid AND k.contype = 'f' AND $2) x \
-         ), objects(classid, objid) AS ( \
-             SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, p.oid FROM pg_catalog.pg_policy p \
-              WHERE p.polrelid IN (SELECT oid FROM rels) \
-             UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, t.oid FROM pg_catalog.pg_trigger t \
-              WHERE $2 AND t.tgrelid IN (SELECT oid FROM rels) AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
-             UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid FROM pg_catalog.pg_rewrite w \
-              WHERE $2 AND w.ev_class IN (SELECT oid FROM rels) AND w.rulename <> '_RETURN' \
-             UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, a.oid FROM pg_catalog.pg_attrdef a \
-              WHERE $2 AND a.adrelid IN (SELECT oid FROM rels) \
-             UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, k.oid FROM pg_catalog.pg_constraint k \
-              WHERE $2 AND k.conrelid IN (SELECT oid FROM rels) \
-             UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, x.indexrelid FROM pg_catalog.pg_index x \
-              WHERE $2 AND x.indrelid IN (SELECT oid FROM rels) \
+                  WHERE k.confrelid = rels.oid AND k.contype = 'f' AND rels.written) x \
+         ), objects(i, classid, objid) AS ( \
+             SELECT r.i, 'pg_catalog.pg_policy'::pg_catalog.regclass, p.oid \
+               FROM rels r JOIN pg_catalog.pg_policy p ON p.polrelid = r.oid \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_trigger'::pg_catalog.regclass, t.oid \
+               FROM rels r JOIN pg_catalog.pg_trigger t ON t.tgrelid = r.oid \
+              WHERE r.written AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid \
+               FROM rels r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid \
+              WHERE r.written AND w.rulename <> '_RETURN' \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_attrdef'::pg_catalog.regclass, a.oid \
+               FROM rels r JOIN pg_catalog.pg_attrdef a ON a.adrelid = r.oid WHERE r.written \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_constraint'::pg_catalog.regclass, k.oid \
+               FROM rels r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid WHERE r.written \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_class'::pg_catalog.regclass, x.indexrelid \
+               FROM rels r JOIN pg_catalog.pg_index x ON x.indrelid = r.oid WHERE r.written \
          ) \
-         SELECT DISTINCT n.nspname::text, p.proname::text, {system} \
+         SELECT DISTINCT o.i, n.nspname::text, p.proname::text, {system} \
            FROM objects o \
            JOIN pg_catalog.pg_depend d ON d.classid = o.classid AND d.objid = o.objid \
                 AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
            JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid \
            JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
          UNION \
-         SELECT n.nspname::text, 'rule ' || w.rulename || ' on ' || c.relname, false \
-           FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class \
+         SELECT r.i, n.nspname::text, 'rule ' || w.rulename || ' on ' || c.relname, false \
+           FROM rels r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid \
+           JOIN pg_catalog.pg_class c ON c.oid = w.ev_class \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-          WHERE $2 AND w.ev_class IN (SELECT oid FROM rels) AND w.rulename <> '_RETURN'"
+          WHERE r.written AND w.rulename <> '_RETURN'"
     );
     let rows = client
-        .query(sql.as_str(), &[&oid, &target, &outreaching()])
+        .query(sql.as_str(), &[&oids, &written, &outreaching()])
         .map_err(|e| query_error(&e))?;
-    let mut routines = RVec::new();
+    let mut found = Vec::new();
     for row in rows {
-        if flag(&row, 2)? {
+        if flag(&row, 3)? {
             continue;
         }
-        routines.push(Routine {
-            schema: text(&row, 0)?.into(),
-            name: text(&row, 1)?.into(),
-            system: false,
-        });
+        found.push((
+            index_of(&row)?,
+            Routine {
+                schema: text(&row, 1)?.into(),
+                name: text(&row, 2)?.into(),
+                system: false,
+            },
+        ));
     }
-    Ok(routines)
+    Ok(found)
 }
 
 /// User code any statement may run without naming it: casts and operators implemented by

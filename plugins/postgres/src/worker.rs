@@ -97,10 +97,18 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             }
             Request::Rollback(reply) => answer(reply, Ok(())),
             Request::ServerInfo(reply) => answer(reply, server_info(&mut client)),
-            Request::Introspect(request, reply) => {
-                answer(reply, introspect_read_only(&mut client, &request))
-            }
-            Request::Reach(request, reply) => answer(reply, reach_read_only(&mut client, &request)),
+            Request::Introspect(request, reply) => answer(
+                reply,
+                read_only(&mut client, |transaction| {
+                    introspect::run(transaction, &request)
+                }),
+            ),
+            Request::Reach(request, reply) => answer(
+                reply,
+                read_only(&mut client, |transaction| {
+                    reach::reach(transaction, &request)
+                }),
+            ),
             // Nothing ran outside a transaction: nothing changed.
             Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
@@ -453,30 +461,18 @@ fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
     })
 }
 
-/// Names resolved outside a host transaction are resolved in a read-only one that is rolled
-/// back.
-fn reach_read_only(client: &mut Client, request: &ReachRequest) -> PluginResult<ReachReport> {
-    let mut transaction = client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .map_err(|e| query_error(&e))?;
-    let result = reach::reach(&mut transaction, request);
-    transaction.rollback().map_err(|e| query_error(&e))?;
-    result
-}
-
-/// Introspection outside a host transaction runs in a read-only one that is rolled back.
-fn introspect_read_only(
+/// Catalog questions asked outside a host transaction (names to resolve, introspection) run in
+/// a read-only one that is rolled back.
+fn read_only<T>(
     client: &mut Client,
-    request: &IntrospectRequest,
-) -> PluginResult<IntrospectResult> {
+    ask: impl FnOnce(&mut Transaction<'_>) -> PluginResult<T>,
+) -> PluginResult<T> {
     let mut transaction = client
         .build_transaction()
         .read_only(true)
         .start()
         .map_err(|e| query_error(&e))?;
-    let result = introspect::run(&mut transaction, request);
+    let result = ask(&mut transaction);
     transaction.rollback().map_err(|e| query_error(&e))?;
     result
 }
