@@ -122,6 +122,13 @@ fn main() -> Result<(), String> {
         write.push(started.elapsed());
 
         let started = Instant::now();
+        writer.begin().map_err(|e| e.message.to_string())?;
+        run(writer.as_mut(), write_sql)?;
+        writer.write_fence().map_err(|e| e.message.to_string())?;
+        writer.commit().map_err(|e| e.message.to_string())?;
+        write_fenced.push(started.elapsed());
+
+        let started = Instant::now();
         writer
             .reach(&write_request)
             .map_err(|e| e.message.to_string())?;

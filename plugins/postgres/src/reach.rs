@@ -12,7 +12,7 @@
 
 use plenum_plugin_api::abi_stable::std_types::{ROption, RString, RVec};
 use plenum_plugin_api::{
-    FenceOutcome, LoginPower, PluginError, PluginResult, ReachReport, ReachRequest,
+    AccessMode, FenceOutcome, LoginPower, PluginError, PluginResult, ReachReport, ReachRequest,
     ResolvedFunction, ResolvedRelation, Routine, SqlName,
 };
 use postgres::GenericClient;
@@ -89,9 +89,18 @@ fn index_of(row: &postgres::Row) -> PluginResult<usize> {
     usize::try_from(index - 1).map_err(|_| PluginError::internal("bad ordinality"))
 }
 
-/// Answers a [`ReachRequest`].
-pub fn reach(client: &mut impl GenericClient, request: &ReachRequest) -> PluginResult<ReachReport> {
+/// Answers a [`ReachRequest`] for a session opened in `access` mode.
+///
+/// What each name fires, and user code reached without a name, matter only where the host
+/// refuses user code: on a login whose powers let it escape, and for read statements in a
+/// session opened for writing. Elsewhere those lookups (the costliest) are skipped.
+pub fn reach(
+    client: &mut impl GenericClient,
+    request: &ReachRequest,
+    access: AccessMode,
+) -> PluginResult<ReachReport> {
     let (login, powers) = powers(client, request.is_empty())?;
+    let escapes = powers.iter().any(|power| power.escapes);
     let functions = functions(client, &request.functions)?;
     let mut names: Vec<(SqlName, bool)> = request
         .relations
@@ -103,9 +112,15 @@ pub fn reach(client: &mut impl GenericClient, request: &ReachRequest) -> PluginR
             names.push((target.clone(), true));
         }
     }
-    let relations = relations(client, &names)?;
-    // Asked also for calls that name nothing but apply an operator or a cast.
-    let ambient = ambient(client)?;
+    let relations = relations(client, &names, escapes || access != AccessMode::Read)?;
+    // User code reached without a name matters only where user code is refused: on a login
+    // whose powers let it escape (the host checks nothing else against it). Asked also for
+    // calls that name nothing but apply an operator or a cast.
+    let ambient = if escapes {
+        ambient(client)?
+    } else {
+        RVec::new()
+    };
     Ok(ReachReport {
         login: login.into(),
         powers,
@@ -323,6 +338,7 @@ fn functions(
 fn relations(
     client: &mut impl GenericClient,
     names: &[(SqlName, bool)],
+    with_fires: bool,
 ) -> PluginResult<RVec<ResolvedRelation>> {
     let mut resolved: Vec<ResolvedRelation> = names
         .iter()
@@ -375,7 +391,7 @@ fn relations(
             oids.push((index, oid));
         }
     }
-    if !oids.is_empty() {
+    if with_fires && !oids.is_empty() {
         let (indexes, starts): (Vec<usize>, Vec<u32>) = oids.into_iter().unzip();
         let written: Vec<bool> = indexes
             .iter()

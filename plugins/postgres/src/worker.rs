@@ -72,7 +72,7 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             Request::Begin(reply) => match begin(&mut client, access) {
                 Ok(transaction) => {
                     answer(reply, Ok(()));
-                    if serve_transaction(transaction, None, &requests).is_break() {
+                    if serve_transaction(transaction, access, None, &requests).is_break() {
                         return;
                     }
                 }
@@ -82,7 +82,7 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             // until `commit` or `rollback`, like one opened by `begin`.
             Request::Execute { .. } => match begin(&mut client, access) {
                 Ok(transaction) => {
-                    if serve_transaction(transaction, Some(request), &requests).is_break() {
+                    if serve_transaction(transaction, access, Some(request), &requests).is_break() {
                         return;
                     }
                 }
@@ -106,7 +106,7 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             Request::Reach(request, reply) => answer(
                 reply,
                 read_only(&mut client, |transaction| {
-                    reach::reach(transaction, &request)
+                    reach::reach(transaction, &request, access)
                 }),
             ),
             // Nothing ran outside a transaction: nothing changed.
@@ -147,6 +147,7 @@ fn begin(client: &mut Client, access: AccessMode) -> PluginResult<Transaction<'_
 
 fn serve_transaction(
     mut transaction: Transaction<'_>,
+    access: AccessMode,
     first: Option<Request>,
     requests: &Receiver<Request>,
 ) -> Flow {
@@ -207,7 +208,7 @@ fn serve_transaction(
                 answer(reply, introspect::run(&mut transaction, &request))
             }
             Request::Reach(request, reply) => {
-                let result = reach::reach(&mut transaction, &request);
+                let result = reach::reach(&mut transaction, &request, access);
                 failed |= result.is_err();
                 answer(reply, result)
             }
