@@ -322,20 +322,35 @@ fn the_privilege_report_shows_what_the_least_privilege_roles_take_away() {
     let report = test(live.as_role(&creator));
     assert_eq!(report["privileged"], true, "{report}");
 
-    // The read role of docs/CONNECTIONS.md.
+    // The read and write roles of docs/CONNECTIONS.md.
     let reader = unique_name("plenum_ro");
+    let writer = unique_name("plenum_rw");
     let database = live.db.name.clone();
-    let docs_sql = least_privilege_read_sql(&reader, &database);
+    let docs_sql = least_privilege_sql("postgres read role", "plenum_reader", &reader, &database);
     live.db.admin().exec(&[&docs_sql]);
-    let report = test(live.as_role(&reader));
-    assert_eq!(report["privileged"], false, "{report}");
-    assert_eq!(report["powers"], serde_json::json!([]), "{report}");
+    let docs_sql = least_privilege_sql("postgres write role", "plenum_writer", &writer, &database);
+    live.db.admin().exec(&[&docs_sql]);
+    for role in [&reader, &writer] {
+        let report = test(live.as_role(role));
+        assert_eq!(report["privileged"], false, "{report}");
+        assert_eq!(report["powers"], serde_json::json!([]), "{report}");
+    }
     Plenum::new(["query"])
         .args(live.as_role(&reader))
         .args(["--sql", "SELECT count(*) FROM t"])
         .run()
         .assert_ok();
-    for role in [creator, reader] {
+    Plenum::new(["query", "--allow-write"])
+        .args(live.as_role(&writer))
+        .args(["--sql", "INSERT INTO t VALUES (30, 'thirty')"])
+        .run()
+        .assert_ok();
+    Plenum::new(["query", "--allow-ddl"])
+        .args(live.as_role(&writer))
+        .args(["--sql", "CREATE TABLE not_mine (a int)"])
+        .run()
+        .assert_error("QUERY_FAILED");
+    for role in [creator, reader, writer] {
         live.db.admin().exec(&[&format!("DROP OWNED BY {role}")]);
         live.db
             .server
@@ -344,20 +359,21 @@ fn the_privilege_report_shows_what_the_least_privilege_roles_take_away() {
     }
 }
 
-/// The read-only role SQL from docs/CONNECTIONS.md, with its placeholders filled in.
-fn least_privilege_read_sql(role: &str, database: &str) -> String {
+/// A least-privilege role's SQL from docs/CONNECTIONS.md (the block after `-- plenum: TITLE`),
+/// with its placeholder role and database replaced.
+fn least_privilege_sql(title: &str, placeholder: &str, role: &str, database: &str) -> String {
     let docs = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../docs/CONNECTIONS.md"
     ))
     .expect("docs/CONNECTIONS.md");
     let start = docs
-        .find("-- plenum: postgres read role")
-        .expect("the docs hold the PostgreSQL read role");
+        .find(&format!("-- plenum: {title}"))
+        .unwrap_or_else(|| panic!("the docs hold the {title}"));
     let block = &docs[start..];
     let end = block.find("```").expect("the block ends");
     block[..end]
-        .replace("plenum_reader", role)
+        .replace(placeholder, role)
         .replace("appdb", database)
         .replace("'change-me'", "NULL")
 }
