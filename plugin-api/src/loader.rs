@@ -56,6 +56,42 @@ pub mod v1_0 {
     }
 }
 
+/// The root module exactly as plugin API 1.1 declared it (1.0 plus `about`). Never change it.
+pub mod v1_1 {
+    use abi_stable::library::RootModule;
+    use abi_stable::sabi_types::VersionStrings;
+    use abi_stable::std_types::RResult;
+    use abi_stable::{package_version_strings, StableAbi};
+
+    use crate::abi::{ApiVersion, ConnectionBox};
+    use crate::error::PluginError;
+    use crate::types::{ConnectParams, PluginAbout, PluginInfo};
+
+    /// The 1.1 root module (same name and package as the live one).
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
+    #[sabi(missing_field(option))]
+    pub struct PluginModule {
+        /// The plugin-API version the plugin was built against.
+        pub api_version: ApiVersion,
+        /// What the plugin is.
+        pub info: extern "C" fn() -> RResult<PluginInfo, PluginError>,
+        /// Opens a session.
+        #[sabi(last_prefix_field)]
+        pub connect: extern "C" fn(&ConnectParams) -> RResult<ConnectionBox, PluginError>,
+        /// Who maintains the plugin.
+        pub about: extern "C" fn() -> RResult<PluginAbout, PluginError>,
+    }
+
+    impl RootModule for PluginModuleRef {
+        abi_stable::declare_root_module_statics! {PluginModuleRef}
+        const BASE_NAME: &'static str = "plenum_plugin";
+        const NAME: &'static str = "plenum_plugin";
+        const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    }
+}
+
 /// Opens the plugin library at `path`, runs its root-module constructor and checks the layout
 /// of every root-module field the library says it has (up to the ones this crate knows).
 ///
@@ -119,9 +155,12 @@ pub fn load_root_module_remembering(
     }
     let base = header.init_root_module::<v1_0::PluginModuleRef>()?;
     let api = base.api_version();
-    // Every minor version after 1.0 is, so far, the live layout (1.1).
-    if api.major == API_VERSION.major && api.minor >= 1 {
+    // Each minor version's fields are checked against the layout that version declared:
+    // 1.1 added `about`, 1.2 (the live layout) `policy`.
+    if api.major == API_VERSION.major && api.minor >= 2 {
         header.ensure_layout::<PluginModuleRef>()?;
+    } else if api.major == API_VERSION.major && api.minor == 1 {
+        header.ensure_layout::<v1_1::PluginModuleRef>()?;
     }
     // SAFETY: the library's root module passed the layout check of the 1.0 root module, whose
     // fields are the first fields of the live one, in the same order, with the same types;
@@ -195,13 +234,15 @@ mod memo {
     /// host binary's identity in the key, a host started through another program (valgrind,
     /// `ld.so`), whose `/proc/self/exe` is that program, still finds only entries of its own
     /// layout.
-    const SOURCES: [&[u8]; 7] = [
+    const SOURCES: [&[u8]; 9] = [
         include_bytes!("abi.rs"),
         include_bytes!("driver.rs"),
         include_bytes!("error.rs"),
         include_bytes!("introspect.rs"),
         include_bytes!("lib.rs"),
         include_bytes!("loader.rs"),
+        include_bytes!("policy.rs"),
+        include_bytes!("reach.rs"),
         include_bytes!("types.rs"),
     ];
 
@@ -327,6 +368,8 @@ mod tests {
             "introspect.rs",
             "lib.rs",
             "loader.rs",
+            "policy.rs",
+            "reach.rs",
             "types.rs",
         ];
         let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -349,7 +392,7 @@ mod tests {
             .parse()
             .expect("the crate version's minor is a number");
         assert!(
-            minor <= 1,
+            minor <= 2,
             "plugin API 1.{minor} appended fields: freeze the root module of the previous minor \
              version in loader.rs and check libraries of that version against it"
         );
