@@ -62,8 +62,10 @@ impl Policy {
     }
 
     /// Applies the rules to a classified statement (its label and the names it uses):
-    /// refuses it, or raises its tier and says why.
-    pub(crate) fn apply(&self, index: usize, statement: &mut Statement) -> Result<(), GateError> {
+    /// refuses it, or raises its tier and says why. `index` is its 1-based position, for
+    /// messages. [`crate::classify_with`] applies it to every statement; the host applies it
+    /// to statements it builds from [`crate::scan`].
+    pub fn apply(&self, index: usize, statement: &mut Statement) -> Result<(), GateError> {
         let refused = |reason: String| GateError::Refused {
             index,
             kind: statement.kind.clone(),
