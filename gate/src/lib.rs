@@ -195,6 +195,18 @@
 //! Not supported (parse errors): MySQL `LOCK IN SHARE MODE` inside a subquery, `SHOW` with
 //! parentheses, `CREATE` forms sqlparser does not know (e.g. `CREATE RULE`).
 //!
+//! # An engine's declared policy
+//!
+//! [`classify_with`] and [`check_with`] add an engine's [`Policy`] (declared by its plugin,
+//! plugin API 1.2) to the dialect's rules: functions and table functions refused or raised
+//! (by name, case-insensitively, anywhere in the tree), statement labels refused or raised,
+//! relations refused by name, relations written as string literals (`FROM 'file.csv'`)
+//! refused, and the engine's [`Lexing`]. With a declared lexing, the input is read a second
+//! time as the engine reads it (escape strings, backslash escapes, nested comments,
+//! executable comments, dollar quotes, backticks, `#` comments) and refused where the two
+//! readings put a string, quoted name or comment in different places. A policy only adds
+//! refusals and raises tiers; it cannot lower a tier or lift a refusal of the host's.
+//!
 //! # Assumptions
 //!
 //! The engine lexes strings the way sqlparser's dialect does: MySQL with backslash escapes
