@@ -172,7 +172,6 @@ fn file_and_lexing_attacks_are_refused_and_leave_the_directory_alone() {
         "SELECT * FROM duckdb_secrets()".to_owned(),
         "CHECKPOINT".to_owned(),
         "SELECT * FROM query('DELETE FROM items')".to_owned(),
-        "SELECT 1; DELETE FROM items".to_owned(),
         "SELECT getenv('HOME')".to_owned(),
     ];
     for sql in &attacks {
@@ -180,6 +179,16 @@ fn file_and_lexing_attacks_are_refused_and_leave_the_directory_alone() {
             let run = installed.query(sql, flags);
             assert!(!run.ok(), "{sql} {flags:?} ran: {}", run.json);
         }
+    }
+    // Stacked and smuggled writes in the read tier.
+    for sql in [
+        "SELECT 1; DELETE FROM items",
+        "SELECT E'\\''; DELETE FROM items; -- '",
+        "SELECT $$;$$; DELETE FROM items",
+        "WITH d AS (DELETE FROM items RETURNING *) SELECT * FROM d",
+    ] {
+        let run = installed.query(sql, &[]);
+        assert!(!run.ok(), "{sql} ran: {}", run.json);
     }
     assert_eq!(
         snapshot_dir(&installed.data).keys().collect::<Vec<_>>(),
