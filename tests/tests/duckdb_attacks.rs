@@ -226,3 +226,56 @@ fn tiers_hold_and_values_keep_their_meaning() {
         .assert_error("CONNECTION_FAILED");
     assert!(!missing.exists());
 }
+
+#[test]
+fn the_conformance_kit_passes() {
+    use plenum_plugin_conformance::api::abi_stable::std_types::ROption;
+    use plenum_plugin_conformance::api::{AccessMode, ConnectParams, Value};
+    use plenum_plugin_conformance::{run, ConformanceTarget, TypeProbe};
+
+    // Installed as a user installs it: libduckdb beside the plugin, found through `$ORIGIN`.
+    let (plugin, libduckdb) = built_plugin();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugin = install_library(&plugin, dir.path());
+    install_library(&libduckdb, dir.path());
+    let file = dir.path().join("kit.duckdb");
+    let mut params = ConnectParams::new("duckdb", AccessMode::Read);
+    params.file = ROption::RSome(file.to_string_lossy().as_ref().into());
+    let mut target = ConformanceTarget::new(plugin, "duckdb", params);
+    target.setup_sql = vec![
+        "CREATE TABLE items (id INTEGER, label VARCHAR)".into(),
+        "CREATE TABLE numbers AS SELECT range::INTEGER AS n FROM range(5000)".into(),
+    ];
+    target.cleanup_sql = vec!["DROP TABLE items".into(), "DROP TABLE numbers".into()];
+    target.insert_sql = "INSERT INTO items (id, label) VALUES (1, 'one')".into();
+    target.count_sql = "SELECT count(*) FROM items".into();
+    target.many_rows_sql = "SELECT * FROM numbers".into();
+    target.slow_query_sql =
+        "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3".into();
+    target.cancel_within = std::time::Duration::from_secs(3);
+    target.invalid_sql = "SELEC 1".into();
+    target.type_probes = vec![
+        TypeProbe::new(
+            "SELECT 42, 'x', NULL, 1.50::DECIMAL(5,2)",
+            vec![
+                Value::Int(42),
+                Value::Text("x".into()),
+                Value::Null,
+                Value::Decimal("1.50".into()),
+            ],
+        ),
+        TypeProbe::echo("SELECT ?::BLOB", Value::Bytes(vec![0, 1, 255].into())),
+    ];
+    let mut missing = ConnectParams::new("duckdb", AccessMode::Read);
+    missing.file = ROption::RSome(
+        dir.path()
+            .join("missing.duckdb")
+            .to_string_lossy()
+            .as_ref()
+            .into(),
+    );
+    target.unreachable_params = Some(missing);
+    let report = run(&target);
+    eprintln!("{report}");
+    report.assert_passed();
+}
