@@ -113,7 +113,16 @@ impl Connection for DuckSession {
             .map_err(query_error)?;
         let names = statement.column_names();
         if is_plain_write(sql) && names.len() == 1 && names[0] == "Count" {
-            return Ok(Box::new(DoneCursor(Some(changed as u64))));
+            // The result's one value is the count (`execute`'s own is 0 for CREATE … AS).
+            let mut rows = statement.raw_query();
+            let counted = match rows.next().map_err(query_error)? {
+                Some(row) => row.get::<_, i64>(0).ok(),
+                None => None,
+            };
+            let affected = counted
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(changed as u64);
+            return Ok(Box::new(DoneCursor(Some(affected))));
         }
         let columns = (0..names.len())
             .map(|index| {
@@ -182,14 +191,15 @@ impl Connection for DuckSession {
     }
 }
 
-/// INSERT, UPDATE, DELETE without RETURNING: DuckDB answers with one `Count` column.
+/// INSERT, UPDATE, DELETE without RETURNING and CREATE TABLE … AS: DuckDB answers with one
+/// `Count` column, which is the number of rows changed, not a result.
 fn is_plain_write(sql: &str) -> bool {
     let first = sql
         .split_whitespace()
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    matches!(first.as_str(), "insert" | "update" | "delete")
+    matches!(first.as_str(), "insert" | "update" | "delete" | "create")
         && !sql.to_ascii_lowercase().contains("returning")
 }
 

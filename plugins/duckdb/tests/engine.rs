@@ -123,6 +123,17 @@ fn one_statement_per_call_by_duckdbs_own_reading() {
     session.commit().expect("commit");
     let rows = run(&mut *session, "SELECT count(*) FROM items").expect("count");
     assert_eq!(rows, vec![vec![Value::Int(2)]]);
+    // Writes report rows changed, not a `Count` row.
+    let cursor = session
+        .execute("CREATE TABLE copy AS SELECT * FROM items", &[], 0)
+        .expect("ctas");
+    assert!(cursor.columns().is_empty());
+    assert_eq!(cursor.rows_affected(), Some(2));
+    drop(cursor);
+    let cursor = session
+        .execute("UPDATE items SET label = 'z'", &[], 0)
+        .expect("update");
+    assert_eq!(cursor.rows_affected(), Some(2));
 }
 
 #[test]
