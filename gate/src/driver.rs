@@ -8,7 +8,9 @@ use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
 use crate::classify::{classify_piece, PieceError, Verdict};
 use crate::lex::{self, is_trivia, LexError, Lexed};
+use crate::lexing;
 use crate::params::{self, Placeholders};
+use crate::policy::Lexing;
 use crate::special::is_keyword;
 use crate::{buffers, Dialect, GateError, Statement};
 
@@ -22,7 +24,11 @@ const MAX_STATEMENT_TOKENS: usize = 1_000_000;
 /// How many `;`-separated pieces one trigger or function body may span.
 const MAX_MERGED_PIECES: usize = 256;
 
-pub(crate) fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
+pub(crate) fn classify(
+    sql: &str,
+    dialect: Dialect,
+    lexing: Option<&Lexing>,
+) -> Result<Vec<Statement>, GateError> {
     let mut lexed = match lex::lex(sql, dialect) {
         Ok(lexed) => lexed,
         Err(LexError::Parse(error)) => return Err(error),
@@ -41,6 +47,12 @@ pub(crate) fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, Ga
             })
         }
     };
+    if let Some(lexing) = lexing {
+        if let Err(error) = lexing::cross_check(sql, &lexed.tokens, &lexed.offsets, lexing) {
+            buffers::give_back(lexed.tokens);
+            return Err(error);
+        }
+    }
     let pieces = split(&lexed.tokens);
     let longest = pieces.iter().map(|p| p.significant).max().unwrap_or(0);
     if longest > MAX_STATEMENT_TOKENS {

@@ -195,6 +195,18 @@
 //! Not supported (parse errors): MySQL `LOCK IN SHARE MODE` inside a subquery, `SHOW` with
 //! parentheses, `CREATE` forms sqlparser does not know (e.g. `CREATE RULE`).
 //!
+//! # An engine's declared policy
+//!
+//! [`classify_with`] and [`check_with`] add an engine's [`Policy`] (declared by its plugin,
+//! plugin API 1.2) to the dialect's rules: functions and table functions refused or raised
+//! (by name, case-insensitively, anywhere in the tree), statement labels refused or raised,
+//! relations refused by name, relations written as string literals (`FROM 'file.csv'`)
+//! refused, and the engine's [`Lexing`]. With a declared lexing, the input is read a second
+//! time as the engine reads it (escape strings, backslash escapes, nested comments,
+//! executable comments, dollar quotes, backticks, `#` comments) and refused where the two
+//! readings put a string, quoted name or comment in different places. A policy only adds
+//! refusals and raises tiers; it cannot lower a tier or lift a refusal of the host's.
+//!
 //! # Assumptions
 //!
 //! The engine lexes strings the way sqlparser's dialect does: MySQL with backslash escapes
@@ -234,8 +246,10 @@ mod error;
 mod functions;
 mod labels;
 mod lex;
+mod lexing;
 mod names;
 mod params;
+mod policy;
 mod reasons;
 mod scan;
 mod special;
@@ -245,6 +259,7 @@ mod walk;
 pub use dialect::Dialect;
 pub use error::GateError;
 pub use names::{Name, NamePart, Reach};
+pub use policy::{Lexing, Policy, Rule};
 pub use tier::Tier;
 
 /// One classified statement of the input.
@@ -285,7 +300,23 @@ pub struct Statement {
 /// allowed, [`GateError::Parameters`] for the first statement whose placeholders break the
 /// dialect's rules. Nothing of the input may run unless this returns `Ok`.
 pub fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
-    driver::classify(sql, dialect)
+    driver::classify(sql, dialect, None)
+}
+
+/// [`classify`] with an engine's declared [`Policy`] on top of the dialect's rules: the
+/// input is also read with the engine's declared lexing (refused where the readings
+/// disagree), and each statement is refused or raised by the policy's rules. A policy only
+/// adds refusals and raises tiers; an empty one changes nothing.
+pub fn classify_with(
+    sql: &str,
+    dialect: Dialect,
+    policy: &Policy,
+) -> Result<Vec<Statement>, GateError> {
+    let mut statements = driver::classify(sql, dialect, policy.lexing.as_ref())?;
+    for (position, statement) in statements.iter_mut().enumerate() {
+        policy.apply(position + 1, statement)?;
+    }
+    Ok(statements)
 }
 
 /// Whether the gate has classified the function `name` (the last part of its name) for
@@ -321,7 +352,17 @@ pub fn scan(sql: &str, dialect: Dialect) -> Result<Reach, GateError> {
 /// a parse error or refusal anywhere, else the first statement above the grant as
 /// [`GateError::NeedsTier`].
 pub fn check(sql: &str, dialect: Dialect, granted: Tier) -> Result<Vec<Statement>, GateError> {
-    let statements = classify(sql, dialect)?;
+    check_with(sql, dialect, granted, &Policy::default())
+}
+
+/// [`check`] with an engine's declared [`Policy`] (see [`classify_with`]).
+pub fn check_with(
+    sql: &str,
+    dialect: Dialect,
+    granted: Tier,
+    policy: &Policy,
+) -> Result<Vec<Statement>, GateError> {
+    let statements = classify_with(sql, dialect, policy)?;
     if let Some((position, statement)) = statements
         .iter()
         .enumerate()

@@ -85,6 +85,9 @@ pub struct Reach {
     /// type the gate does not know (user-defined operators, casts and domain checks run
     /// routines of their own).
     pub implicit: bool,
+    /// A relation is written as a string literal (`FROM 'file.csv'`), which some engines
+    /// read as a file.
+    pub string_relations: bool,
 }
 
 impl Reach {

@@ -397,6 +397,11 @@ impl Visitor for Walker {
                 }
             }
         }
+        if relation.0.iter().any(|part| {
+            matches!(part, ObjectNamePart::Identifier(ident) if ident.quote_style == Some('\''))
+        }) {
+            self.reach.string_relations = true;
+        }
         let parts = &mut parts[..count];
         parts.reverse();
         if let Some(name) = Name::from_object(relation) {

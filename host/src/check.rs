@@ -75,10 +75,15 @@ pub fn check_only(
     request: &QueryRequest,
     started: Instant,
 ) -> Result<(Box<serde_json::value::RawValue>, Meta), Failure> {
-    let statements = plenum_gate::classify(&request.sql, plugin.dialect())?;
+    let statements = plenum_gate::classify_with(&request.sql, plugin.dialect(), plugin.policy())?;
     let needed = needed_tier(&statements);
     let mut problems = Vec::new();
-    if let Err(error) = plenum_gate::check(&request.sql, plugin.dialect(), request.requested) {
+    if let Err(error) = plenum_gate::check_with(
+        &request.sql,
+        plugin.dialect(),
+        request.requested,
+        plugin.policy(),
+    ) {
         problems.push(error.to_string());
     }
     for check in [

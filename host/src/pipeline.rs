@@ -212,7 +212,12 @@ fn query(
         let (data, meta) = crate::check::check_only(&plugin, request, started)?;
         return Ok(QueryOutput::Data(data, meta));
     }
-    let statements = plenum_gate::check(&request.sql, plugin.dialect(), request.requested)?;
+    let statements = plenum_gate::check_with(
+        &request.sql,
+        plugin.dialect(),
+        request.requested,
+        plugin.policy(),
+    )?;
     params::check_count(&statements, request.params.len())?;
     check_paging(&statements, request.offset)?;
     if request.mode == QueryMode::Explain {
@@ -242,6 +247,7 @@ fn query(
         &mut session.connection,
         &statements,
         plugin.dialect(),
+        plugin.policy(),
         access,
         &request.connection.allowed_routines,
     )

@@ -22,7 +22,7 @@
 
 use std::collections::BTreeSet;
 
-use plenum_gate::{Dialect, Name, Statement, Tier};
+use plenum_gate::{Dialect, Name, Policy, Statement, Tier};
 use plenum_plugin_api::{
     AccessMode, ConnectionBox, ErrorKind, PluginError, ReachReport, ReachRequest, Routine, SqlName,
 };
@@ -39,6 +39,7 @@ pub fn vet(
     connection: &mut ConnectionBox,
     statements: &[Statement],
     dialect: Dialect,
+    policy: &Policy,
     access: AccessMode,
     allowed: &[String],
 ) -> Result<(), Failure> {
@@ -58,6 +59,7 @@ pub fn vet(
     };
     let vetter = Vetter {
         dialect,
+        policy,
         access,
         allowed,
         privileged: report.privileged(),
@@ -145,6 +147,8 @@ impl std::fmt::Display for Place<'_> {
 
 struct Vetter<'a> {
     dialect: Dialect,
+    /// The engine's declared policy, applied to view definitions as to statements.
+    policy: &'a Policy,
     access: AccessMode,
     allowed: &'a [String],
     privileged: bool,
@@ -317,13 +321,14 @@ impl Vetter<'_> {
                         "the view {view} is refused; in its definition: {error}"
                     ))
                 };
-                let vetted = match plenum_gate::classify(definition, self.dialect) {
+                let vetted = match plenum_gate::classify_with(definition, self.dialect, self.policy)
+                {
                     Ok(vetted) => vetted,
                     // The engine's own text of the view, in a shape the parser does not
                     // read: its names are still vetted, token by token.
                     Err(plenum_gate::GateError::Parse { .. }) => {
                         let reach = plenum_gate::scan(definition, self.dialect).map_err(refused)?;
-                        vec![Statement {
+                        let mut statement = Statement {
                             sql: String::new(),
                             kind: "VIEW".to_owned(),
                             tier: Tier::Read,
@@ -332,7 +337,9 @@ impl Vetter<'_> {
                             line: 1,
                             column: 1,
                             parameters: 0,
-                        }]
+                        };
+                        self.policy.apply(1, &mut statement).map_err(refused)?;
+                        vec![statement]
                     }
                     Err(error) => return Err(refused(error)),
                 };

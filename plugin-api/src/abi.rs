@@ -14,6 +14,7 @@ use abi_stable::{package_version_strings, sabi_trait, StableAbi};
 
 use crate::error::PluginError;
 use crate::introspect::{IntrospectRequest, IntrospectResult};
+use crate::policy::EnginePolicy;
 use crate::reach::{FenceOutcome, ReachReport, ReachRequest};
 use crate::types::{Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, Value};
 
@@ -141,6 +142,10 @@ pub struct PluginModule {
     /// Since API 1.1: who maintains the plugin and under what license. A host reads it
     /// through an `Option`-returning accessor, which is `None` for plugins built against 1.0.
     pub about: extern "C" fn() -> RResult<PluginAbout, PluginError>,
+    /// Since API 1.2: the engine's SQL policy, which the host's gate enforces on top of its
+    /// own rules for the dialect (see [`crate::policy`]). `None` for plugins built against
+    /// 1.0 or 1.1.
+    pub policy: extern "C" fn() -> RResult<EnginePolicy, PluginError>,
 }
 
 impl RootModule for PluginModuleRef {

@@ -20,6 +20,7 @@ use crate::abi::{
 };
 use crate::error::{PluginError, PluginResult};
 use crate::introspect::{IntrospectRequest, IntrospectResult};
+use crate::policy::EnginePolicy;
 use crate::reach::{FenceOutcome, ReachReport, ReachRequest};
 use crate::types::{Column, ConnectParams, PluginAbout, PluginInfo, ServerInfo, Value};
 
@@ -37,6 +38,13 @@ pub trait Plugin: 'static {
     /// Who maintains the plugin (API 1.1). The default says nothing.
     fn about() -> PluginAbout {
         PluginAbout::default()
+    }
+
+    /// The engine's SQL policy (API 1.2): functions, statements and relations the gate must
+    /// refuse or raise, and the engine's lexical features. It can only tighten the host's
+    /// rules. The default declares nothing.
+    fn policy() -> EnginePolicy {
+        EnginePolicy::default()
     }
 }
 
@@ -330,6 +338,10 @@ extern "C" fn about_entry<P: Plugin>() -> RResult<PluginAbout, PluginError> {
     guard(|| Ok(P::about()))
 }
 
+extern "C" fn policy_entry<P: Plugin>() -> RResult<EnginePolicy, PluginError> {
+    guard(|| Ok(P::policy()))
+}
+
 extern "C" fn connect_entry<P: Plugin>(
     params: &ConnectParams,
 ) -> RResult<ConnectionBox, PluginError> {
@@ -353,6 +365,7 @@ pub fn root_module<P: Plugin>() -> PluginModuleRef {
         info: info_entry::<P>,
         connect: connect_entry::<P>,
         about: about_entry::<P>,
+        policy: policy_entry::<P>,
     }
     .leak_into_prefix()
 }

@@ -29,6 +29,7 @@ pub mod abi;
 pub mod driver;
 pub mod error;
 pub mod introspect;
+pub mod policy;
 pub mod reach;
 pub mod types;
 
@@ -41,6 +42,7 @@ pub use introspect::{
     ColumnInfo, ForeignKeyInfo, IndexInfo, IntrospectOp, IntrospectRequest, IntrospectResult,
     TableDetail, TableKind, TableSummary,
 };
+pub use policy::{EnginePolicy, FunctionRule, Lexing, RelationRule, RuleEffect, StatementRule};
 pub use reach::{
     FenceOutcome, LoginPower, ReachReport, ReachRequest, ResolvedFunction, ResolvedRelation,
     Routine, SqlName,

@@ -202,10 +202,12 @@ pub fn load_root_module_remembering(
     }
     let base = header.init_root_module::<v1_0::PluginModuleRef>()?;
     let api = base.api_version();
-    if api.major == API_VERSION.major && api.minor == 1 {
-        header.ensure_layout::<v1_1::PluginModuleRef>()?;
-    } else if api.major == API_VERSION.major && api.minor >= 2 {
+    // Each minor version's fields are checked against the layout that version declared:
+    // 1.1 added `about`, 1.2 (the live layout) `policy`.
+    if api.major == API_VERSION.major && api.minor >= 2 {
         header.ensure_layout::<PluginModuleRef>()?;
+    } else if api.major == API_VERSION.major && api.minor == 1 {
+        header.ensure_layout::<v1_1::PluginModuleRef>()?;
     }
     // SAFETY: the library's root module passed the layout check of the 1.0 root module, whose
     // fields are the first fields of the live one, in the same order, with the same types;
@@ -283,13 +285,14 @@ mod memo {
     /// host binary's identity in the key, a host started through another program (valgrind,
     /// `ld.so`), whose `/proc/self/exe` is that program, still finds only entries of its own
     /// layout.
-    const SOURCES: [&[u8]; 8] = [
+    const SOURCES: [&[u8]; 9] = [
         include_bytes!("abi.rs"),
         include_bytes!("driver.rs"),
         include_bytes!("error.rs"),
         include_bytes!("introspect.rs"),
         include_bytes!("lib.rs"),
         include_bytes!("loader.rs"),
+        include_bytes!("policy.rs"),
         include_bytes!("reach.rs"),
         include_bytes!("types.rs"),
     ];
@@ -416,6 +419,7 @@ mod tests {
             "introspect.rs",
             "lib.rs",
             "loader.rs",
+            "policy.rs",
             "reach.rs",
             "types.rs",
         ];

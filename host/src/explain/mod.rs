@@ -155,6 +155,7 @@ pub fn explain(
         &mut session.connection,
         std::slice::from_ref(statement),
         dialect,
+        plugin.policy(),
         access,
         &request.connection.allowed_routines,
     )?;

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use plenum_gate::Dialect;
+use plenum_gate::{Dialect, Lexing, Policy, Rule, Tier};
 use plenum_plugin_api::abi_stable::library::LibraryError;
 use plenum_plugin_api::loader::load_root_module_remembering;
 use plenum_plugin_api::{
-    Capabilities, ConnectParams, ConnectionBox, PluginAbout, PluginError, PluginInfo,
-    PluginModuleRef,
+    AccessMode, Capabilities, ConnectParams, ConnectionBox, EnginePolicy, PluginAbout, PluginError,
+    PluginInfo, PluginModuleRef, RuleEffect,
 };
 use serde::Serialize;
 
@@ -28,6 +28,7 @@ pub struct LoadedPlugin {
     info: PluginInfo,
     about: Option<PluginAbout>,
     dialect: Dialect,
+    policy: Policy,
     trust: Assessment,
 }
 
@@ -172,6 +173,7 @@ struct Opened {
     module: PluginModuleRef,
     info: PluginInfo,
     about: Option<PluginAbout>,
+    policy: Policy,
 }
 
 /// Where the loader remembers which libraries passed its layout check (see
@@ -247,10 +249,85 @@ fn open(path: &Path) -> Result<Opened, String> {
         }
         None => None,
     };
+    // Added in API 1.2: the engine's policy, which the gate adds to its own rules.
+    let policy = match module.policy().filter(|_| api.minor >= 2) {
+        Some(policy) => {
+            let policy = policy().into_result().map_err(|error: PluginError| {
+                format!("policy failed: {}", boundary_text(&error.message))
+            })?;
+            gate_policy(policy)?
+        }
+        None => Policy::default(),
+    };
     Ok(Opened {
         module,
         info,
         about,
+        policy,
+    })
+}
+
+/// Rules a policy may declare, at most (of each kind).
+const MAX_RULES: usize = 4096;
+
+/// The gate's form of a plugin's declared policy. Its reasons reach messages, so they are
+/// made printable here; a policy too large to be meant is refused rather than cut, since
+/// cutting would drop refusals.
+fn gate_policy(policy: EnginePolicy) -> Result<Policy, String> {
+    if policy.functions.len() > MAX_RULES
+        || policy.statements.len() > MAX_RULES
+        || policy.relations.len() > MAX_RULES
+    {
+        return Err(format!(
+            "its policy declares more than {MAX_RULES} rules of one kind"
+        ));
+    }
+    let rule = |effect: &RuleEffect| match effect {
+        RuleEffect::Refused(reason) => Rule::Refused(boundary_text(reason)),
+        RuleEffect::Needs(AccessMode::Read) => Rule::Needs(Tier::Read),
+        RuleEffect::Needs(AccessMode::Write) => Rule::Needs(Tier::Write),
+        RuleEffect::Needs(AccessMode::Ddl) => Rule::Needs(Tier::Ddl),
+    };
+    use plenum_plugin_api::abi_stable::std_types::{RString, RVec};
+    let name = |parts: &RVec<RString>| {
+        parts
+            .iter()
+            .map(|part| part.to_string())
+            .collect::<Vec<_>>()
+    };
+    let lexing = &policy.lexing;
+    Ok(Policy {
+        functions: policy
+            .functions
+            .iter()
+            .filter(|f| !f.name.is_empty())
+            .map(|f| (name(&f.name), rule(&f.effect)))
+            .collect(),
+        statements: policy
+            .statements
+            .iter()
+            .map(|s| (s.label.to_string(), rule(&s.effect)))
+            .collect(),
+        relations: policy
+            .relations
+            .iter()
+            .filter(|r| !r.name.is_empty())
+            .map(|r| (name(&r.name), boundary_text(&r.reason)))
+            .collect(),
+        string_relations: policy
+            .refuse_string_relations
+            .as_ref()
+            .into_option()
+            .map(|reason| boundary_text(reason)),
+        lexing: lexing.declared.then_some(Lexing {
+            escape_strings: lexing.escape_strings,
+            backslash_escapes: lexing.backslash_escapes,
+            nested_comments: lexing.nested_comments,
+            executable_comments: lexing.executable_comments,
+            dollar_quotes: lexing.dollar_quotes,
+            backtick_identifiers: lexing.backtick_identifiers,
+            hash_comments: lexing.hash_comments,
+        }),
     })
 }
 
@@ -378,6 +455,7 @@ impl LoadedPlugin {
             info: opened.info,
             about: opened.about,
             dialect,
+            policy: opened.policy,
             trust,
         })
     }
@@ -393,6 +471,12 @@ impl LoadedPlugin {
     /// The dialect the gate parses this engine's SQL with.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The engine's declared policy (plugin API 1.2), which the gate adds to the dialect's
+    /// rules; empty for older plugins.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// What the plugin said about itself.

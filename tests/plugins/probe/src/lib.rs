@@ -134,6 +134,10 @@ impl Cursor for OneRow {
     }
 }
 
+extern "C" fn no_policy() -> RResult<plenum_plugin_api::EnginePolicy, PluginError> {
+    RResult::ROk(plenum_plugin_api::EnginePolicy::default())
+}
+
 extern "C" fn about() -> RResult<PluginAbout, PluginError> {
     RResult::ROk(PluginAbout {
         license: plenum_plugin_api::abi_stable::std_types::ROption::RSome(
@@ -171,6 +175,11 @@ fn probe_module() -> PluginModuleRef {
         info: standard.info(),
         connect: standard.connect(),
         about,
+        // The standard policy (none): the probe declares nothing.
+        policy: match standard.policy() {
+            Some(policy) => policy,
+            None => no_policy,
+        },
     }
     .leak_into_prefix()
 }

@@ -1,0 +1,294 @@
+//! A DuckDB session: opened locked down, one statement per call, host-owned transactions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use duckdb::{AccessMode as DuckAccess, Config, InterruptHandle, Rows, Statement};
+use ouroboros::self_referencing;
+use plenum_plugin_api::abi_stable::std_types::RVec;
+use plenum_plugin_api::{
+    AccessMode, CancelHandle, Column, ConnectParams, Connection, Cursor, FenceOutcome, PluginError,
+    PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
+};
+
+use crate::extract::Splitter;
+use crate::values::{query_error, to_value};
+
+/// One open DuckDB database and connection.
+pub(crate) struct DuckSession {
+    connection: duckdb::Connection,
+    access: AccessMode,
+    splitter: Splitter,
+    database: String,
+    in_transaction: bool,
+    schema_at_begin: Option<String>,
+}
+
+/// Settings every session runs with, set before the configuration is locked: no files, no
+/// network, no extensions beyond those built in. DuckDB cannot open `:memory:` read-only;
+/// nothing written there outlives the session, and the gate stands in front of it.
+fn locked_config(access: AccessMode, in_memory: bool) -> PluginResult<Config> {
+    let config = || -> duckdb::Result<Config> {
+        Config::default()
+            .access_mode(match access {
+                AccessMode::Read if !in_memory => DuckAccess::ReadOnly,
+                _ => DuckAccess::ReadWrite,
+            })?
+            .enable_external_access(false)?
+            .with("autoinstall_known_extensions", "false")?
+            .with("autoload_known_extensions", "false")?
+            .with("allow_community_extensions", "false")?
+            .with("allow_persistent_secrets", "false")?
+            .with("lock_configuration", "true")
+    };
+    config().map_err(|error| PluginError::connection(error.to_string()))
+}
+
+impl DuckSession {
+    pub(crate) fn open(params: &ConnectParams) -> PluginResult<Self> {
+        let file = params.file.as_ref().into_option().map(|f| f.as_str());
+        let in_memory = file.is_none_or(|f| f == ":memory:" || f.ends_with("/:memory:"));
+        let config = locked_config(params.access, in_memory)?;
+        let (connection, database) = if in_memory {
+            let connection = duckdb::Connection::open_in_memory_with_flags(config)
+                .map_err(|error| PluginError::connection(error.to_string()))?;
+            (connection, ":memory:".to_owned())
+        } else {
+            let path = file.unwrap_or_default();
+            // DuckDB would create a missing file even read-only in some versions; a read
+            // never creates anything.
+            if params.access == AccessMode::Read && !Path::new(path).is_file() {
+                return Err(PluginError::connection(format!(
+                    "no DuckDB database at {path} (a read never creates one)"
+                )));
+            }
+            let connection = duckdb::Connection::open_with_flags(path, config)
+                .map_err(|error| PluginError::connection(error.to_string()))?;
+            (connection, path.to_owned())
+        };
+        Ok(DuckSession {
+            connection,
+            access: params.access,
+            splitter: Splitter::new()?,
+            database,
+            in_transaction: false,
+            schema_at_begin: None,
+        })
+    }
+
+    fn command(&self, sql: &str) -> PluginResult<()> {
+        self.connection.execute_batch(sql).map_err(query_error)
+    }
+}
+
+impl Connection for DuckSession {
+    fn begin(&mut self) -> PluginResult<()> {
+        self.command("BEGIN TRANSACTION")?;
+        self.in_transaction = true;
+        self.schema_at_begin = match self.access {
+            AccessMode::Write => Some(crate::reach::schema_fingerprint(&self.connection)?),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &str,
+        params: &[Value],
+        _row_limit_hint: u64,
+    ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        // duckdb-rs's `prepare` runs every statement but the last: DuckDB's own extraction
+        // must find exactly one before it is called.
+        let count = self.splitter.count(sql)?;
+        if count != 1 {
+            return Err(PluginError::query(format!(
+                "DuckDB reads {count} statements in this text; one is run per call"
+            )));
+        }
+        let mut statement = self.connection.prepare(sql).map_err(query_error)?;
+        let values: Vec<duckdb::types::Value> = params.iter().map(to_duck).collect();
+        let changed = statement
+            .execute(duckdb::params_from_iter(values))
+            .map_err(query_error)?;
+        let names = statement.column_names();
+        if is_plain_write(sql) && names.len() == 1 && names[0] == "Count" {
+            // The result's one value is the count (`execute`'s own is 0 for CREATE … AS).
+            let mut rows = statement.raw_query();
+            let counted = match rows.next().map_err(query_error)? {
+                Some(row) => row.get::<_, i64>(0).ok(),
+                None => None,
+            };
+            let affected = counted
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(changed as u64);
+            return Ok(Box::new(DoneCursor(Some(affected))));
+        }
+        let columns = (0..names.len())
+            .map(|index| {
+                let type_name = format!("{}", statement.column_type(index));
+                Column::new(names[index].as_str(), type_name.to_uppercase())
+            })
+            .collect();
+        let inner = StatementRowsBuilder {
+            statement,
+            rows_builder: |statement| statement.raw_query(),
+        }
+        .build();
+        Ok(Box::new(RowCursor {
+            columns,
+            inner,
+            done: false,
+        }))
+    }
+
+    fn commit(&mut self) -> PluginResult<()> {
+        if std::mem::take(&mut self.in_transaction) {
+            self.command("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> PluginResult<()> {
+        if std::mem::take(&mut self.in_transaction) {
+            self.command("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {
+        Ok(Box::new(DuckCancel(self.connection.interrupt_handle())))
+    }
+
+    fn server_info(&mut self) -> PluginResult<ServerInfo> {
+        let version: String = self
+            .connection
+            .query_row("SELECT version()", [], |row| row.get(0))
+            .map_err(query_error)?;
+        Ok(ServerInfo {
+            version: format!("DuckDB {version}").into(),
+            database: Some(self.database.clone().into()).into(),
+            user: None.into(),
+        })
+    }
+
+    fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        crate::reach::resolve(&self.connection, request)
+    }
+
+    fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        let Some(before) = &self.schema_at_begin else {
+            return Ok(FenceOutcome::Unknown("not a write-mode session".into()));
+        };
+        let after = crate::reach::schema_fingerprint(&self.connection)?;
+        Ok(if &after == before {
+            FenceOutcome::Unchanged
+        } else {
+            FenceOutcome::Changed(
+                "the schema (tables, views, macros, indexes, sequences, types) changed".into(),
+            )
+        })
+    }
+}
+
+/// INSERT, UPDATE, DELETE without RETURNING and CREATE TABLE … AS: DuckDB answers with one
+/// `Count` column, which is the number of rows changed, not a result.
+fn is_plain_write(sql: &str) -> bool {
+    let first = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(first.as_str(), "insert" | "update" | "delete" | "create")
+        && !sql.to_ascii_lowercase().contains("returning")
+}
+
+fn to_duck(value: &Value) -> duckdb::types::Value {
+    use duckdb::types::Value as Duck;
+    match value {
+        Value::Null => Duck::Null,
+        Value::Bool(b) => Duck::Boolean(*b),
+        Value::Int(i) => Duck::BigInt(*i),
+        Value::UInt(u) => Duck::UBigInt(*u),
+        Value::Float(f) => Duck::Double(*f),
+        Value::Decimal(text) | Value::Text(text) | Value::Json(text) => {
+            Duck::Text(text.to_string())
+        }
+        Value::Bytes(bytes) => Duck::Blob(bytes.to_vec()),
+    }
+}
+
+struct DuckCancel(Arc<InterruptHandle>);
+
+impl CancelHandle for DuckCancel {
+    fn cancel(&self) -> PluginResult<()> {
+        self.0.interrupt();
+        Ok(())
+    }
+}
+
+struct DoneCursor(Option<u64>);
+
+impl Cursor for DoneCursor {
+    fn columns(&self) -> Vec<Column> {
+        Vec::new()
+    }
+
+    fn fetch(&mut self, _max_rows: usize, _out: &mut RVec<Value>) -> PluginResult<usize> {
+        Ok(0)
+    }
+
+    fn rows_affected(&self) -> Option<u64> {
+        self.0
+    }
+}
+
+// `Rows` borrows the statement; both live in the cursor so the host can pull batches.
+#[self_referencing]
+struct StatementRows<'conn> {
+    statement: Statement<'conn>,
+    #[borrows(statement)]
+    #[not_covariant]
+    rows: Rows<'this>,
+}
+
+struct RowCursor<'conn> {
+    columns: Vec<Column>,
+    inner: StatementRows<'conn>,
+    done: bool,
+}
+
+impl Cursor for RowCursor<'_> {
+    fn columns(&self) -> Vec<Column> {
+        self.columns.clone()
+    }
+
+    fn fetch(&mut self, max_rows: usize, out: &mut RVec<Value>) -> PluginResult<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        let width = self.columns.len();
+        let (fetched, done) = self.inner.with_rows_mut(|rows| {
+            let mut fetched = 0;
+            while fetched < max_rows {
+                match rows.next().map_err(query_error)? {
+                    Some(row) => {
+                        for index in 0..width {
+                            let value = row.get_ref(index).map_err(query_error)?.to_owned();
+                            out.push(to_value(value));
+                        }
+                        fetched += 1;
+                    }
+                    None => return Ok::<_, PluginError>((fetched, true)),
+                }
+            }
+            Ok((fetched, false))
+        })?;
+        self.done = done;
+        Ok(fetched)
+    }
+
+    fn rows_affected(&self) -> Option<u64> {
+        None
+    }
+}
