@@ -16,6 +16,7 @@ mod log;
 mod server;
 mod tools;
 mod transport;
+mod wording;
 
 use std::time::Duration;
 
