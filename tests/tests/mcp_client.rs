@@ -542,3 +542,39 @@ fn streamable_http_checks_token_host_and_origin_on_every_request() {
         404
     );
 }
+
+#[test]
+fn several_clients_share_one_http_server_each_in_its_own_session() {
+    if !sdk_available() {
+        return;
+    }
+    let fixtures: Vec<SqliteFixture> = (0..3).map(|_| SqliteFixture::new(SETUP)).collect();
+    let server = HttpServer::start(&fixtures[0], &["--allow-write"], &[]);
+    let url = server.url.clone();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = fixtures
+            .iter()
+            .map(|fixture| {
+                let url = url.clone();
+                scope.spawn(move || run_client(fixture, "auto", &[], Some((&url, None))))
+            })
+            .collect();
+        for run in runs {
+            let (steps, stderr) = run.join().expect("a client thread");
+            common_checks(&steps, &stderr);
+            // Each client's write landed in its own database, once.
+            assert_eq!(
+                envelope(&steps, "after_errors")["data"]["rows"],
+                json!([[3]])
+            );
+        }
+    });
+    for fixture in &fixtures {
+        assert_eq!(fixture.direct("SELECT count(*) FROM items"), ["Integer(3)"]);
+    }
+    assert!(
+        server.stderr().contains("tier ceiling write"),
+        "{}",
+        server.stderr()
+    );
+}
