@@ -14,6 +14,7 @@
 mod arguments;
 mod calls;
 mod http;
+mod jsonrpc;
 mod log;
 mod server;
 mod tools;

@@ -26,6 +26,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::jsonrpc::{triage, Triage, OFFERED_METHODS};
 use super::log;
 use crate::pipeline::MAX_SQL_BYTES;
 
@@ -166,7 +167,7 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
                 return None;
             }
             Triage::Answer(id, code, message) => {
-                self.reply_error(id, code, message);
+                self.reply_error(id, ErrorCode(code), message);
                 return None;
             }
         }
@@ -206,105 +207,6 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
         }
         Some(message)
     }
-}
-
-/// Request methods this server answers. Everything else is "Method not found", the same way
-/// for every method: no capability but tools is offered, so listing resources or prompts is
-/// no more answerable than a made-up method.
-const OFFERED_METHODS: &[&str] = &[
-    "initialize",
-    "ping",
-    "server/discover",
-    "tools/list",
-    "tools/call",
-];
-
-/// What to do with a parsed JSON value before `rmcp` sees it.
-enum Triage {
-    /// A well-formed message for an offered method (or a notification or response).
-    Pass,
-    /// Not answered: a notification never is, even a malformed one.
-    Drop(&'static str),
-    /// Answered here with this id, code and message.
-    Answer(Json, ErrorCode, String),
-}
-
-/// Checks the JSON-RPC 2.0 envelope of `value`: every request gets exactly one answer, with
-/// the request's id where it has a usable one and null where it has none.
-fn triage(value: &Json, initialized: bool) -> Triage {
-    let Some(object) = value.as_object() else {
-        return Triage::Answer(
-            Json::Null,
-            ErrorCode::INVALID_REQUEST,
-            "Invalid request: expected one JSON-RPC 2.0 object (batches are not supported)"
-                .to_owned(),
-        );
-    };
-    let invalid = |id: Json, why: &str| {
-        Triage::Answer(
-            id,
-            ErrorCode::INVALID_REQUEST,
-            format!("Invalid request: {why}"),
-        )
-    };
-    // The id to answer with: the client's when it is a number or string (even one this
-    // server cannot take, so the client can match the answer), null otherwise.
-    let echo = match object.get("id") {
-        Some(id @ (Json::Number(_) | Json::String(_))) => id.clone(),
-        _ => Json::Null,
-    };
-    let notification = object.contains_key("method") && !object.contains_key("id");
-    if object.get("jsonrpc").and_then(Json::as_str) != Some("2.0") {
-        if notification {
-            return Triage::Drop("ignored a notification without \"jsonrpc\": \"2.0\"");
-        }
-        return invalid(echo, "\"jsonrpc\" must be \"2.0\"");
-    }
-    let Some(method) = object.get("method") else {
-        if object.contains_key("result") || object.contains_key("error") {
-            return Triage::Pass;
-        }
-        return invalid(echo, "a request needs a \"method\"");
-    };
-    let Some(method) = method.as_str() else {
-        if notification {
-            return Triage::Drop("ignored a notification whose method is not a string");
-        }
-        return invalid(echo, "\"method\" must be a string");
-    };
-    if notification {
-        return Triage::Pass;
-    }
-    let usable_id = match &object["id"] {
-        Json::String(_) => true,
-        Json::Number(number) => number.is_i64(),
-        _ => false,
-    };
-    if !usable_id {
-        return invalid(
-            echo,
-            "\"id\" must be a string or an integer between -2^63 and 2^63-1 (null, \
-             fractions, booleans, arrays and objects are not request ids)",
-        );
-    }
-    if !OFFERED_METHODS.contains(&method) {
-        return Triage::Answer(
-            echo,
-            ErrorCode::METHOD_NOT_FOUND,
-            format!(
-                "Method not found: {method}. This server offers tools only; its methods are {}",
-                OFFERED_METHODS.join(", ")
-            ),
-        );
-    }
-    if method == "initialize" && initialized {
-        return invalid(
-            echo,
-            "the session is already initialized; a second initialize is refused (the \
-             protocol version cannot change mid-session)",
-        );
-    }
-    Triage::Pass
 }
 
 /// The invalid-params reply to a standard request whose params do not fit its method.
