@@ -81,6 +81,10 @@ pub struct Reach {
     pub targets: Vec<Name>,
     /// The statement runs code whose text the gate cannot read (a PostgreSQL `DO` block).
     pub opaque_code: bool,
+    /// The statement may run code it does not name: it applies an operator or casts to a
+    /// type the gate does not know (user-defined operators, casts and domain checks run
+    /// routines of their own).
+    pub implicit: bool,
 }
 
 impl Reach {
@@ -90,6 +94,7 @@ impl Reach {
             && self.relations.is_empty()
             && self.targets.is_empty()
             && !self.opaque_code
+            && !self.implicit
     }
 
     pub(crate) fn add_function(&mut self, name: Name) {

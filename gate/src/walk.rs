@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor, TableObject,
-    Visit, Visitor,
+    DataType, Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor,
+    TableObject, Visit, Visitor,
 };
 
 use crate::functions::{self, Effect};
@@ -325,6 +325,17 @@ impl Visitor for Walker {
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Self::Break> {
         if let Expr::Function(function) = expr {
             self.function(&function.name)?;
+        }
+        if matches!(expr, Expr::BinaryOp { .. } | Expr::UnaryOp { .. })
+            || matches!(
+                expr,
+                Expr::Cast {
+                    data_type: DataType::Custom(..),
+                    ..
+                }
+            )
+        {
+            self.reach.implicit = true;
         }
         // `'pg_stat_activity'::regclass` names a relation in a string: refused like the
         // relation itself.

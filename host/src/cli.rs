@@ -1,11 +1,11 @@
 //! The command-line front end: parses argv into requests and runs them.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
 use crate::capability::requested_tier;
@@ -19,8 +19,17 @@ use crate::sanitize::Sanitizer;
 
 /// Plenum: safe database access for AI agents. Every command prints one JSON document.
 #[derive(Debug, Parser)]
-#[command(name = "plenum", version, about, long_about = None)]
+#[command(
+    name = "plenum",
+    version,
+    about,
+    long_about = None,
+    after_help = "Help and usage errors are text on a terminal and one JSON document otherwise."
+)]
 struct Cli {
+    /// Indent the JSON output for a person (the same document, keys in the same order).
+    #[arg(long, global = true)]
+    pretty: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +48,18 @@ enum Command {
     Connect(crate::saved::ConnectArgs),
     /// Serve the Model Context Protocol on stdin/stdout.
     Mcp(crate::mcp::McpArgs),
+    /// Print a shell completion script (not JSON), e.g. `plenum completions bash`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page in roff (not JSON); with --out-dir, write one page per command.
+    #[command(hide = true)]
+    Man {
+        /// Write plenum.1 and plenum-<command>.1 into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// What a command leaves for `main` to do.
@@ -104,8 +125,11 @@ struct QueryArgs {
 pub fn run(args: Vec<OsString>) -> Outcome {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(error) => return Outcome::Respond(clap_response(error)),
+        Err(error) => return usage(error),
     };
+    if cli.pretty {
+        crate::output::pretty::enable();
+    }
     Outcome::Respond(match cli.command {
         Command::Query(args) => return query(args),
         Command::Plugins(args) => crate::plugins::run(args),
@@ -119,6 +143,70 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Command::Introspect(args) => crate::introspect::introspect(args),
         Command::Connect(args) => crate::saved::connect(args),
         Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args)),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "plenum", &mut script);
+            return print_text(&script);
+        }
+        Command::Man { out_dir } => return man(out_dir),
+    })
+}
+
+/// A parse error, `--help` or `--version`: clap's own text for a person at a terminal, one
+/// JSON document for a program reading stdout.
+fn usage(error: clap::Error) -> Outcome {
+    if crate::output::stdio::is_terminal() {
+        // Help and version go to the host's stdout (fd 1 is not it: see output::stdio),
+        // errors to stderr.
+        let text = error.render().to_string();
+        let _ = if error.use_stderr() {
+            std::io::stderr().write_all(text.as_bytes())
+        } else {
+            crate::output::stdio::write_all(text.as_bytes())
+        };
+        return Outcome::Exit(error.exit_code());
+    }
+    Outcome::Respond(clap_response(error))
+}
+
+/// Prints a document that is not an envelope (a script, a man page) and exits.
+fn print_text(bytes: &[u8]) -> Outcome {
+    let written = crate::output::stdio::write_all(bytes);
+    Outcome::Exit(if written.is_ok() { 0 } else { 1 })
+}
+
+/// `plenum man`: the page for `plenum` on stdout, or every command's page into a folder.
+fn man(out_dir: Option<PathBuf>) -> Outcome {
+    let command = Cli::command();
+    let Some(dir) = out_dir else {
+        let mut page = Vec::new();
+        return match clap_mangen::Man::new(command).render(&mut page) {
+            Ok(()) => print_text(&page),
+            Err(error) => Outcome::Respond(Response::failure(
+                None,
+                "man",
+                Failure::internal(format!("cannot render the man page: {error}")),
+                Sanitizer::new(),
+            )),
+        };
+    };
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| clap_mangen::generate_to(command, &dir))
+        .map_err(|error| {
+            Failure::invalid_input(format!(
+                "cannot write man pages to {}: {error}",
+                dir.display()
+            ))
+        });
+    Outcome::Respond(match written {
+        Ok(()) => Response::data(
+            None,
+            "man",
+            &json!({ "out_dir": dir }),
+            None,
+            Sanitizer::new(),
+        ),
+        Err(failure) => Response::failure(None, "man", failure, Sanitizer::new()),
     })
 }
 

@@ -64,7 +64,7 @@ pub fn vet(
         powers: power_words(&report),
     };
     for (index, statement) in statements.iter().enumerate() {
-        let at = Place {
+        let at = Place::Statement {
             index: index + 1,
             kind: &statement.kind,
         };
@@ -128,15 +128,18 @@ fn request_for<'a>(reaches: impl Iterator<Item = &'a plenum_gate::Reach>) -> Rea
     }
 }
 
-/// Where a refusal is: `statement 2 (SELECT)`.
-struct Place<'a> {
-    index: usize,
-    kind: &'a str,
+/// Where a refusal is: `statement 2 (SELECT)`, or `the view public.v`.
+enum Place<'a> {
+    Statement { index: usize, kind: &'a str },
+    View(&'a str),
 }
 
 impl std::fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "statement {} ({})", self.index, self.kind)
+        match self {
+            Place::Statement { index, kind } => write!(f, "statement {index} ({kind})"),
+            Place::View(view) => write!(f, "the view {view}"),
+        }
     }
 }
 
@@ -293,7 +296,11 @@ impl Vetter<'_> {
             .min()
             .unwrap_or(Tier::Read);
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut pending: Vec<(String, String)> = definitions(report, &mut seen);
+        let targets: Vec<SqlName> = statements
+            .iter()
+            .flat_map(|statement| statement.reach.targets.iter().map(sql_name))
+            .collect();
+        let mut pending = definitions(report, &mut seen, &targets);
         let mut depth = 0;
         while !pending.is_empty() {
             depth += 1;
@@ -304,7 +311,7 @@ impl Vetter<'_> {
                 )));
             }
             let mut inner = Vec::new();
-            for (view, definition) in &pending {
+            for (view, definition, written) in &pending {
                 let refused = |error: plenum_gate::GateError| {
                     Failure::capability(format!(
                         "the view {view} is refused; in its definition: {error}"
@@ -340,9 +347,16 @@ impl Vetter<'_> {
                         )));
                     }
                 }
-                inner.extend(vetted);
+                for mut statement in vetted {
+                    // Writing through an updatable view writes its base relations: they are
+                    // targets too (a view over a catalog is a catalog target).
+                    if *written {
+                        statement.reach.targets = statement.reach.relations.clone();
+                    }
+                    inner.push((view.clone(), statement));
+                }
             }
-            let request = request_for(inner.iter().map(|statement| &statement.reach));
+            let request = request_for(inner.iter().map(|(_, statement)| &statement.reach));
             if request.is_empty() {
                 break;
             }
@@ -350,16 +364,13 @@ impl Vetter<'_> {
                 .reach(&request)
                 .into_result()
                 .map_err(Failure::from_plugin)?;
-            for statement in &inner {
-                let at = Place {
-                    index: 1,
-                    kind: "view",
-                };
+            for (view, statement) in &inner {
+                let at = Place::View(view);
                 let mut as_read = statement.clone();
                 as_read.tier = reader_tier;
                 self.statement(&at, &as_read, &report)?;
             }
-            pending = definitions(&report, &mut seen);
+            pending = definitions(&report, &mut seen, &request.targets);
         }
         Ok(())
     }
@@ -379,19 +390,27 @@ impl Vetter<'_> {
     }
 }
 
-/// The view definitions of `report` not vetted yet: (view name, definition).
-fn definitions(report: &ReachReport, seen: &mut BTreeSet<String>) -> Vec<(String, String)> {
+/// The view definitions of `report` not vetted yet: (view name, definition, whether the
+/// call writes through the view). Views in the engine's system schemas are the engine's own:
+/// the gate's relation lists vet them by name.
+fn definitions(
+    report: &ReachReport,
+    seen: &mut BTreeSet<String>,
+    targets: &[SqlName],
+) -> Vec<(String, String, bool)> {
     report
         .relations
         .iter()
+        .filter(|relation| !relation.system)
         .filter_map(|relation| {
             let definition = relation.view_definition.as_ref().into_option()?;
             let name = match relation.schema.as_ref().into_option() {
                 Some(schema) => format!("{}.{}", schema, relation.name.last()),
                 None => relation.name.dotted(),
             };
+            let written = targets.contains(&relation.name);
             seen.insert(name.to_ascii_lowercase())
-                .then(|| (name, definition.to_string()))
+                .then(|| (name, definition.to_string(), written))
         })
         .collect()
 }

@@ -9,7 +9,8 @@
 //! of which fields it has, and return `None` for the ones it lacks.
 //!
 //! When a minor version appends a field, freeze the previous version's root module here (as
-//! [`v1_0`] freezes 1.0) and check libraries of that minor version against it.
+//! [`v1_0`] freezes 1.0 and [`v1_1`] 1.1) and check libraries of that minor version against
+//! it; the same for methods appended to a trait object ([`v1_1_connection`]).
 // abi_stable's derive expands to `unsafe` code and impls inside consts.
 #![allow(unsafe_code, non_local_definitions)]
 
@@ -21,6 +22,87 @@ use abi_stable::prefix_type::PrefixRefTrait;
 use crate::abi::PluginModuleRef;
 use crate::driver::API_VERSION;
 
+/// The connection object as plugin APIs 1.0 and 1.1 declared it; 1.2 appended `reach` and
+/// `write_fence`. Libraries of those versions are checked against it: `abi_stable` accepts a
+/// vtable with more methods than the loader's but not fewer. Never change it.
+pub mod v1_1_connection {
+    use abi_stable::sabi_trait;
+    use abi_stable::std_types::{RBox, RResult, RSlice, RStr};
+
+    use crate::abi::{CancelHandleBox, CursorBox};
+    use crate::error::PluginError;
+    use crate::introspect::{IntrospectRequest, IntrospectResult};
+    use crate::types::{ServerInfo, Value};
+
+    /// One open session (API 1.0 and 1.1).
+    #[sabi_trait]
+    pub trait ConnectionAbi: Send {
+        /// Starts the host-owned transaction.
+        fn begin(&mut self) -> RResult<(), PluginError>;
+        /// Runs one validated statement.
+        fn execute<'a>(
+            &'a mut self,
+            sql: RStr<'_>,
+            params: RSlice<'_, Value>,
+            row_limit_hint: u64,
+        ) -> RResult<CursorBox<'a>, PluginError>;
+        /// Commits.
+        fn commit(&mut self) -> RResult<(), PluginError>;
+        /// Rolls back.
+        fn rollback(&mut self) -> RResult<(), PluginError>;
+        /// A cancel handle.
+        fn cancel_handle(&self) -> RResult<CancelHandleBox, PluginError>;
+        /// Server facts.
+        fn server_info(&mut self) -> RResult<ServerInfo, PluginError>;
+        /// Introspection.
+        #[sabi(last_prefix_field)]
+        fn introspect(
+            &mut self,
+            request: &IntrospectRequest,
+        ) -> RResult<IntrospectResult, PluginError>;
+    }
+
+    /// An owned 1.1 connection object.
+    pub type ConnectionBox = ConnectionAbi_TO<'static, RBox<()>>;
+}
+
+/// The root module exactly as plugin API 1.1 declared it (1.0's plus `about`). Never change it.
+pub mod v1_1 {
+    use abi_stable::library::RootModule;
+    use abi_stable::sabi_types::VersionStrings;
+    use abi_stable::std_types::RResult;
+    use abi_stable::{package_version_strings, StableAbi};
+
+    use super::v1_1_connection::ConnectionBox;
+    use crate::abi::ApiVersion;
+    use crate::error::PluginError;
+    use crate::types::{ConnectParams, PluginAbout, PluginInfo};
+
+    /// The 1.1 root module.
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
+    #[sabi(missing_field(option))]
+    pub struct PluginModule {
+        /// The plugin-API version the plugin was built against.
+        pub api_version: ApiVersion,
+        /// What the plugin is.
+        pub info: extern "C" fn() -> RResult<PluginInfo, PluginError>,
+        /// Opens a session.
+        #[sabi(last_prefix_field)]
+        pub connect: extern "C" fn(&ConnectParams) -> RResult<ConnectionBox, PluginError>,
+        /// Who maintains the plugin.
+        pub about: extern "C" fn() -> RResult<PluginAbout, PluginError>,
+    }
+
+    impl RootModule for PluginModuleRef {
+        abi_stable::declare_root_module_statics! {PluginModuleRef}
+        const BASE_NAME: &'static str = "plenum_plugin";
+        const NAME: &'static str = "plenum_plugin";
+        const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    }
+}
+
 /// The root module exactly as plugin API 1.0 declared it. Never change it.
 pub mod v1_0 {
     use abi_stable::library::RootModule;
@@ -28,7 +110,8 @@ pub mod v1_0 {
     use abi_stable::std_types::RResult;
     use abi_stable::{package_version_strings, StableAbi};
 
-    use crate::abi::{ApiVersion, ConnectionBox};
+    use super::v1_1_connection::ConnectionBox;
+    use crate::abi::ApiVersion;
     use crate::error::PluginError;
     use crate::types::{ConnectParams, PluginInfo};
 
@@ -119,14 +202,19 @@ pub fn load_root_module_remembering(
     }
     let base = header.init_root_module::<v1_0::PluginModuleRef>()?;
     let api = base.api_version();
-    // Every minor version after 1.0 is, so far, the live layout (1.1).
-    if api.major == API_VERSION.major && api.minor >= 1 {
+    if api.major == API_VERSION.major && api.minor == 1 {
+        header.ensure_layout::<v1_1::PluginModuleRef>()?;
+    } else if api.major == API_VERSION.major && api.minor >= 2 {
         header.ensure_layout::<PluginModuleRef>()?;
     }
     // SAFETY: the library's root module passed the layout check of the 1.0 root module, whose
     // fields are the first fields of the live one, in the same order, with the same types;
     // fields after them were checked above when the library has them, and their accessors
     // read the library's own field-accessibility bits, so a missing field reads as `None`.
+    // The same holds one level down for the connection object: its vtable passed the check of
+    // the 1.1 vtable, whose methods are the first of the live one; the live methods appended
+    // after it (`reach`, `write_fence`) read the vtable's own accessibility bits and fall back
+    // to their default bodies when it lacks them.
     let fields = unsafe {
         base.to_prefix_ref()
             .cast::<<PluginModuleRef as PrefixRefTrait>::PrefixFields>()
@@ -195,13 +283,14 @@ mod memo {
     /// host binary's identity in the key, a host started through another program (valgrind,
     /// `ld.so`), whose `/proc/self/exe` is that program, still finds only entries of its own
     /// layout.
-    const SOURCES: [&[u8]; 7] = [
+    const SOURCES: [&[u8]; 8] = [
         include_bytes!("abi.rs"),
         include_bytes!("driver.rs"),
         include_bytes!("error.rs"),
         include_bytes!("introspect.rs"),
         include_bytes!("lib.rs"),
         include_bytes!("loader.rs"),
+        include_bytes!("reach.rs"),
         include_bytes!("types.rs"),
     ];
 
@@ -327,6 +416,7 @@ mod tests {
             "introspect.rs",
             "lib.rs",
             "loader.rs",
+            "reach.rs",
             "types.rs",
         ];
         let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -349,7 +439,7 @@ mod tests {
             .parse()
             .expect("the crate version's minor is a number");
         assert!(
-            minor <= 1,
+            minor <= 2,
             "plugin API 1.{minor} appended fields: freeze the root module of the previous minor \
              version in loader.rs and check libraries of that version against it"
         );

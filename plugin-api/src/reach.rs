@@ -112,7 +112,9 @@ pub struct ResolvedRelation {
     pub view_definition: ROption<RString>,
     /// User code that reading it (or, for a target, writing it) runs: triggers, rules,
     /// row-security policies, column defaults, constraints and index expressions that call
-    /// routines. Routines with `system` set may be left out.
+    /// routines. Routines with `system` set may be left out. The host consults it only on a
+    /// login whose powers escape or in a session opened for writing, so a read session of an
+    /// ordinary login may leave it empty.
     pub fires: RVec<Routine>,
 }
 
@@ -145,7 +147,8 @@ pub struct ReachReport {
     pub relations: RVec<ResolvedRelation>,
     /// User code any statement may run without naming it (user-defined casts and operators
     /// over routines that can run SQL text, event triggers); the host treats it as reached
-    /// by every statement.
+    /// by every statement. The host consults it only when a power `escapes`, so a plugin may
+    /// leave it empty otherwise.
     pub ambient: RVec<Routine>,
 }
 

@@ -1,6 +1,7 @@
 //! Plugin API versioning, with real builds on both sides: `tests/compat/plugin-v1-0` is built
 //! against a frozen copy of plugin API 1.0 (`tests/compat/plugin-api-1.0`), while this host is
-//! built against the live API, which appended a prefix field (`about`) as 1.1.
+//! built against the live API, which appended a prefix field (`about`) as 1.1 and two methods
+//! of the connection object (`reach`, `write_fence`) as 1.2.
 //!
 //! The other direction (a plugin that needs a newer minor than the host speaks) is refused
 //! with a message saying which: `plugins_misbehaving.rs` (the version the library reports) and
@@ -43,6 +44,25 @@ fn a_plugin_built_against_api_1_0_loads_in_a_newer_host() {
     run.assert_ok();
     // The library itself says which API it was built against.
     assert_eq!(run.rows(), vec![serde_json::json!(["1.0", "SELECT 1"])]);
+
+    // API 1.2 appended `reach` and `write_fence` to the connection object; a 1.0 library's
+    // lacks them, and the host's calls fall back to their defaults: names it cannot resolve
+    // are vetted by the gate alone, a function the gate does not know is refused, and a write
+    // has no fence to ask.
+    let query = |sql: &str, flags: &[&str]| {
+        Plenum::new(["query", "--engine", "test-compat-v1-0", "--sql", sql])
+            .args(flags)
+            .env("PLENUM_PLUGIN_PATH", &plugin_path)
+            .run()
+    };
+    let read = query("SELECT abs(x) FROM t", &[]);
+    read.assert_ok();
+    assert_eq!(
+        read.rows(),
+        vec![serde_json::json!(["1.0", "SELECT abs(x) FROM t"])]
+    );
+    query("SELECT my_function(x) FROM t", &[]).assert_error("CAPABILITY_VIOLATION");
+    query("INSERT INTO t VALUES (1)", &["--allow-write"]).assert_ok();
 
     let info = Plenum::new(["plugins", "info", "test-compat-v1-0"])
         .env("PLENUM_PLUGIN_PATH", &plugin_path)

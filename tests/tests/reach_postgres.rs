@@ -32,6 +32,8 @@ fn fixture(role: &str) -> Vec<String> {
         "CREATE VIEW hides_activity AS SELECT query FROM pg_stat_activity".to_owned(),
         "CREATE VIEW plain AS SELECT id FROM t".to_owned(),
         "CREATE VIEW over_view AS SELECT * FROM hides_code".to_owned(),
+        // An updatable view over a catalog: writing it writes the catalog.
+        "CREATE VIEW roles_view AS SELECT rolname, rolsuper FROM pg_authid".to_owned(),
         format!("CREATE ROLE {role} LOGIN"),
         format!("GRANT USAGE, CREATE ON SCHEMA public TO {role}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
@@ -171,6 +173,7 @@ fn writes_never_touch_the_catalogs() {
         "UPDATE pg_class SET relname = 'renamed' WHERE relname = 't'".to_owned(),
         "DELETE FROM pg_catalog.pg_proc WHERE proname = 'run'".to_owned(),
         "INSERT INTO pg_catalog.pg_auth_members SELECT 1, 2, 3, false".to_owned(),
+        format!("UPDATE roles_view SET rolsuper = true WHERE rolname = '{role}'"),
     ] {
         for flags in [&["--allow-write"][..], &["--allow-ddl"][..]] {
             live.superuser(&sql, flags)
@@ -319,20 +322,35 @@ fn the_privilege_report_shows_what_the_least_privilege_roles_take_away() {
     let report = test(live.as_role(&creator));
     assert_eq!(report["privileged"], true, "{report}");
 
-    // The read role of docs/CONNECTIONS.md.
+    // The read and write roles of docs/CONNECTIONS.md.
     let reader = unique_name("plenum_ro");
+    let writer = unique_name("plenum_rw");
     let database = live.db.name.clone();
-    let docs_sql = least_privilege_read_sql(&reader, &database);
+    let docs_sql = least_privilege_sql("postgres read role", "plenum_reader", &reader, &database);
     live.db.admin().exec(&[&docs_sql]);
-    let report = test(live.as_role(&reader));
-    assert_eq!(report["privileged"], false, "{report}");
-    assert_eq!(report["powers"], serde_json::json!([]), "{report}");
+    let docs_sql = least_privilege_sql("postgres write role", "plenum_writer", &writer, &database);
+    live.db.admin().exec(&[&docs_sql]);
+    for role in [&reader, &writer] {
+        let report = test(live.as_role(role));
+        assert_eq!(report["privileged"], false, "{report}");
+        assert_eq!(report["powers"], serde_json::json!([]), "{report}");
+    }
     Plenum::new(["query"])
         .args(live.as_role(&reader))
         .args(["--sql", "SELECT count(*) FROM t"])
         .run()
         .assert_ok();
-    for role in [creator, reader] {
+    Plenum::new(["query", "--allow-write"])
+        .args(live.as_role(&writer))
+        .args(["--sql", "INSERT INTO t VALUES (30, 'thirty')"])
+        .run()
+        .assert_ok();
+    Plenum::new(["query", "--allow-ddl"])
+        .args(live.as_role(&writer))
+        .args(["--sql", "CREATE TABLE not_mine (a int)"])
+        .run()
+        .assert_error("QUERY_FAILED");
+    for role in [creator, reader, writer] {
         live.db.admin().exec(&[&format!("DROP OWNED BY {role}")]);
         live.db
             .server
@@ -341,20 +359,21 @@ fn the_privilege_report_shows_what_the_least_privilege_roles_take_away() {
     }
 }
 
-/// The read-only role SQL from docs/CONNECTIONS.md, with its placeholders filled in.
-fn least_privilege_read_sql(role: &str, database: &str) -> String {
+/// A least-privilege role's SQL from docs/CONNECTIONS.md (the block after `-- plenum: TITLE`),
+/// with its placeholder role and database replaced.
+fn least_privilege_sql(title: &str, placeholder: &str, role: &str, database: &str) -> String {
     let docs = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../docs/CONNECTIONS.md"
     ))
     .expect("docs/CONNECTIONS.md");
     let start = docs
-        .find("-- plenum: postgres read role")
-        .expect("the docs hold the PostgreSQL read role");
+        .find(&format!("-- plenum: {title}"))
+        .unwrap_or_else(|| panic!("the docs hold the {title}"));
     let block = &docs[start..];
     let end = block.find("```").expect("the block ends");
     block[..end]
-        .replace("plenum_reader", role)
+        .replace(placeholder, role)
         .replace("appdb", database)
         .replace("'change-me'", "NULL")
 }
@@ -383,4 +402,35 @@ fn every_built_in_function_of_the_server_is_classified_by_the_gate() {
         "built-ins the gate has not classified (review each, then add it to \
          gate/builtins/postgresql.txt or to a refusal list): {unknown:?}"
     );
+}
+
+#[test]
+fn user_code_reached_without_a_name_is_refused_on_a_superuser() {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut live = Live::new(&server);
+    // System views are the engine's own: read as before.
+    live.superuser("SELECT count(*) FROM pg_stat_ssl", &[])
+        .assert_ok();
+    live.superuser("SELECT harmless(1)", &["--allow-ddl"]);
+    // A domain whose check calls user code runs it on any cast to the domain.
+    live.db
+        .admin()
+        .exec(&["CREATE DOMAIN checked AS int CHECK (run('SELECT 1') = 1)"]);
+    live.superuser("SELECT 1::checked", &[])
+        .assert_error("CAPABILITY_VIOLATION");
+    live.db.admin().exec(&["DROP DOMAIN checked"]);
+    // A user operator over user code.
+    live.db.admin().exec(&[
+        "CREATE FUNCTION op_run(a int, b text) RETURNS int LANGUAGE plpgsql AS \
+         $$BEGIN EXECUTE b; RETURN a; END$$",
+        "CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = text, FUNCTION = op_run)",
+    ]);
+    live.superuser("SELECT 1 ### 'SELECT 1'", &[])
+        .assert_error("CAPABILITY_VIOLATION");
+    // Once a user operator runs user code, any operator may resolve to it: refused too.
+    live.superuser("SELECT 1 + 1", &[])
+        .assert_error("CAPABILITY_VIOLATION");
+    live.superuser("SELECT 1", &[]).assert_ok();
 }

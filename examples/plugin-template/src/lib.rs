@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use plenum_plugin_api::abi_stable::std_types::{ROption, RVec};
 use plenum_plugin_api::{
-    AccessMode, CancelHandle, Capabilities, Column, ConnectParams, Connection, Cursor, PluginAbout,
-    PluginError, PluginInfo, PluginResult, ServerInfo, Value,
+    AccessMode, CancelHandle, Capabilities, Column, ConnectParams, Connection, Cursor,
+    FenceOutcome, PluginAbout, PluginError, PluginInfo, PluginResult, ReachReport, ReachRequest,
+    ResolvedFunction, ResolvedRelation, ServerInfo, Value,
 };
 
 use sql::{Expr, SelectItem, Statement};
@@ -371,6 +372,43 @@ impl Connection for Session {
             database: ROption::RSome(self.path.display().to_string().into()),
             user: ROption::RNone,
         })
+    }
+
+    /// What a call's names stand for (plugin API 1.2). minidb has no logins, no user-defined
+    /// functions, views or triggers, and no catalog a statement could write: every name
+    /// resolves to nothing that runs code, and the login has no powers. An engine with user
+    /// code reports it here (see plugins/postgres/src/reach.rs).
+    fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        Ok(ReachReport {
+            login: "".into(),
+            powers: RVec::new(),
+            functions: request
+                .functions
+                .iter()
+                .map(|name| ResolvedFunction {
+                    name: name.clone(),
+                    routines: RVec::new(),
+                })
+                .collect(),
+            relations: request
+                .relations
+                .iter()
+                .chain(request.targets.iter())
+                .map(|name| ResolvedRelation {
+                    name: name.clone(),
+                    schema: ROption::RSome("main".into()),
+                    system: false,
+                    view_definition: ROption::RNone,
+                    fires: RVec::new(),
+                })
+                .collect(),
+            ambient: RVec::new(),
+        })
+    }
+
+    /// minidb has no schema a function could change behind a write.
+    fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        Ok(FenceOutcome::Unchanged)
     }
 }
 

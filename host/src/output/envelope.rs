@@ -158,12 +158,14 @@ pub fn print_once(json: &str) -> bool {
     if !claim_stdout() {
         return false;
     }
+    // The envelope starts with `ok`, which decides the exit code.
+    let ok = json.starts_with(r#"{"ok":true"#);
+    let json = super::pretty::document(json);
     let mut line = Vec::with_capacity(json.len() + 1);
     line.extend_from_slice(json.as_bytes());
     line.push(b'\n');
     // A closed stdout (e.g. `| head`) is not worth a second error.
     let _ = super::stdio::write_all(&line);
-    // The envelope starts with `ok`, which decides the exit code.
-    super::stdio::document_printed(json.starts_with(r#"{"ok":true"#));
+    super::stdio::document_printed(ok);
     true
 }

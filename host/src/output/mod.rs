@@ -1,6 +1,7 @@
 //! What Plenum prints: the envelope, the JSON rendering of rows, and the JSON Schemas.
 
 pub mod envelope;
+pub mod pretty;
 pub mod rows;
 pub mod schema;
 pub mod stdio;

@@ -78,6 +78,15 @@ pub fn write_all(bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// Whether the host's stdout (the real one, not fd 1) is a terminal: a person reads it.
+pub fn is_terminal() -> bool {
+    use std::io::IsTerminal;
+    match HOST_STDOUT.get() {
+        Some(file) => file.is_terminal(),
+        None => std::io::stdout().is_terminal(),
+    }
+}
+
 /// A second handle to the host's stdout, for `plenum mcp`'s writer; `None` when the host
 /// writes to the ordinary stdout.
 pub fn host_stdout() -> Option<File> {

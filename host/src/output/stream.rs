@@ -29,8 +29,9 @@ static STATE: Mutex<State> = Mutex::new(State {
 });
 
 fn write_stdout(bytes: &[u8]) {
+    let bytes = super::pretty::stream_chunk(bytes);
     // A closed stdout (e.g. `| head`) ends the reader's interest, not ours to report.
-    let _ = super::stdio::write_all(bytes);
+    let _ = super::stdio::write_all(&bytes);
 }
 
 /// Starts the envelope with `prefix` (ending in `"rows":[`). False when stdout was already

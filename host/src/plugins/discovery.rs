@@ -11,8 +11,9 @@ pub struct SearchDir {
     pub path: PathBuf,
     /// Where it came from: `PLENUM_PLUGIN_PATH`, `executable`, `user`.
     pub source: &'static str,
-    /// Whether it is part of the installation (the executable's directory or its `plugins/`
-    /// subfolder), whose libraries need no manifest.
+    /// Whether it is part of the installation (the executable's directory, its `plugins/`
+    /// subfolder, or `PREFIX/lib/plenum/plugins` beside `PREFIX/bin`), whose libraries need
+    /// no manifest.
     pub installation: bool,
     /// Why it is not searched, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,17 +29,37 @@ pub struct Candidate {
     pub installation: bool,
 }
 
-/// The directories that belong to the installation: the executable's own directory and its
-/// `plugins/` subfolder. Whatever can write there could replace `plenum` itself.
+/// The directories that belong to the installation, in search order: the executable's
+/// `plugins/` subfolder, its own directory, and, when the executable is `PREFIX/bin/plenum`
+/// (`scripts/install`, the release archive, a Python wheel's virtual environment),
+/// `PREFIX/lib/plenum/plugins`. All are found from the executable's real location, so a
+/// symbolic link to it (`~/.local/bin/plenum` made by `pipx`, `uv tool`) finds the same
+/// plugins. Whatever can write there could replace `plenum` itself.
 pub fn installation_dirs() -> Vec<PathBuf> {
-    let Some(exe_dir) = std::env::current_exe()
+    exe_dir()
+        .map(|dir| installation_of(&dir))
+        .unwrap_or_default()
+}
+
+/// The folder of the running executable, with symbolic links resolved.
+fn exe_dir() -> Option<PathBuf> {
+    std::env::current_exe()
         .ok()
         .and_then(|exe| resolved_by_kernel(&exe).or_else(|| exe.canonicalize().ok()))
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    else {
-        return Vec::new();
-    };
-    vec![exe_dir.join("plugins"), exe_dir]
+}
+
+fn installation_of(exe_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![exe_dir.join("plugins"), exe_dir.to_path_buf()];
+    if let Some(prefix) = fhs_prefix(exe_dir) {
+        dirs.push(prefix.join("lib").join("plenum").join("plugins"));
+    }
+    dirs
+}
+
+/// `PREFIX` when `exe_dir` is `PREFIX/bin`.
+fn fhs_prefix(exe_dir: &Path) -> Option<&Path> {
+    (exe_dir.file_name()? == "bin").then(|| exe_dir.parent())?
 }
 
 /// `path` itself when the kernel produced it resolved: on Linux the executable's path and the
@@ -66,27 +87,29 @@ fn resolved(path: &Path) -> PathBuf {
 
 /// [`resolved`] for a directory of the installation: the executable's directory is resolved
 /// already, and its `plugins/` subfolder needs resolving only if it is a symbolic link.
-fn resolved_installation_dir(path: &Path, installation: &[PathBuf]) -> PathBuf {
-    let Some(exe_dir) = installation.last() else {
+fn resolved_installation_dir(path: &Path, exe_dir: Option<&Path>) -> PathBuf {
+    let Some(exe_dir) = exe_dir else {
         return resolved(path);
     };
-    if path == exe_dir.as_path() {
+    if path == exe_dir {
         return path.to_path_buf();
     }
     match std::fs::symlink_metadata(path) {
         Ok(metadata) if metadata.file_type().is_symlink() => resolved(path),
         // A folder or nothing: as given (its parent is resolved).
-        _ if path.parent() == Some(exe_dir.as_path()) => path.to_path_buf(),
+        _ if path.parent() == Some(exe_dir) => path.to_path_buf(),
         _ => resolved(path),
     }
 }
 
-/// The search path, in order: `PLENUM_PLUGIN_PATH`, the executable's directory and its
-/// `plugins/` subfolder, then the per-user plugin directory. Relative entries and the current
+/// The search path, in order: `PLENUM_PLUGIN_PATH`, the executable's `plugins/` subfolder, its
+/// directory and `PREFIX/lib/plenum/plugins` ([`installation_dirs`]), then the per-user plugin
+/// directory. Relative entries and the current
 /// directory are never searched (a file dropped there must not become code we run), except
 /// when the current directory is the installation itself.
 pub fn search_path() -> Vec<SearchDir> {
-    let installation = installation_dirs();
+    let exe_dir = exe_dir();
+    let installation = exe_dir.as_deref().map(installation_of).unwrap_or_default();
     let current = std::env::current_dir()
         .ok()
         .map(|dir| resolved_by_kernel(&dir).unwrap_or_else(|| resolved(&dir)));
@@ -107,7 +130,7 @@ pub fn search_path() -> Vec<SearchDir> {
     let mut seen: Vec<PathBuf> = Vec::new();
     for (path, source) in wanted {
         let real = if source == "executable" {
-            resolved_installation_dir(&path, &installation)
+            resolved_installation_dir(&path, exe_dir.as_deref())
         } else {
             resolved(&path)
         };

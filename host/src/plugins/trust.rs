@@ -11,8 +11,8 @@
 //!   above it ([`super::perms`]).
 //! * A manifest, when present, names this file, an API version the host speaks and the
 //!   library's sha256.
-//! * Libraries in the installation (the executable's folder and its `plugins/` subfolder)
-//!   load without a manifest: whatever can write there could replace `plenum` itself. Every
+//! * Libraries in the installation (the executable's folder, its `plugins/` subfolder, and
+//!   `PREFIX/lib/plenum/plugins` for `PREFIX/bin/plenum`) load without a manifest: whatever can write there could replace `plenum` itself. Every
 //!   other library needs a manifest, or its hash in the allow-list, or the explicit opt-in
 //!   `PLENUM_ALLOW_UNVERIFIED_PLUGINS=1`.
 //! * When the user keeps an allow-list (`$XDG_CONFIG_HOME/plenum/plugins.json`,
@@ -378,7 +378,7 @@ pub fn assess(candidate: &Candidate, policy: &Policy) -> Assessment {
     } else if candidate.installation {
         (
             TrustStatus::Installation,
-            "it is part of the installation: in the executable's folder, which only its owner can write"
+            "it is part of the installation: beside the executable, where only its owner can write"
                 .to_owned(),
         )
     } else if policy.allow_unverified {

@@ -59,7 +59,9 @@ fn main() -> Result<(), String> {
             "CREATE TABLE t (id int PRIMARY KEY, v text);
              INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g;
              CREATE VIEW v AS SELECT id, upper(v) AS v FROM t;
-             CREATE TABLE w (id serial PRIMARY KEY, v text);",
+             CREATE TABLE w (id serial PRIMARY KEY, v text);
+             CREATE ROLE plenum_reach_cost_ordinary LOGIN;
+             GRANT SELECT ON t, v TO plenum_reach_cost_ordinary;",
         )
         .map_err(|e| e.to_string())?;
     drop(setup);
@@ -87,6 +89,11 @@ fn main() -> Result<(), String> {
         PostgresPlugin::connect(&params(AccessMode::Read)).map_err(|e| e.message.to_string())?;
     let mut writer =
         PostgresPlugin::connect(&params(AccessMode::Write)).map_err(|e| e.message.to_string())?;
+    let mut ordinary = {
+        let mut params = params(AccessMode::Read);
+        params.user = Some("plenum_reach_cost_ordinary".into()).into();
+        PostgresPlugin::connect(&params).map_err(|e| e.message.to_string())?
+    };
     let request = ReachRequest {
         functions: vec![name(&["lower"])].into(),
         relations: vec![name(&["t"]), name(&["v"])].into(),
@@ -97,10 +104,11 @@ fn main() -> Result<(), String> {
         relations: vec![name(&["w"])].into(),
         targets: vec![name(&["w"])].into(),
     };
-    let read_sql = "SELECT lower(v) FROM t JOIN v USING (id) WHERE id = 7";
+    let read_sql = "SELECT lower(t.v) FROM t JOIN v USING (id) WHERE id = 7";
     let write_sql = "INSERT INTO w (v) VALUES ('x')";
-    let (mut read, mut read_reach, mut write, mut write_checked) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut read, mut read_reach, mut write, mut write_fenced, mut write_checked) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ordinary_read, mut ordinary_reach) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let started = Instant::now();
         reader.begin().map_err(|e| e.message.to_string())?;
@@ -116,10 +124,32 @@ fn main() -> Result<(), String> {
         read_reach.push(started.elapsed());
 
         let started = Instant::now();
+        ordinary.begin().map_err(|e| e.message.to_string())?;
+        run(ordinary.as_mut(), read_sql)?;
+        ordinary.rollback().map_err(|e| e.message.to_string())?;
+        ordinary_read.push(started.elapsed());
+
+        let started = Instant::now();
+        ordinary
+            .reach(&request)
+            .map_err(|e| e.message.to_string())?;
+        ordinary.begin().map_err(|e| e.message.to_string())?;
+        run(ordinary.as_mut(), read_sql)?;
+        ordinary.rollback().map_err(|e| e.message.to_string())?;
+        ordinary_reach.push(started.elapsed());
+
+        let started = Instant::now();
         writer.begin().map_err(|e| e.message.to_string())?;
         run(writer.as_mut(), write_sql)?;
         writer.commit().map_err(|e| e.message.to_string())?;
         write.push(started.elapsed());
+
+        let started = Instant::now();
+        writer.begin().map_err(|e| e.message.to_string())?;
+        run(writer.as_mut(), write_sql)?;
+        writer.write_fence().map_err(|e| e.message.to_string())?;
+        writer.commit().map_err(|e| e.message.to_string())?;
+        write_fenced.push(started.elapsed());
 
         let started = Instant::now();
         writer
@@ -133,18 +163,40 @@ fn main() -> Result<(), String> {
     }
     drop(reader);
     drop(writer);
+    drop(ordinary);
     let _ = admin.batch_execute(&format!("DROP DATABASE {database}"));
+    let _ = admin.batch_execute("DROP ROLE plenum_reach_cost_ordinary");
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
-    let (a, b, c, d) = (
+    let (a, b, c, e, d) = (
         micros(median(&mut read)),
         micros(median(&mut read_reach)),
         micros(median(&mut write)),
+        micros(median(&mut write_fenced)),
         micros(median(&mut write_checked)),
     );
+    let (f, g) = (
+        micros(median(&mut ordinary_read)),
+        micros(median(&mut ordinary_reach)),
+    );
     println!("rounds: {rounds} (medians, microseconds per call, on an open session)");
-    println!("read call:                    {a:8.0}");
-    println!("read call + reach:            {b:8.0}  (+{:.0})", b - a);
-    println!("write call:                   {c:8.0}");
-    println!("write call + reach + fence:   {d:8.0}  (+{:.0})", d - c);
+    println!("ordinary login, read call:          {f:8.0}");
+    println!(
+        "ordinary login, read call + reach:  {g:8.0}  (+{:.0})",
+        g - f
+    );
+    println!("superuser, read call:               {a:8.0}");
+    println!(
+        "superuser, read call + reach:       {b:8.0}  (+{:.0})",
+        b - a
+    );
+    println!("superuser, write call:              {c:8.0}");
+    println!(
+        "superuser, write call + fence:      {e:8.0}  (+{:.0})",
+        e - c
+    );
+    println!(
+        "superuser, write + reach + fence:   {d:8.0}  (+{:.0})",
+        d - c
+    );
     Ok(())
 }

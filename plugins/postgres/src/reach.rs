@@ -12,7 +12,7 @@
 
 use plenum_plugin_api::abi_stable::std_types::{ROption, RString, RVec};
 use plenum_plugin_api::{
-    FenceOutcome, LoginPower, PluginError, PluginResult, ReachReport, ReachRequest,
+    AccessMode, FenceOutcome, LoginPower, PluginError, PluginResult, ReachReport, ReachRequest,
     ResolvedFunction, ResolvedRelation, Routine, SqlName,
 };
 use postgres::GenericClient;
@@ -89,9 +89,18 @@ fn index_of(row: &postgres::Row) -> PluginResult<usize> {
     usize::try_from(index - 1).map_err(|_| PluginError::internal("bad ordinality"))
 }
 
-/// Answers a [`ReachRequest`].
-pub fn reach(client: &mut impl GenericClient, request: &ReachRequest) -> PluginResult<ReachReport> {
-    let (login, powers) = powers(client)?;
+/// Answers a [`ReachRequest`] for a session opened in `access` mode.
+///
+/// What each name fires, and user code reached without a name, matter only where the host
+/// refuses user code: on a login whose powers let it escape, and for read statements in a
+/// session opened for writing. Elsewhere those lookups (the costliest) are skipped.
+pub fn reach(
+    client: &mut impl GenericClient,
+    request: &ReachRequest,
+    access: AccessMode,
+) -> PluginResult<ReachReport> {
+    let (login, powers) = powers(client, request.is_empty())?;
+    let escapes = powers.iter().any(|power| power.escapes);
     let functions = functions(client, &request.functions)?;
     let mut names: Vec<(SqlName, bool)> = request
         .relations
@@ -103,11 +112,14 @@ pub fn reach(client: &mut impl GenericClient, request: &ReachRequest) -> PluginR
             names.push((target.clone(), true));
         }
     }
-    let relations = relations(client, &names)?;
-    let ambient = if request.is_empty() {
-        RVec::new()
-    } else {
+    let relations = relations(client, &names, escapes || access != AccessMode::Read)?;
+    // User code reached without a name matters only where user code is refused: on a login
+    // whose powers let it escape (the host checks nothing else against it). Asked also for
+    // calls that name nothing but apply an operator or a cast.
+    let ambient = if escapes {
         ambient(client)?
+    } else {
+        RVec::new()
     };
     Ok(ReachReport {
         login: login.into(),
@@ -133,8 +145,13 @@ fn power(power: &str, meaning: &str, escapes: bool) -> LoginPower {
     }
 }
 
-/// The login and what it can do beyond the tiers' assumptions.
-fn powers(client: &mut impl GenericClient) -> PluginResult<(String, RVec<LoginPower>)> {
+/// The login and what it can do beyond the tiers' assumptions. The powers that do not let
+/// code escape (schemas it owns, roles it may switch to) are looked up only when `detailed`
+/// (the login report): a call needs only the others.
+fn powers(
+    client: &mut impl GenericClient,
+    detailed: bool,
+) -> PluginResult<(String, RVec<LoginPower>)> {
     let row = client
         .query_one(
             "SELECT current_user::text, r.rolsuper, r.rolcreaterole, r.rolcreatedb, \
@@ -146,17 +163,19 @@ fn powers(client: &mut impl GenericClient) -> PluginResult<(String, RVec<LoginPo
                     pg_catalog.pg_has_role(current_user, 'pg_read_all_data', 'MEMBER'), \
                     pg_catalog.pg_has_role(current_user, 'pg_write_all_data', 'MEMBER'), \
                     pg_catalog.has_database_privilege(current_database(), 'CREATE'), \
-                    (SELECT pg_catalog.string_agg(quote_ident(s.nspname), ', ' ORDER BY s.nspname) \
-                       FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid \
-                        AND s.nspname NOT LIKE 'pg\\_%' AND s.nspname <> 'information_schema'), \
-                    (SELECT pg_catalog.string_agg(quote_ident(b.rolname), ', ' ORDER BY b.rolname) \
-                       FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
+                    CASE WHEN $1 THEN (SELECT pg_catalog.string_agg(quote_ident(s.nspname), ', ' \
+                       ORDER BY s.nspname) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid \
+                        AND s.nspname NOT LIKE 'pg\\_%' AND s.nspname <> 'information_schema') END, \
+                    CASE WHEN $1 THEN (SELECT pg_catalog.string_agg(quote_ident(b.rolname), ', ' \
+                       ORDER BY b.rolname) FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
                         AND b.rolname NOT LIKE 'pg\\_%' \
-                        AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')), \
-                    EXISTS (SELECT 1 FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
-                        AND b.rolsuper AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) \
+                        AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) END, \
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m \
+                        JOIN pg_catalog.pg_roles b ON b.oid = m.roleid \
+                       WHERE b.rolsuper AND b.oid <> r.oid \
+                         AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) \
                FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
-            &[],
+            &[&detailed],
         )
         .map_err(|e| query_error(&e))?;
     let login = text(&row, 0)?;
@@ -319,6 +338,7 @@ fn functions(
 fn relations(
     client: &mut impl GenericClient,
     names: &[(SqlName, bool)],
+    with_fires: bool,
 ) -> PluginResult<RVec<ResolvedRelation>> {
     let mut resolved: Vec<ResolvedRelation> = names
         .iter()
@@ -371,76 +391,98 @@ fn relations(
             oids.push((index, oid));
         }
     }
-    for (index, oid) in oids {
-        let target = targets.get(index).copied().unwrap_or(false);
-        let fires = fires(client, oid, target)?;
-        if let Some(entry) = resolved.get_mut(index) {
-            entry.fires = fires;
+    if with_fires && !oids.is_empty() {
+        let (indexes, starts): (Vec<usize>, Vec<u32>) = oids.into_iter().unzip();
+        let written: Vec<bool> = indexes
+            .iter()
+            .map(|index| targets.get(*index).copied().unwrap_or(false))
+            .collect();
+        for (position, routine) in fires(client, &starts, &written)? {
+            if let Some(entry) = indexes
+                .get(position)
+                .and_then(|index| resolved.get_mut(*index))
+            {
+                entry.fires.push(routine);
+            }
         }
     }
     Ok(resolved.into())
 }
 
 /// User code that reading (policies) or writing (also triggers, rules, defaults,
-/// constraints, index expressions) the relation `oid` runs — following a write to the
+/// constraints, index expressions) each relation of `oids` runs — following a write to the
 /// partitions and inheritance children it routes to and the tables whose foreign keys
-/// cascade from it.
-fn fires(client: &mut impl GenericClient, oid: u32, target: bool) -> PluginResult<RVec<Routine>> {
+/// cascade from it. One query for all of them; answers (position in `oids`, routine).
+fn fires(
+    client: &mut impl GenericClient,
+    oids: &[u32],
+    written: &[bool],
+) -> PluginResult<Vec<(usize, Routine)>> {
     let system = system_routine(3);
     let sql = format!(
-        "WITH RECURSIVE rels(oid) AS ( \
-             SELECT $1::oid \
+        "WITH RECURSIVE start AS ( \
+             SELECT s.oid, s.written, s.i FROM unnest($1::oid[], $2::bool[]) \
+                    WITH ORDINALITY AS s(oid, written, i) \
+         ), rels(i, written, oid) AS ( \
+             SELECT i, written, oid FROM start \
              UNION \
-             SELECT x.child FROM rels, LATERAL ( \
-                 SELECT i.inhrelid AS child FROM pg_catalog.pg_inherits i WHERE i.inhparent = rels.oid AND $2 \
+             SELECT rels.i, rels.written, x.child FROM rels, LATERAL ( \
+                 SELECT h.inhrelid AS child FROM pg_catalog.pg_inherits h \
+                  WHERE h.inhparent = rels.oid AND rels.written \
                  UNION ALL \
                  SELECT k.conrelid FROM pg_catalog.pg_constraint k \
-                  WHERE k.confrelid = rels.oid AND k.contype = 'f' AND $2) x \
-         ), objects(classid, objid) AS ( \
-             SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, p.oid FROM pg_catalog.pg_policy p \
-              WHERE p.polrelid IN (SELECT oid FROM rels) \
-             UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, t.oid FROM pg_catalog.pg_trigger t \
-              WHERE $2 AND t.tgrelid IN (SELECT oid FROM rels) AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
-             UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid FROM pg_catalog.pg_rewrite w \
-              WHERE $2 AND w.ev_class IN (SELECT oid FROM rels) AND w.rulename <> '_RETURN' \
-             UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, a.oid FROM pg_catalog.pg_attrdef a \
-              WHERE $2 AND a.adrelid IN (SELECT oid FROM rels) \
-             UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, k.oid FROM pg_catalog.pg_constraint k \
-              WHERE $2 AND k.conrelid IN (SELECT oid FROM rels) \
-             UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, x.indexrelid FROM pg_catalog.pg_index x \
-              WHERE $2 AND x.indrelid IN (SELECT oid FROM rels) \
+                  WHERE k.confrelid = rels.oid AND k.contype = 'f' AND rels.written) x \
+         ), objects(i, classid, objid) AS ( \
+             SELECT r.i, 'pg_catalog.pg_policy'::pg_catalog.regclass, p.oid \
+               FROM rels r JOIN pg_catalog.pg_policy p ON p.polrelid = r.oid \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_trigger'::pg_catalog.regclass, t.oid \
+               FROM rels r JOIN pg_catalog.pg_trigger t ON t.tgrelid = r.oid \
+              WHERE r.written AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid \
+               FROM rels r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid \
+              WHERE r.written AND w.rulename <> '_RETURN' \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_attrdef'::pg_catalog.regclass, a.oid \
+               FROM rels r JOIN pg_catalog.pg_attrdef a ON a.adrelid = r.oid WHERE r.written \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_constraint'::pg_catalog.regclass, k.oid \
+               FROM rels r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid WHERE r.written \
+             UNION ALL SELECT r.i, 'pg_catalog.pg_class'::pg_catalog.regclass, x.indexrelid \
+               FROM rels r JOIN pg_catalog.pg_index x ON x.indrelid = r.oid WHERE r.written \
          ) \
-         SELECT DISTINCT n.nspname::text, p.proname::text, {system} \
+         SELECT DISTINCT o.i, n.nspname::text, p.proname::text, {system} \
            FROM objects o \
            JOIN pg_catalog.pg_depend d ON d.classid = o.classid AND d.objid = o.objid \
                 AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
            JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid \
            JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
          UNION \
-         SELECT n.nspname::text, 'rule ' || w.rulename || ' on ' || c.relname, false \
-           FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class \
+         SELECT r.i, n.nspname::text, 'rule ' || w.rulename || ' on ' || c.relname, false \
+           FROM rels r JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid \
+           JOIN pg_catalog.pg_class c ON c.oid = w.ev_class \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-          WHERE $2 AND w.ev_class IN (SELECT oid FROM rels) AND w.rulename <> '_RETURN'"
+          WHERE r.written AND w.rulename <> '_RETURN'"
     );
     let rows = client
-        .query(sql.as_str(), &[&oid, &target, &outreaching()])
+        .query(sql.as_str(), &[&oids, &written, &outreaching()])
         .map_err(|e| query_error(&e))?;
-    let mut routines = RVec::new();
+    let mut found = Vec::new();
     for row in rows {
-        if flag(&row, 2)? {
+        if flag(&row, 3)? {
             continue;
         }
-        routines.push(Routine {
-            schema: text(&row, 0)?.into(),
-            name: text(&row, 1)?.into(),
-            system: false,
-        });
+        found.push((
+            index_of(&row)?,
+            Routine {
+                schema: text(&row, 1)?.into(),
+                name: text(&row, 2)?.into(),
+                system: false,
+            },
+        ));
     }
-    Ok(routines)
+    Ok(found)
 }
 
 /// User code any statement may run without naming it: casts and operators implemented by
-/// user routines, and enabled event triggers.
+/// user routines, domain constraints that call them, and enabled event triggers.
 fn ambient(client: &mut impl GenericClient) -> PluginResult<RVec<Routine>> {
     let system = system_routine(1);
     let sql = format!(
@@ -448,6 +490,10 @@ fn ambient(client: &mut impl GenericClient) -> PluginResult<RVec<Routine>> {
              SELECT c.castfunc AS fn FROM pg_catalog.pg_cast c WHERE c.castfunc <> 0 \
              UNION ALL SELECT o.oprcode FROM pg_catalog.pg_operator o \
              UNION ALL SELECT e.evtfoid FROM pg_catalog.pg_event_trigger e WHERE e.evtenabled <> 'D' \
+             UNION ALL SELECT d.refobjid FROM pg_catalog.pg_depend d \
+               JOIN pg_catalog.pg_constraint k ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+                AND d.objid = k.oid AND k.contypid <> 0 \
+              WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
          ) f \
          JOIN pg_catalog.pg_proc p ON p.oid = f.fn \
          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \

@@ -72,7 +72,7 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             Request::Begin(reply) => match begin(&mut client, access) {
                 Ok(transaction) => {
                     answer(reply, Ok(()));
-                    if serve_transaction(transaction, None, &requests).is_break() {
+                    if serve_transaction(transaction, access, None, &requests).is_break() {
                         return;
                     }
                 }
@@ -82,7 +82,7 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             // until `commit` or `rollback`, like one opened by `begin`.
             Request::Execute { .. } => match begin(&mut client, access) {
                 Ok(transaction) => {
-                    if serve_transaction(transaction, Some(request), &requests).is_break() {
+                    if serve_transaction(transaction, access, Some(request), &requests).is_break() {
                         return;
                     }
                 }
@@ -97,10 +97,18 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             }
             Request::Rollback(reply) => answer(reply, Ok(())),
             Request::ServerInfo(reply) => answer(reply, server_info(&mut client)),
-            Request::Introspect(request, reply) => {
-                answer(reply, introspect_read_only(&mut client, &request))
-            }
-            Request::Reach(request, reply) => answer(reply, reach_read_only(&mut client, &request)),
+            Request::Introspect(request, reply) => answer(
+                reply,
+                read_only(&mut client, |transaction| {
+                    introspect::run(transaction, &request)
+                }),
+            ),
+            Request::Reach(request, reply) => answer(
+                reply,
+                read_only(&mut client, |transaction| {
+                    reach::reach(transaction, &request, access)
+                }),
+            ),
             // Nothing ran outside a transaction: nothing changed.
             Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
@@ -139,6 +147,7 @@ fn begin(client: &mut Client, access: AccessMode) -> PluginResult<Transaction<'_
 
 fn serve_transaction(
     mut transaction: Transaction<'_>,
+    access: AccessMode,
     first: Option<Request>,
     requests: &Receiver<Request>,
 ) -> Flow {
@@ -199,7 +208,7 @@ fn serve_transaction(
                 answer(reply, introspect::run(&mut transaction, &request))
             }
             Request::Reach(request, reply) => {
-                let result = reach::reach(&mut transaction, &request);
+                let result = reach::reach(&mut transaction, &request, access);
                 failed |= result.is_err();
                 answer(reply, result)
             }
@@ -453,30 +462,18 @@ fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
     })
 }
 
-/// Names resolved outside a host transaction are resolved in a read-only one that is rolled
-/// back.
-fn reach_read_only(client: &mut Client, request: &ReachRequest) -> PluginResult<ReachReport> {
-    let mut transaction = client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .map_err(|e| query_error(&e))?;
-    let result = reach::reach(&mut transaction, request);
-    transaction.rollback().map_err(|e| query_error(&e))?;
-    result
-}
-
-/// Introspection outside a host transaction runs in a read-only one that is rolled back.
-fn introspect_read_only(
+/// Catalog questions asked outside a host transaction (names to resolve, introspection) run in
+/// a read-only one that is rolled back.
+fn read_only<T>(
     client: &mut Client,
-    request: &IntrospectRequest,
-) -> PluginResult<IntrospectResult> {
+    ask: impl FnOnce(&mut Transaction<'_>) -> PluginResult<T>,
+) -> PluginResult<T> {
     let mut transaction = client
         .build_transaction()
         .read_only(true)
         .start()
         .map_err(|e| query_error(&e))?;
-    let result = introspect::run(&mut transaction, request);
+    let result = ask(&mut transaction);
     transaction.rollback().map_err(|e| query_error(&e))?;
     result
 }
