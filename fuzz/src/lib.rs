@@ -18,6 +18,9 @@ mod connection;
 #[path = "../../host/src/error.rs"]
 mod error;
 #[allow(dead_code, missing_docs, unused_imports)]
+#[path = "../../host/src/mcp/jsonrpc.rs"]
+mod mcp_jsonrpc;
+#[allow(dead_code, missing_docs, unused_imports)]
 #[path = "../../host/src/sanitize.rs"]
 mod sanitize;
 #[allow(dead_code, missing_docs, unused_imports)]
@@ -78,6 +81,52 @@ pub fn gate(data: &[u8], dialect: Dialect) {
                     "{:?} passed as one read but alone is {again:?}",
                     statement.sql
                 );
+            }
+        }
+    }
+}
+
+/// Reads `data` as one line `plenum mcp` receives on stdio and checks the verdict of its
+/// JSON-RPC envelope check, before and after `initialize`:
+///
+/// * a notification (a method and no `id`) is never answered, and nothing else is dropped;
+/// * an answer is invalid-request or method-not-found, with a message, and its `id` is null or
+///   exactly the id the client sent;
+/// * a request that passes has `"jsonrpc": "2.0"`, a string or 64-bit integer id and a method
+///   the server offers; anything else that passes is a response.
+pub fn mcp_message(data: &[u8]) {
+    use mcp_jsonrpc::{triage, Triage, OFFERED_METHODS};
+    use serde_json::Value as Json;
+    let Ok(value) = serde_json::from_slice::<Json>(data) else {
+        return;
+    };
+    let object = value.as_object();
+    let has = |key: &str| object.is_some_and(|object| object.contains_key(key));
+    let notification = has("method") && !has("id");
+    for initialized in [false, true] {
+        match triage(&value, initialized) {
+            Triage::Answer(id, code, message) => {
+                assert!(!notification, "a notification was answered: {value}");
+                assert!(code == -32600 || code == -32601, "code {code}");
+                assert!(!message.is_empty());
+                if !id.is_null() {
+                    assert_eq!(value.get("id"), Some(&id), "the answer's id is not the request's");
+                }
+            }
+            Triage::Drop(_) => assert!(notification, "a request was dropped: {value}"),
+            Triage::Pass if notification => {}
+            Triage::Pass => {
+                assert_eq!(value["jsonrpc"], "2.0", "{value}");
+                match value.get("method") {
+                    Some(method) => {
+                        let method = method.as_str().unwrap_or_default();
+                        assert!(OFFERED_METHODS.contains(&method), "{value}");
+                        let id = &value["id"];
+                        assert!(id.is_string() || id.is_i64(), "{value}");
+                        assert!(!(initialized && method == "initialize"), "{value}");
+                    }
+                    None => assert!(has("result") || has("error"), "{value}"),
+                }
             }
         }
     }

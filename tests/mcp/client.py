@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
-"""Drives `plenum mcp` with the official MCP Python SDK's stdio client.
+"""Drives `plenum mcp` with the official MCP Python SDK's stdio client, or with its Streamable
+HTTP client against a server already listening (--http URL; the bearer token, if any, comes
+from the environment variable PLENUM_TEST_TOKEN).
 
 Runs a fixed scenario against a SQLite database and prints one JSON object per step on
 stdout ({"step": NAME, ...}); the Rust test tests/tests/mcp_client.rs judges the output. The
 server's stderr passes through to this process's stderr.
 
     client.py --plenum BIN --db FILE [--mode auto|legacy] [--server-arg ARG]... [--env K=V]...
-              [--cwd DIR]
+              [--cwd DIR] [--http URL]
 """
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 
@@ -44,6 +49,12 @@ async def scenario(args):
     server = StdioServerParameters(
         command=args.plenum, args=["mcp", *args.server_arg], env=env, cwd=args.cwd
     )
+    if args.http:
+        token = os.environ.get("PLENUM_TEST_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        server = streamable_http_client(
+            args.http, http_client=create_mcp_http_client(headers=headers)
+        )
     sqlite = {"engine": "sqlite", "file": args.db}
     async with Client(server, mode=args.mode) as client:
         emit(
@@ -95,6 +106,7 @@ def main():
     parser.add_argument("--server-arg", action="append", default=[])
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--cwd", default=None)
+    parser.add_argument("--http", default=None)
     args = parser.parse_args()
     try:
         asyncio.run(scenario(args))

@@ -54,6 +54,16 @@ fn run_scenario(
     mode: &str,
     server_args: &[&str],
 ) -> (BTreeMap<String, Json>, String) {
+    run_client(fixture, mode, server_args, None)
+}
+
+/// [`run_scenario`] with the client over Streamable HTTP to `url`, sending `token`.
+fn run_client(
+    fixture: &SqliteFixture,
+    mode: &str,
+    server_args: &[&str],
+    http: Option<(&str, Option<&str>)>,
+) -> (BTreeMap<String, Json>, String) {
     let home = fixture.dir.path().join("home");
     let work = fixture.dir.path().join("work");
     std::fs::create_dir_all(&home).expect("home");
@@ -75,6 +85,13 @@ fn run_scenario(
         ));
     for arg in server_args {
         command.arg(format!("--server-arg={arg}"));
+    }
+    command.env_remove("PLENUM_TEST_TOKEN");
+    if let Some((url, token)) = http {
+        command.arg(format!("--http={url}"));
+        if let Some(token) = token {
+            command.env("PLENUM_TEST_TOKEN", token);
+        }
     }
     let output = command.output().expect("run the Python MCP client");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -298,5 +315,266 @@ fn official_client_with_the_default_read_ceiling_over_the_initialize_handshake()
         fixture.snapshot(),
         before,
         "a read-ceiling session changed the database file"
+    );
+}
+
+/// A `plenum mcp --http 127.0.0.1:0` server, killed when dropped.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl HttpServer {
+    fn start(fixture: &SqliteFixture, args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let home = fixture.dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let mut command = Command::new(plenum_bin());
+        command
+            .args(["mcp", "--http", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("PLENUM_MAX_CAPABILITY")
+            .env_remove("PLENUM_MCP_TOKEN")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start plenum mcp --http");
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let collected = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let log = std::sync::Arc::clone(&collected);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line
+                    .split("at ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(';').next())
+                    .filter(|url| url.starts_with("http://"))
+                {
+                    let _ = sender.send(url.to_owned());
+                }
+                if let Ok(mut text) = log.lock() {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        });
+        let url = receiver
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the server says where it listens");
+        HttpServer {
+            child,
+            url,
+            stderr: collected,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+#[test]
+fn official_client_over_streamable_http_in_both_protocol_modes() {
+    if !sdk_available() {
+        return;
+    }
+    for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
+        let fixture = SqliteFixture::new(SETUP);
+        let server =
+            HttpServer::start(&fixture, &["--allow-write"], &[("PLENUM_MCP_TOKEN", TOKEN)]);
+        let (steps, client_stderr) =
+            run_client(&fixture, mode, &[], Some((&server.url, Some(TOKEN))));
+        let stderr = format!("{client_stderr}{}", server.stderr());
+        assert_eq!(steps["initialize"]["protocol_version"], version, "{mode}");
+        common_checks(&steps, &stderr);
+        // The same ceiling rules as stdio: write allowed, ddl refused by the server's ceiling.
+        assert_eq!(
+            envelope(&steps, "write_with_flag")["data"]["rows_affected"],
+            1
+        );
+        assert_eq!(code(&steps, "ddl_with_flag"), "CAPABILITY_VIOLATION");
+        assert!(envelope(&steps, "ddl_with_flag")["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("set by plenum mcp"));
+        assert!(fixture
+            .direct("SELECT name FROM sqlite_master WHERE name = 'made_by_agent'")
+            .is_empty());
+    }
+}
+
+#[test]
+fn streamable_http_refuses_a_missing_token_and_listening_beyond_loopback_without_one() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let server = HttpServer::start(&fixture, &[], &[("PLENUM_MCP_TOKEN", TOKEN)]);
+    for token in [None, Some("wrong-token-0123456789abcdef")] {
+        let mut command = Command::new(python());
+        command
+            .arg(client_script())
+            .arg("--plenum")
+            .arg(plenum_bin())
+            .arg("--db")
+            .arg(&fixture.file)
+            .arg(format!("--http={}", server.url))
+            .env_remove("PLENUM_TEST_TOKEN");
+        if let Some(token) = token {
+            command.env("PLENUM_TEST_TOKEN", token);
+        }
+        let output = command.output().expect("run the client");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{token:?}: {stdout}");
+        assert!(stdout.contains("crashed"), "{token:?}: {stdout}");
+        assert!(
+            !stdout.contains("\"step\": \"read\""),
+            "{token:?}: {stdout}"
+        );
+    }
+    // Beyond loopback without a token the server does not start at all.
+    let refused = Command::new(plenum_bin())
+        .args(["mcp", "--http", "0.0.0.0:0"])
+        .env_remove("PLENUM_MCP_TOKEN")
+        .output()
+        .expect("run plenum mcp");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("without a bearer token"));
+}
+
+/// Sends one raw HTTP/1.1 request to `url`'s server; returns the status code.
+fn raw_status(url: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    use std::io::{Read, Write};
+    let authority = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if !headers.iter().any(|(name, _)| *name == "Host") {
+        request.push_str(&format!("Host: {authority}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    let mut stream = std::net::TcpStream::connect(&authority).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).expect("status line");
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap_or(0)
+}
+
+#[test]
+fn streamable_http_checks_token_host_and_origin_on_every_request() {
+    let fixture = SqliteFixture::new(SETUP);
+    let server = HttpServer::start(&fixture, &[], &[("PLENUM_MCP_TOKEN", TOKEN)]);
+    let bearer = format!("Bearer {TOKEN}");
+    let url = server.url.clone();
+    assert_eq!(raw_status(&url, "/mcp", &[("Authorization", &bearer)]), 200);
+    assert_eq!(raw_status(&url, "/mcp", &[]), 401);
+    assert_eq!(
+        raw_status(
+            &url,
+            "/mcp",
+            &[("Authorization", "Bearer test-token-0123456789abcdeX")]
+        ),
+        401
+    );
+    // DNS rebinding: a page on another name that resolves here, or another origin.
+    assert_eq!(
+        raw_status(
+            &url,
+            "/mcp",
+            &[("Authorization", &bearer), ("Host", "evil.example")]
+        ),
+        403
+    );
+    assert_eq!(
+        raw_status(
+            &url,
+            "/mcp",
+            &[
+                ("Authorization", &bearer),
+                ("Origin", "http://evil.example")
+            ]
+        ),
+        403
+    );
+    assert_eq!(
+        raw_status(
+            &url,
+            "/mcp",
+            &[
+                ("Authorization", &bearer),
+                ("Origin", "http://localhost:3000")
+            ]
+        ),
+        200
+    );
+    assert_eq!(
+        raw_status(&url, "/other", &[("Authorization", &bearer)]),
+        404
+    );
+}
+
+#[test]
+fn several_clients_share_one_http_server_each_in_its_own_session() {
+    if !sdk_available() {
+        return;
+    }
+    let fixtures: Vec<SqliteFixture> = (0..3).map(|_| SqliteFixture::new(SETUP)).collect();
+    let server = HttpServer::start(&fixtures[0], &["--allow-write"], &[]);
+    let url = server.url.clone();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = fixtures
+            .iter()
+            .map(|fixture| {
+                let url = url.clone();
+                scope.spawn(move || run_client(fixture, "auto", &[], Some((&url, None))))
+            })
+            .collect();
+        for run in runs {
+            let (steps, stderr) = run.join().expect("a client thread");
+            common_checks(&steps, &stderr);
+            // Each client's write landed in its own database, once.
+            assert_eq!(
+                envelope(&steps, "after_errors")["data"]["rows"],
+                json!([[3]])
+            );
+        }
+    });
+    for fixture in &fixtures {
+        assert_eq!(fixture.direct("SELECT count(*) FROM items"), ["Integer(3)"]);
+    }
+    assert!(
+        server.stderr().contains("tier ceiling write"),
+        "{}",
+        server.stderr()
     );
 }

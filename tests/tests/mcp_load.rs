@@ -1,5 +1,6 @@
 //! Load test of `plenum mcp`: 1,000 `query` calls over one session, 16 in flight at a time,
-//! every answer checked, the server's resident memory read after 100 and after 1,000 calls.
+//! every answer checked, the server's resident memory read after 100 and after 1,000 calls;
+//! and the same load over Streamable HTTP from the official Python SDK (`mcp/load_http.py`).
 //! Ignored by default; run against a release build for meaningful figures:
 //!
 //! ```sh
@@ -174,4 +175,73 @@ fn load_postgres() {
         arguments
     });
     report("PostgreSQL", figures);
+}
+
+#[test]
+#[ignore = "load test: run with --ignored (see the file's doc)"]
+fn load_sqlite_over_http() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let fixture = SqliteFixture::new(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO items (name) SELECT 'item ' || i FROM n;",
+    );
+    let mut server = Command::new(plenum_e2e::plenum_bin())
+        .args(["mcp", "--http", "127.0.0.1:0"])
+        .env_remove("PLENUM_MCP_TOKEN")
+        .env_remove("PLENUM_MAX_CAPABILITY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start plenum mcp --http");
+    let stderr = server.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("at ")
+                .nth(1)
+                .and_then(|rest| rest.split(';').next())
+                .filter(|url| url.starts_with("http://"))
+                .map(str::to_owned)
+        })
+        .expect("the server says where it listens");
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mcp/load_http.py");
+    let output = Command::new(std::env::var("PLENUM_TEST_PYTHON").unwrap_or("python3".into()))
+        .arg(script)
+        .args(["--url", &url, "--db"])
+        .arg(&fixture.file)
+        .args([
+            "--calls",
+            &CALLS.to_string(),
+            "--in-flight",
+            &IN_FLIGHT.to_string(),
+        ])
+        .output()
+        .expect("run the Python load client");
+    let rss_kib = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .unwrap_or_default();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: Json = serde_json::from_str(stdout.trim()).expect("figures");
+    assert_eq!(figures["failures"], 0, "{figures}");
+    println!("SQLite over HTTP (Python SDK client): {figures}; server RSS {rss_kib} KiB");
 }

@@ -8,39 +8,31 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use crate::error::Failure;
+use crate::exec::Limits;
 
 /// Where to connect: a saved connection by name, or an engine and its non-secret fields.
-/// There is deliberately no password field.
+/// There is deliberately no password field. Field docs would be descriptions in `tools/list`,
+/// which every session pays for in context: the tool description explains connecting once,
+/// so the fields have none.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ConnectionFields {
-    /// Name of a saved connection (see `list_connections`). When given, no other connection
-    /// argument may be: the saved connection is used exactly as its owner saved it.
+    // A saved connection (list_connections), used exactly as saved: no other field with it.
     pub connection: Option<String>,
-    /// Engine name as a plugin declares it (see `list_engines`), e.g. `sqlite`, `postgres`,
-    /// `mysql`.
+    // An engine a plugin declares (list_engines).
     pub engine: Option<String>,
-    /// Database file, for file engines such as SQLite. Relative paths are resolved against the
-    /// server's working directory. In the read tier a missing file is an error, never created.
+    // Database file of a file engine; never created in the read tier.
     pub file: Option<String>,
-    /// Server host.
     pub host: Option<String>,
-    /// Server port.
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u16>,
-    /// User name.
     pub user: Option<String>,
-    /// Database name.
     pub database: Option<String>,
-    /// Name of an environment variable of the server process that holds the password. Only
-    /// variables the server was started with (`plenum mcp --password-env VAR`) are accepted.
+    // An environment variable of the server holding the password; only those the server
+    // was started with (`plenum mcp --password-env VAR`).
     pub password_env: Option<String>,
-    /// TLS mode: disable, prefer, require, verify-ca or verify-full.
     pub ssl_mode: Option<String>,
-    /// PEM file with CA certificates to trust.
     pub ssl_ca: Option<String>,
-    /// Milliseconds connecting may take (TCP, TLS, authentication) before CONNECTION_FAILED
-    /// (default: the saved connection's, else 5000; never more than `timeout_ms`). Allowed
-    /// with `connection`.
+    // Connect time limit in ms (default: the saved connection's, else 5000).
     #[schemars(range(min = 1))]
     pub connect_timeout_ms: Option<u64>,
 }
@@ -60,49 +52,38 @@ impl ConnectionFields {
     }
 }
 
-/// Arguments of the `query` tool.
+/// Arguments of the `query` tool. Only what the tool description does not already say is a
+/// `///` doc (a description in `tools/list`); the rest are `//` notes.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct QueryArguments {
-    /// The SQL to run: one statement, or several separated by `;` (run in one transaction,
-    /// the rows of the last statement that returns rows are returned).
+    /// One statement, or several split by `;` (one transaction).
     pub sql: String,
     /// Where to connect.
     #[serde(flatten)]
     pub connection: ConnectionFields,
-    /// Ask for the write tier: INSERT, UPDATE, DELETE, MERGE, REPLACE. Refused above the
-    /// server's ceiling.
+    // Ask for the write tier (INSERT, UPDATE, DELETE, MERGE).
     #[serde(default)]
     pub allow_write: bool,
-    /// Ask for the ddl tier: CREATE, DROP, ALTER, TRUNCATE, … (implies allow_write). Refused
-    /// above the server's ceiling.
+    // Ask for the ddl tier (CREATE, DROP, ALTER; implies allow_write).
     #[serde(default)]
     pub allow_ddl: bool,
-    /// Rows returned at most (default 500); beyond it `meta.truncated` is true.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0), extend("default" = Limits::DEFAULT_MAX_ROWS))]
     pub max_rows: Option<u64>,
-    /// Bytes of row JSON returned at most (default 1048576).
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0), extend("default" = Limits::DEFAULT_MAX_BYTES))]
     pub max_bytes: Option<u64>,
-    /// Milliseconds before the query is cancelled on the server (default 30000); the answer is
-    /// then TIMEOUT.
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), extend("default" = Limits::DEFAULT_TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
-    /// Values bound to the statement's placeholders, in order (`?` for SQLite and MySQL,
-    /// `$1`, `$2`, … for PostgreSQL): numbers, strings, booleans or null. They are sent apart
-    /// from the SQL text, so they need no quoting or escaping. The count must match.
+    /// Values for the placeholders (? or $1), in order.
     #[serde(default)]
     #[schemars(schema_with = "params_schema")]
     pub params: Vec<serde_json::Value>,
-    /// Rows of the result to skip: pass the `meta.next_offset` of a truncated result to get the
-    /// next page. Each page re-runs the query (use an ORDER BY that makes the order total).
-    #[schemars(range(min = 0))]
+    // Rows to skip: meta.next_offset of a truncated result.
+    #[schemars(range(min = 0), extend("default" = 0))]
     pub offset: Option<u64>,
-    /// Only check the SQL: the statements, their kind, the tier each needs and whether the
-    /// arguments given allow them. Connects to nothing.
+    // Only check the SQL (kinds, tiers, causes); connects to nothing.
     #[serde(default)]
     pub check_only: bool,
-    /// Return the engine's query plan for the one statement as a tree (node, relation,
-    /// estimated rows and cost, children) instead of running it.
+    // Return the plan tree instead of running the statement.
     #[serde(default)]
     pub explain: bool,
 }
@@ -112,7 +93,6 @@ fn params_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "array",
         "items": { "type": ["number", "string", "boolean", "null"] },
-        "maxItems": crate::params::MAX_PARAMS,
     })
 }
 
@@ -122,25 +102,21 @@ pub struct IntrospectArguments {
     /// Where to connect.
     #[serde(flatten)]
     pub connection: ConnectionFields,
-    /// List the schemas (namespaces) of the database.
+    // List the schemas.
     #[serde(default)]
     pub list_schemas: bool,
-    /// List tables and views (name, kind, row estimate), optionally in `schema` and matching
-    /// `pattern`.
+    // List tables and views (name, kind, row estimate).
     #[serde(default)]
     pub list_tables: bool,
-    /// Describe one table or view: columns, primary key, foreign keys, indexes, view
-    /// definition.
+    // Describe this table or view: columns, keys, indexes.
     pub table: Option<String>,
-    /// The schema to look in (the engine's default when absent).
+    // Schema to look in (default: the engine's).
     pub schema: Option<String>,
-    /// With `list_tables`: only names matching this SQL LIKE pattern (`%` and `_`).
+    // With list_tables: a LIKE pattern.
     pub pattern: Option<String>,
-    /// Bytes of result JSON at most (for the whole-schema summary).
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0), extend("default" = Limits::DEFAULT_MAX_BYTES))]
     pub max_bytes: Option<u64>,
-    /// Milliseconds before the introspection is cancelled (default 30000).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), extend("default" = Limits::DEFAULT_TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
 }
 
@@ -148,19 +124,71 @@ pub struct IntrospectArguments {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct NoArguments {}
 
-/// The input schema of `T` as MCP wants it: an object that allows no other property.
+/// The input schema of `T` as MCP wants it: an object that allows no other property, in the
+/// plainest JSON Schema every client handles. An optional integer is `"type": "integer"`
+/// with its minimum or default, not a union with null (the MCP Inspector converts only plain
+/// types and sends strings otherwise), and no non-standard `format` (`uint64`, `uint16`:
+/// TypeScript clients warn on each one).
 pub fn input_schema<T: JsonSchema>() -> Map<String, Json> {
     let mut schema = schemars::schema_for!(T).to_value();
     let Some(object) = schema.as_object_mut() else {
         return Map::new();
     };
     object.remove("title");
+    object.remove("$schema");
+    object.remove("description");
     object.insert("type".into(), Json::from("object"));
-    object.insert("additionalProperties".into(), Json::Bool(false));
-    object
+    let properties = object
         .entry("properties")
         .or_insert_with(|| Json::Object(Map::new()));
+    let takes_arguments = match properties.as_object_mut() {
+        Some(properties) => {
+            properties.values_mut().for_each(plain_property);
+            !properties.is_empty()
+        }
+        None => false,
+    };
+    // An empty `properties` already says "no arguments"; any sent are refused either way.
+    if takes_arguments {
+        object.insert("additionalProperties".into(), Json::Bool(false));
+    }
     object.clone()
+}
+
+/// Rewrites one property schema into plain JSON Schema (see [`input_schema`]).
+fn plain_property(property: &mut Json) {
+    let Some(object) = property.as_object_mut() else {
+        return;
+    };
+    object.remove("format");
+    // `false` and `[]` go without saying; numeric defaults say what an absent limit is.
+    if matches!(object.get("default"), Some(Json::Bool(false)))
+        || object
+            .get("default")
+            .and_then(Json::as_array)
+            .is_some_and(Vec::is_empty)
+    {
+        object.remove("default");
+    }
+    if object
+        .get("description")
+        .and_then(Json::as_str)
+        .is_some_and(str::is_empty)
+    {
+        object.remove("description");
+    }
+    if let Some(Json::Array(types)) = object.get("type") {
+        let kept: Vec<Json> = types
+            .iter()
+            .filter(|kind| kind.as_str() != Some("null"))
+            .cloned()
+            .collect();
+        let plain = match <[Json; 1]>::try_from(kept) {
+            Ok([single]) => single,
+            Err(several) => Json::Array(several),
+        };
+        object.insert("type".into(), plain);
+    }
 }
 
 /// Checks `arguments` against `schema` (the one [`input_schema`] made) and deserializes them.
@@ -175,17 +203,24 @@ pub fn parse<T: DeserializeOwned>(
         .get("properties")
         .and_then(Json::as_object)
         .unwrap_or(&empty);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Json::as_array)
+        .map(|names| names.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    // Clients that fill every field of a form send null for the ones left empty: an optional
+    // argument given as null is an argument not given.
+    let mut arguments = arguments;
+    arguments.retain(|name, value| !value.is_null() || required.contains(&name.as_str()));
     for (name, value) in &arguments {
         let Some(property) = properties.get(name) else {
             return Err(unknown_argument(name, properties));
         };
         check_type(name, value, property)?;
     }
-    if let Some(required) = schema.get("required").and_then(Json::as_array) {
-        for name in required.iter().filter_map(Json::as_str) {
-            if !arguments.contains_key(name) {
-                return Err(Failure::invalid_input(format!("missing argument `{name}`")));
-            }
+    for name in required {
+        if !arguments.contains_key(name) {
+            return Err(Failure::invalid_input(format!("missing argument `{name}`")));
         }
     }
     serde_json::from_value(Json::Object(arguments))
@@ -204,6 +239,11 @@ fn unknown_argument(name: &str, properties: &Map<String, Json>) -> Failure {
             "argument `{name}` is not accepted: secrets never pass through tool arguments. Use a \
              saved connection (`connection`) or `password_env` naming an environment variable \
              the server was started with"
+        ));
+    }
+    if known.is_empty() {
+        return Failure::invalid_input(format!(
+            "unknown argument `{name}`: this tool takes no arguments"
         ));
     }
     Failure::invalid_input(format!(
@@ -251,13 +291,17 @@ fn check_type(name: &str, value: &Json, property: &Json) -> Result<(), Failure> 
     {
         let minimum = object.get("minimum").and_then(Json::as_f64);
         let maximum = object.get("maximum").and_then(Json::as_f64);
-        if minimum.is_some_and(|minimum| number < minimum)
-            || maximum.is_some_and(|maximum| number > maximum)
-        {
+        let range = match (minimum, maximum) {
+            (Some(low), Some(high)) if number < low || number > high => {
+                Some(format!("between {low} and {high}"))
+            }
+            (Some(low), _) if number < low => Some(format!("at least {low}")),
+            (_, Some(high)) if number > high => Some(format!("at most {high}")),
+            _ => None,
+        };
+        if let Some(range) = range {
             return Err(Failure::invalid_input(format!(
-                "argument `{name}` is {value}, outside {}..={}",
-                minimum.map(|m| m.to_string()).unwrap_or_default(),
-                maximum.map(|m| m.to_string()).unwrap_or_default()
+                "argument `{name}` is {value}; it must be {range}"
             )));
         }
     }
@@ -388,5 +432,68 @@ mod tests {
         let message = failure.map(|f| f.message).unwrap_or_default();
         assert!(message.contains("password_env"), "{message}");
         assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn optional_integers_are_plain_integers_with_standard_keywords_only() {
+        for schema in [
+            input_schema::<QueryArguments>(),
+            input_schema::<IntrospectArguments>(),
+        ] {
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                assert!(property["type"].is_string(), "{name}: {property}");
+                assert!(property.get("format").is_none(), "{name}: {property}");
+                if property["type"] == "integer" {
+                    assert!(
+                        property.get("minimum").is_some() || property.get("default").is_some(),
+                        "{name}: {property}"
+                    );
+                }
+            }
+        }
+        let schema = input_schema::<QueryArguments>();
+        assert_eq!(schema["properties"]["max_rows"]["default"], 500);
+        assert_eq!(schema["properties"]["timeout_ms"]["default"], 30000);
+        assert_eq!(schema["properties"]["port"]["maximum"], 65535);
+    }
+
+    #[test]
+    fn null_for_an_optional_argument_is_no_argument() {
+        let parsed = query(json!({"sql": "x", "max_rows": null, "allow_write": null,
+                                  "params": null, "engine": null}))
+        .map_err(|f| f.message);
+        assert!(
+            matches!(&parsed, Ok(q) if q.max_rows.is_none() && !q.allow_write && q.params.is_empty()),
+            "{parsed:?}"
+        );
+        let message = query(json!({"sql": null}))
+            .err()
+            .map(|f| f.message)
+            .unwrap_or_default();
+        assert!(message.contains("`sql` must be a string"), "{message}");
+    }
+
+    #[test]
+    fn ranges_and_empty_argument_lists_are_worded_in_full() {
+        let message = |value: Json| query(value).err().map(|f| f.message).unwrap_or_default();
+        assert_eq!(
+            message(json!({"sql": "x", "max_rows": -1})),
+            "argument `max_rows` is -1; it must be at least 0"
+        );
+        assert_eq!(
+            message(json!({"sql": "x", "port": 70000})),
+            "argument `port` is 70000; it must be between 1 and 65535"
+        );
+        let none = parse::<NoArguments>(
+            &input_schema::<NoArguments>(),
+            arguments(json!({"verbose": true})),
+        )
+        .err()
+        .map(|f| f.message)
+        .unwrap_or_default();
+        assert_eq!(
+            none,
+            "unknown argument `verbose`: this tool takes no arguments"
+        );
     }
 }

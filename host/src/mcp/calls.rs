@@ -10,7 +10,7 @@ use serde_json::{json, Value as Json};
 
 use super::arguments::{self, ConnectionFields, IntrospectArguments, NoArguments, QueryArguments};
 use super::server::Settings;
-use super::{log, tools};
+use super::{log, tools, wording};
 use crate::capability::{requested_tier, Ceiling};
 use crate::connection::{ConnectionArgs, ConnectionSpec};
 use crate::error::Failure;
@@ -295,7 +295,7 @@ fn resolve_connection(
             };
             return Err(Failure::invalid_input(format!(
                 "password_env '{variable}' is not allowed: this server accepts only variables \
-                 named when it was started (`plenum mcp --password-env VAR`; {allowed})"
+                 the human who started it named ({allowed})"
             )));
         }
     }
@@ -350,11 +350,15 @@ fn finish(
     response: Response,
 ) -> CallToolResult {
     let ok = response.ok();
-    let text = response.envelope().to_json();
-    let structured: Json = serde_json::from_str(&text).unwrap_or_else(|error| {
+    let mut text = response.envelope().to_json();
+    let mut structured: Json = serde_json::from_str(&text).unwrap_or_else(|error| {
         json!({"ok": false, "engine": null, "command": tool,
                "error": {"code": "INTERNAL_ERROR", "message": format!("cannot render the result: {error}")}})
     });
+    // The core words its messages for the CLI; an MCP caller needs tool arguments.
+    if wording::reword_envelope(&mut structured) {
+        text = structured.to_string();
+    }
     let code = structured["error"]["code"]
         .as_str()
         .unwrap_or("INTERNAL_ERROR");

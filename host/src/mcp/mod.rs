@@ -1,4 +1,5 @@
-//! `plenum mcp`: the Model Context Protocol server on stdin/stdout.
+//! `plenum mcp`: the Model Context Protocol server on stdin/stdout, or over Streamable HTTP
+//! with `--http` (see `http.rs`).
 //!
 //! A thin front end over the same pipeline as the CLI: each tool call becomes the same request
 //! value (`QueryRequest`, …) and its response is the same envelope, sent as `structuredContent`
@@ -12,10 +13,13 @@
 
 mod arguments;
 mod calls;
+mod http;
+mod jsonrpc;
 mod log;
 mod server;
 mod tools;
 mod transport;
+mod wording;
 
 use std::time::Duration;
 
@@ -45,6 +49,20 @@ pub struct McpArgs {
     /// send an arbitrary secret of this process to a host of its choosing.
     #[arg(long = "password-env", value_name = "VAR")]
     pub password_env: Vec<String>,
+    /// Serve Streamable HTTP at ADDR (IP:PORT or localhost:PORT; the endpoint is /mcp)
+    /// instead of stdio. Beyond loopback a bearer token is required (--token-file or
+    /// PLENUM_MCP_TOKEN).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// With --http: a file holding the bearer token every request must carry (else
+    /// PLENUM_MCP_TOKEN). Never the token itself on the command line, where `ps` shows it.
+    #[arg(long, value_name = "PATH", requires = "http")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// With --http: a host name clients reach the server by, beyond the loopback names and
+    /// the listening IP (repeat for several). Other `Host` headers are refused (DNS
+    /// rebinding).
+    #[arg(long = "allowed-host", value_name = "NAME", requires = "http")]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// How long shutdown waits for blocking engine calls still running after stdin closed.
@@ -53,6 +71,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Serves MCP on stdin/stdout until stdin closes; returns the process exit code.
 pub fn serve(args: McpArgs) -> i32 {
     let ceiling: Tier = requested_tier(args.allow_write, args.allow_ddl);
+    let http = match args.http.as_deref().map(|address| {
+        http::HttpOptions::new(address, args.token_file.as_deref(), args.allowed_hosts)
+    }) {
+        None => None,
+        Some(Ok(options)) => Some(options),
+        Some(Err(message)) => {
+            log(&message);
+            return 2;
+        }
+    };
     let settings = Settings::new(ceiling, args.password_env);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,7 +93,10 @@ pub fn serve(args: McpArgs) -> i32 {
             return 1;
         }
     };
-    let code = runtime.block_on(run(settings));
+    let code = match http {
+        Some(options) => runtime.block_on(http::run(settings, options)),
+        None => runtime.block_on(run(settings)),
+    };
     // A plugin that ignored a cancel may still hold a blocking thread: do not wait for it.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     code

@@ -1,7 +1,12 @@
-//! Newline-delimited JSON-RPC over a byte stream, with answers for input the protocol library
-//! would drop in silence: a line that is not JSON gets a parse error (-32700), a line longer
-//! than [`MAX_MESSAGE_BYTES`] an invalid-request error (-32600), a request whose shape is
-//! wrong an invalid-params error (-32602) with its id. Notifications never get an answer.
+//! Newline-delimited JSON-RPC over a byte stream, and the filter in front of `rmcp` that makes
+//! every request get exactly one correct answer, which `rmcp` alone does not (it drops a
+//! request whose id it cannot represent, answers a wrong `jsonrpc` as invalid params, accepts
+//! a second `initialize`, and answers unoffered methods unevenly). Here: a line that is not
+//! JSON gets a parse error (-32700, id null); a line longer than [`MAX_MESSAGE_BYTES`], a
+//! batch, a wrong or missing `jsonrpc`, a missing method or an id that is not a string or a
+//! 64-bit integer get an invalid-request error (-32600); a method this server does not offer
+//! gets method-not-found (-32601); a request whose params do not fit its method gets
+//! invalid-params (-32602) with its id. Notifications never get an answer.
 //!
 //! Output goes through one writer task, so replies written here and responses written for
 //! `rmcp` never interleave, and `receive` (which `rmcp` may cancel at any await) only ever
@@ -12,15 +17,16 @@ use std::io;
 
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, ErrorCode, ErrorData,
-    JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+    JsonRpcMessage, ServerJsonRpcMessage,
 };
 use rmcp::service::RoleServer;
 use rmcp::transport::Transport;
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::jsonrpc::{triage, Triage, OFFERED_METHODS};
 use super::log;
 use crate::pipeline::MAX_SQL_BYTES;
 
@@ -39,6 +45,9 @@ pub struct LineTransport<R> {
     max_line: usize,
     /// Until the first request, other messages are dropped: `rmcp` would end the session.
     seen_request: bool,
+    /// An `initialize` went to `rmcp`: another one is refused (it would change the
+    /// negotiated protocol mid-session).
+    initialized: bool,
     outgoing: Option<mpsc::UnboundedSender<Outgoing>>,
     writer_task: Option<JoinHandle<()>>,
 }
@@ -65,6 +74,7 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
             discarding: false,
             max_line,
             seen_request: false,
+            initialized: false,
             outgoing: Some(outgoing),
             writer_task: Some(writer_task),
         }
@@ -107,7 +117,24 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
 
     /// Queues a reply that nobody waits for.
     fn reply(&self, message: ServerJsonRpcMessage) {
-        if let (Some(outgoing), Ok(mut bytes)) = (&self.outgoing, serde_json::to_vec(&message)) {
+        if let Ok(value) = serde_json::to_value(&message) {
+            self.reply_raw(&value);
+        }
+    }
+
+    /// Queues a JSON-RPC error answer written here, not by `rmcp`: its `id` may be one `rmcp`
+    /// cannot represent (null, as the spec wants when the request's id is unknown, or a
+    /// number outside 64-bit integers that the client still needs to match the answer).
+    fn reply_error(&self, id: Json, code: ErrorCode, message: String) {
+        self.reply_raw(&json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {"code": code.0, "message": message},
+        }));
+    }
+
+    fn reply_raw(&self, value: &Json) {
+        if let (Some(outgoing), Ok(mut bytes)) = (&self.outgoing, serde_json::to_vec(value)) {
             bytes.push(b'\n');
             let _ = outgoing.send((bytes, None));
         }
@@ -122,69 +149,65 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
-        match serde_json::from_slice::<ClientJsonRpcMessage>(line) {
-            Ok(message) => {
-                if let Some(reply) = malformed_standard_request(&message) {
-                    self.reply(reply);
-                    return None;
-                }
-                if !self.seen_request {
-                    if !matches!(message, JsonRpcMessage::Request(_)) {
-                        log("ignored a notification or response sent before the first request");
-                        return None;
-                    }
-                    self.seen_request = true;
-                }
-                Some(message)
-            }
+        let value: Json = match serde_json::from_slice(line) {
+            Ok(value) => value,
             Err(error) => {
-                let reply = match error.classify() {
-                    serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                        Some(ServerJsonRpcMessage::error(
-                            ErrorData::new(
-                                ErrorCode::PARSE_ERROR,
-                                format!("Parse error: the message is not valid JSON ({error})"),
-                                None,
-                            ),
-                            None,
-                        ))
-                    }
-                    _ => shape_error(line, &error),
-                };
-                if let Some(reply) = reply {
-                    self.reply(reply);
-                }
-                None
+                self.reply_error(
+                    Json::Null,
+                    ErrorCode::PARSE_ERROR,
+                    format!("Parse error: the message is not valid JSON ({error})"),
+                );
+                return None;
+            }
+        };
+        match triage(&value, self.initialized) {
+            Triage::Pass => {}
+            Triage::Drop(why) => {
+                log(why);
+                return None;
+            }
+            Triage::Answer(id, code, message) => {
+                self.reply_error(id, ErrorCode(code), message);
+                return None;
             }
         }
+        // Small copies: the message itself may be megabytes of SQL.
+        let method = value["method"].as_str().map(str::to_owned);
+        let request_id = value.get("id").filter(|_| method.is_some()).cloned();
+        let message = match serde_json::from_value::<ClientJsonRpcMessage>(value) {
+            Ok(message) => message,
+            Err(error) => {
+                // A request (it has a usable id, triage checked) whose params do not fit its
+                // method; notifications and responses that do not parse are dropped.
+                if let (Some(id), Some(method)) = (request_id, &method) {
+                    self.reply_error(
+                        id,
+                        ErrorCode::INVALID_PARAMS,
+                        format!("Invalid params for {method}: {error}"),
+                    );
+                } else {
+                    log("ignored a notification or response that does not fit its method");
+                }
+                return None;
+            }
+        };
+        if let Some(reply) = malformed_standard_request(&message) {
+            self.reply(reply);
+            return None;
+        }
+        if !self.seen_request {
+            if !matches!(message, JsonRpcMessage::Request(_)) {
+                log("ignored a notification or response sent before the first request");
+                return None;
+            }
+            self.seen_request = true;
+        }
+        if method.as_deref() == Some("initialize") {
+            self.initialized = true;
+        }
+        Some(message)
     }
 }
-
-/// MCP request methods. `rmcp` reads one whose params do not fit as a custom request and
-/// would answer "method not found"; the truth is "invalid params".
-const MCP_REQUEST_METHODS: &[&str] = &[
-    "initialize",
-    "ping",
-    "server/discover",
-    "completion/complete",
-    "logging/setLevel",
-    "prompts/get",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "resources/directory/read",
-    "subscriptions/listen",
-    "tools/call",
-    "tools/list",
-    "tasks/get",
-    "tasks/update",
-    "tasks/cancel",
-    "skills/list",
-    "skills/get",
-];
 
 /// The invalid-params reply to a standard request whose params do not fit its method.
 fn malformed_standard_request(message: &ClientJsonRpcMessage) -> Option<ServerJsonRpcMessage> {
@@ -194,7 +217,7 @@ fn malformed_standard_request(message: &ClientJsonRpcMessage) -> Option<ServerJs
     let ClientRequest::CustomRequest(custom) = &request.request else {
         return None;
     };
-    if !MCP_REQUEST_METHODS.contains(&custom.method.as_str()) {
+    if !OFFERED_METHODS.contains(&custom.method.as_str()) {
         return None;
     }
     let detail = match custom.method.as_str() {
@@ -214,40 +237,6 @@ fn malformed_standard_request(message: &ClientJsonRpcMessage) -> Option<ServerJs
         ),
         Some(request.id.clone()),
     ))
-}
-
-/// The reply to well-formed JSON that is not a message this server understands, or `None`
-/// when it is a notification or a response (those are never answered).
-fn shape_error(line: &[u8], error: &serde_json::Error) -> Option<ServerJsonRpcMessage> {
-    let value: Json = serde_json::from_slice(line).ok()?;
-    let object = value.as_object();
-    let method = object
-        .and_then(|object| object.get("method"))
-        .and_then(Json::as_str);
-    let id = object
-        .and_then(|object| object.get("id"))
-        .filter(|id| !id.is_null())
-        .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok());
-    match (method, id) {
-        (Some(method), Some(id)) => Some(ServerJsonRpcMessage::error(
-            ErrorData::new(
-                ErrorCode::INVALID_PARAMS,
-                format!("Invalid params for {method}: {error}"),
-                None,
-            ),
-            Some(id),
-        )),
-        (Some(_), None) => None,
-        (None, _) if object.is_some_and(|object| object.contains_key("id")) => None,
-        (None, _) => Some(ServerJsonRpcMessage::error(
-            ErrorData::new(
-                ErrorCode::INVALID_REQUEST,
-                "Invalid request: expected one JSON-RPC 2.0 object with a method (batches are not supported)",
-                None,
-            ),
-            None,
-        )),
-    }
 }
 
 async fn write_lines<W: AsyncWrite + Unpin>(
@@ -318,17 +307,14 @@ impl<R: AsyncRead + Unpin + Send + 'static> Transport<RoleServer> for LineTransp
                         "discarded a message longer than {} bytes",
                         self.max_line
                     ));
-                    self.reply(ServerJsonRpcMessage::error(
-                        ErrorData::new(
-                            ErrorCode::INVALID_REQUEST,
-                            format!(
-                                "Invalid request: the message is longer than {} bytes and was discarded",
-                                self.max_line
-                            ),
-                            None,
+                    self.reply_error(
+                        Json::Null,
+                        ErrorCode::INVALID_REQUEST,
+                        format!(
+                            "Invalid request: the message is longer than {} bytes and was discarded",
+                            self.max_line
                         ),
-                        None,
-                    ));
+                    );
                     continue;
                 }
             }
@@ -436,5 +422,98 @@ mod tests {
         let (methods, replies) = replies(transport, output).await;
         assert_eq!(methods, vec!["ping"]);
         assert!(replies.is_empty(), "{replies:?}");
+    }
+
+    #[tokio::test]
+    async fn every_bad_request_gets_one_answer_with_the_right_code_and_id() {
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+        let cases: &[(&str, i64, Json)] = &[
+            (
+                r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+                -32600,
+                Json::Null,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
+                -32600,
+                json!(1.5),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"ping"}"#,
+                -32600,
+                json!(9_223_372_036_854_775_808u64),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#,
+                -32600,
+                Json::Null,
+            ),
+            (r#"{"jsonrpc":"2.0","id":3}"#, -32600, json!(3)),
+            (
+                r#"{"jsonrpc":"1.0","id":4,"method":"ping"}"#,
+                -32600,
+                json!(4),
+            ),
+            (r#"{"id":5,"method":"ping"}"#, -32600, json!(5)),
+            (r#"{"jsonrpc":"2.0","id":6,"method":7}"#, -32600, json!(6)),
+            (
+                r#"{"jsonrpc":"2.0","id":"r","method":"resources/list"}"#,
+                -32601,
+                json!("r"),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":8,"method":"prompts/list"}"#,
+                -32601,
+                json!(8),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":9,"method":"made/up"}"#,
+                -32601,
+                json!(9),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":5}"#,
+                -32602,
+                json!(10),
+            ),
+            ("{oops", -32700, Json::Null),
+            ("7", -32600, Json::Null),
+        ];
+        let mut input = format!("{init}\n");
+        for (line, _, _) in cases {
+            input.push_str(line);
+            input.push('\n');
+        }
+        // Not answered: notifications, even malformed ones.
+        input.push_str(r#"{"jsonrpc":"1.0","method":"notifications/initialized"}"#);
+        input.push('\n');
+        input.push_str(r#"{"jsonrpc":"2.0","method":"resources/list"}"#);
+        input.push('\n');
+        // A second initialize is refused; the first went to rmcp.
+        input.push_str(&init.replace("\"id\":1", "\"id\":11"));
+        input.push('\n');
+        let (transport, output) = transport(input.as_bytes(), 1 << 16);
+        let (methods, replies) = replies(transport, output).await;
+        // The notification goes to rmcp, which never answers one.
+        assert_eq!(methods, vec!["initialize", "resources/list"]);
+        assert_eq!(replies.len(), cases.len() + 1, "{replies:#?}");
+        for ((line, code, id), reply) in cases.iter().zip(&replies) {
+            assert_eq!(reply["error"]["code"], *code, "{line}: {reply}");
+            assert_eq!(reply.get("id"), Some(id), "{line}: {reply}");
+            assert_eq!(reply["jsonrpc"], "2.0", "{line}: {reply}");
+            let message = reply["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.len() > 20, "{line}: {reply}");
+        }
+        let last = &replies[cases.len()];
+        assert_eq!(last["id"], 11, "{last}");
+        assert_eq!(last["error"]["code"], -32600, "{last}");
+        assert!(
+            replies[8]["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("tools/call"),
+            "{}",
+            replies[8]
+        );
     }
 }
