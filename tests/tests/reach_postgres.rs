@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod live_support;
+mod mcp_support;
 
 use live_support::{Server, TestDb, Via};
 use plenum_e2e::{unique_name, Plenum, Run};
@@ -295,6 +296,17 @@ fn a_human_can_allow_a_routine_by_name_in_a_saved_connection() {
     run.assert_ok();
     assert_eq!(run.json["data"]["rows"][0][0], 42);
     query("SELECT run('SELECT 1')").assert_error("CAPABILITY_VIOLATION");
+
+    // The MCP server reports the same login: list_connections with `test`.
+    let mut server = mcp_support::McpServer::start_in(Some(home.path()), &[], &[]);
+    server.initialize("2025-06-18");
+    let answer = server.call_tool("list_connections", serde_json::json!({"test": "dev"}));
+    let report = mcp_support::tool_result(&answer).clone();
+    assert_eq!(
+        report["data"]["server"]["login"]["privileged"], true,
+        "{report}"
+    );
+    assert_eq!(report["data"]["connection"], "dev", "{report}");
 }
 
 #[test]

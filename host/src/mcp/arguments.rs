@@ -124,6 +124,15 @@ pub struct IntrospectArguments {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct NoArguments {}
 
+/// Arguments of `list_connections`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ListConnectionsArguments {
+    // A saved connection to open read-only: its server, and its login's powers beyond the
+    // tiers. Described in the tool's description only: tools/list has a byte budget.
+    #[serde(default)]
+    pub test: Option<String>,
+}
+
 /// The input schema of `T` as MCP wants it: an object that allows no other property, in the
 /// plainest JSON Schema every client handles. An optional integer is `"type": "integer"`
 /// with its minimum or default, not a union with null (the MCP Inspector converts only plain

@@ -8,7 +8,10 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{json, Value as Json};
 
-use super::arguments::{self, ConnectionFields, IntrospectArguments, NoArguments, QueryArguments};
+use super::arguments::{
+    self, ConnectionFields, IntrospectArguments, ListConnectionsArguments, NoArguments,
+    QueryArguments,
+};
 use super::server::Settings;
 use super::{log, tools, wording};
 use crate::capability::{requested_tier, Ceiling};
@@ -110,20 +113,56 @@ pub async fn list_connections(
 ) -> CallToolResult {
     let started = Instant::now();
     let schema = settings.input_schema(tools::LIST_CONNECTIONS);
-    if let Err(failure) = arguments::parse::<NoArguments>(&schema, arguments) {
-        return finish(
-            context,
-            tools::LIST_CONNECTIONS,
-            started,
-            Response::failure(None, "connect", failure, Sanitizer::new()),
-        );
+    let parsed = match arguments::parse::<ListConnectionsArguments>(&schema, arguments) {
+        Ok(parsed) => parsed,
+        Err(failure) => {
+            return finish(
+                context,
+                tools::LIST_CONNECTIONS,
+                started,
+                Response::failure(None, "connect", failure, Sanitizer::new()),
+            )
+        }
+    };
+    // Reading config files, and testing a connection, is blocking work. A test may take the
+    // default timeout to connect.
+    let response = match parsed.test {
+        None => {
+            settings
+                .run_blocking(context, LISTING_BUDGET, list_saved_connections)
+                .await
+        }
+        Some(name) => {
+            settings
+                .run_blocking(context, TEST_BUDGET, move || test_saved_connection(&name))
+                .await
+        }
     }
-    // Reading config files is blocking work.
-    let response = settings
-        .run_blocking(context, LISTING_BUDGET, list_saved_connections)
-        .await
-        .unwrap_or_else(|failure| Response::failure(None, "connect", failure, Sanitizer::new()));
+    .unwrap_or_else(|failure| Response::failure(None, "connect", failure, Sanitizer::new()));
     finish(context, tools::LIST_CONNECTIONS, started, response)
+}
+
+/// Time a `list_connections` call with `test` may take: a connect and a few catalog reads
+/// within the default query timeout.
+const TEST_BUDGET: Duration =
+    Duration::from_millis(crate::exec::Limits::DEFAULT_TIMEOUT_MS + 5_000);
+
+/// `plenum connect --test --connection NAME`: the server and the login's powers.
+fn test_saved_connection(name: &str) -> Response {
+    use clap::{Args, FromArgMatches};
+    let command = crate::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
+    let parsed = command
+        .try_get_matches_from(["connect", "--test", "--connection", name])
+        .and_then(|matches| crate::saved::ConnectArgs::from_arg_matches(&matches));
+    match parsed {
+        Ok(args) => crate::saved::connect(args),
+        Err(error) => Response::failure(
+            None,
+            "connect",
+            Failure::invalid_input(format!("cannot test that connection: {}", error.kind())),
+            Sanitizer::new(),
+        ),
+    }
 }
 
 /// `plenum connect --list`, through the CLI's own arguments so both answer the same.

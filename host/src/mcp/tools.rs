@@ -13,7 +13,9 @@ use plenum_gate::Tier;
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{json, Map, Value as Json};
 
-use super::arguments::{input_schema, IntrospectArguments, NoArguments, QueryArguments};
+use super::arguments::{
+    input_schema, IntrospectArguments, ListConnectionsArguments, NoArguments, QueryArguments,
+};
 
 /// Tool names.
 pub const QUERY: &str = "query";
@@ -92,9 +94,9 @@ fn list_connections(output: &Arc<Map<String, Json>>) -> Tool {
     read_only_tool(
         LIST_CONNECTIONS,
         "Saved connections",
-        "Saved connections, for `connection`: engine, fields, ceiling; never a password."
+        "Saved connections for `connection`; never a password. `test`: NAME adds login powers."
             .to_owned(),
-        input_schema::<NoArguments>(),
+        input_schema::<ListConnectionsArguments>(),
         output,
         false,
     )
