@@ -116,7 +116,8 @@ fn tools_list_fits_the_budget_with_plain_schemas_at_every_ceiling() {
                 }
             }
             let annotations = &tool["annotations"];
-            let reaches_out = name == "query" || name == "introspect";
+            // list_connections connects when asked to `test` a connection.
+            let reaches_out = name == "query" || name == "introspect" || name == "list_connections";
             assert_eq!(annotations["openWorldHint"], reaches_out, "{tool}");
         }
     }

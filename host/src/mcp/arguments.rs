@@ -170,8 +170,8 @@ fn plain_property(property: &mut Json) {
         return;
     };
     object.remove("format");
-    // `false` and `[]` go without saying; numeric defaults say what an absent limit is.
-    if matches!(object.get("default"), Some(Json::Bool(false)))
+    // `false`, `[]` and null go without saying; numeric defaults say what an absent limit is.
+    if matches!(object.get("default"), Some(Json::Bool(false) | Json::Null))
         || object
             .get("default")
             .and_then(Json::as_array)

@@ -94,11 +94,11 @@ fn list_connections(output: &Arc<Map<String, Json>>) -> Tool {
     read_only_tool(
         LIST_CONNECTIONS,
         "Saved connections",
-        "Saved connections for `connection`; never a password. `test`: NAME adds login powers."
-            .to_owned(),
+        "Saved connections (for `connection`); `test`: NAME reports its login's powers.".to_owned(),
         input_schema::<ListConnectionsArguments>(),
         output,
-        false,
+        // With `test` it connects to the saved connection's server.
+        true,
     )
 }
 
@@ -106,8 +106,7 @@ fn list_engines(output: &Arc<Map<String, Json>>) -> Tool {
     read_only_tool(
         LIST_ENGINES,
         "Database engines",
-        "Engine plugins: engines (for `engine`), dialect, capabilities, status (ok or error)."
-            .to_owned(),
+        "Engine plugins: engines (for `engine`), dialect, capabilities, status.".to_owned(),
         input_schema::<NoArguments>(),
         output,
         false,
