@@ -16,6 +16,7 @@ mod log;
 mod server;
 mod tools;
 mod transport;
+mod warm;
 
 use std::time::Duration;
 
@@ -45,6 +46,9 @@ pub struct McpArgs {
     /// send an arbitrary secret of this process to a host of its choosing.
     #[arg(long = "password-env", value_name = "VAR")]
     pub password_env: Vec<String>,
+    /// Warm sessions (the pool's hook; see `warm`).
+    #[command(flatten)]
+    pub pool: warm::PoolArgs,
 }
 
 /// How long shutdown waits for blocking engine calls still running after stdin closed.
@@ -54,6 +58,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub fn serve(args: McpArgs) -> i32 {
     let ceiling: Tier = requested_tier(args.allow_write, args.allow_ddl);
     let settings = Settings::new(ceiling, args.password_env);
+    crate::pool::install(args.pool.settings());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-mcp")

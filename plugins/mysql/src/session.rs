@@ -57,6 +57,9 @@ pub struct MysqlConnection {
     opts: Opts,
     password: Option<Arc<str>>,
     access: AccessMode,
+    /// The host's statement timeout and the session ceilings, set again after a reset.
+    statement_timeout_ms: u64,
+    ceilings: Ceilings,
     server: ServerKind,
     connection_id: u32,
     in_transaction: bool,
@@ -182,6 +185,8 @@ impl MysqlConnection {
             opts,
             password: password.map(Arc::from),
             access: params.access,
+            statement_timeout_ms: params.statement_timeout_ms,
+            ceilings,
             server: ServerKind::MySql,
             in_transaction: false,
             select_limit: None,
@@ -189,14 +194,21 @@ impl MysqlConnection {
             flags: Arc::default(),
         };
         session.server = session.detect_server()?;
-        if params.access == AccessMode::Read {
-            session.fixed("SET SESSION TRANSACTION READ ONLY")?;
+        session.set_up()?;
+        Ok(session)
+    }
+
+    /// The session settings that make the access-mode backstop, the statement timeout and
+    /// the ceilings: run after connecting and again after every reset, which clears them.
+    fn set_up(&mut self) -> PluginResult<()> {
+        if self.access == AccessMode::Read {
+            self.fixed("SET SESSION TRANSACTION READ ONLY")?;
         }
-        if params.statement_timeout_ms > 0 {
-            let limit_ms = params
+        if self.statement_timeout_ms > 0 {
+            let limit_ms = self
                 .statement_timeout_ms
                 .saturating_add(SERVER_TIMEOUT_MARGIN_MS);
-            let statement = match session.server {
+            let statement = match self.server {
                 ServerKind::MariaDb => format!(
                     "SET SESSION max_statement_time = {}.{:03}",
                     limit_ms / 1000,
@@ -204,10 +216,10 @@ impl MysqlConnection {
                 ),
                 ServerKind::MySql => format!("SET SESSION max_execution_time = {limit_ms}"),
             };
-            session.fixed(&statement)?;
+            self.fixed(&statement)?;
         }
-        ceilings.apply(&mut session)?;
-        Ok(session)
+        let ceilings = self.ceilings;
+        ceilings.apply(self)
     }
 
     /// The server family, from `VERSION()`.
@@ -530,5 +542,23 @@ impl Connection for MysqlConnection {
 
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
         Ok(reach::write_fence())
+    }
+
+    /// `COM_RESET_CONNECTION` (the driver falls back to `COM_CHANGE_USER` on servers without
+    /// it): rolls back, drops temporary tables, user variables, prepared statements (the
+    /// driver's statement cache with them) and locks, and restores the role and the session
+    /// variables to the server's defaults; then the session's own settings are set again.
+    fn reset(&mut self) -> PluginResult<()> {
+        self.check_connection()?;
+        if self.in_transaction {
+            return Err(PluginError::query("a transaction is still open; not reset"));
+        }
+        if let Err(error) = self.conn.reset() {
+            return Err(self.error(&error));
+        }
+        self.select_limit = None;
+        self.flags.warned.store(false, Ordering::SeqCst);
+        self.cancel_requested.store(false, Ordering::SeqCst);
+        self.set_up()
     }
 }

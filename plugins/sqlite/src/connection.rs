@@ -204,6 +204,43 @@ impl Connection for SqliteConnection {
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
         crate::reach::write_fence(&self.connection, self.schema_at_begin)
     }
+
+    /// Only a read session is reset: it cannot have changed the file, the pragmas or the
+    /// temp schema (read-only open, `query_only`, the authorizer), so what is left to clear
+    /// is an open transaction and cached statements, and what is left to prove is that no
+    /// database was attached and the temp schema is empty. A write or DDL session may have
+    /// changed pragmas no check could list, so it is never reused.
+    fn reset(&mut self) -> PluginResult<()> {
+        if self.access != AccessMode::Read {
+            return Err(PluginError::unsupported(
+                "only read sessions of SQLite are reset for reuse",
+            ));
+        }
+        if !self.connection.is_autocommit() {
+            command(&self.connection, "ROLLBACK")?;
+        }
+        self.connection.flush_prepared_statement_cache();
+        let attached: i64 = self
+            .connection
+            .query_row(
+                "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(query_error)?;
+        let temporary: i64 = self
+            .connection
+            .query_row("SELECT count(*) FROM temp.sqlite_schema", [], |row| {
+                row.get(0)
+            })
+            .map_err(query_error)?;
+        if attached > 0 || temporary > 0 {
+            return Err(PluginError::query(
+                "the session holds attached databases or temporary objects; not reused",
+            ));
+        }
+        Ok(())
+    }
 }
 
 struct SqliteCancel(InterruptHandle);
