@@ -123,8 +123,8 @@ fn postgres_reset_leaves_nothing_of_the_last_call() {
     let module = module("postgres");
     let params = params(&server, &db.name);
     let mut session = Session::open(module, &params, AccessMode::Ddl);
-    let user = session.value("SELECT current_user::text");
     session.begin();
+    let user = session.value("SELECT current_user::text");
     session.run("CREATE TEMP TABLE warm_temp (id int)");
     session.run("SET app.warm = 'left behind'");
     session.run("SET search_path = nowhere");
@@ -132,10 +132,12 @@ fn postgres_reset_leaves_nothing_of_the_last_call() {
     session.run(&format!("SET ROLE {role}"));
     session.run("SELECT pg_advisory_lock(424242)");
     session.commit();
+    session.begin();
     assert_eq!(
         session.value("SELECT current_user::text"),
         Some(role.clone())
     );
+    session.rollback();
 
     session.reset().expect("reset");
     session.begin();
@@ -306,12 +308,12 @@ fn mysql_read_session_stays_read_only_after_reset() {
         session.rollback();
     }
     session.reset().expect("reset");
-    assert_eq!(
-        session
-            .value("SELECT @@SESSION.transaction_read_only")
-            .as_deref(),
-        Some("1")
-    );
+    // MariaDB names it tx_read_only, MySQL 8 transaction_read_only.
+    let read_only = session
+        .try_run("SELECT @@SESSION.tx_read_only")
+        .or_else(|_| session.try_run("SELECT @@SESSION.transaction_read_only"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(read_only, [Some("1".to_owned())]);
 }
 
 #[test]

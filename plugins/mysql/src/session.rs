@@ -57,6 +57,9 @@ pub struct MysqlConnection {
     opts: Opts,
     password: Option<Arc<str>>,
     access: AccessMode,
+    /// MariaDB: the role active at connect (the user's default role), which a reset does not
+    /// restore by itself.
+    initial_role: Option<String>,
     /// The host's statement timeout and the session ceilings, set again after a reset.
     statement_timeout_ms: u64,
     ceilings: Ceilings,
@@ -185,6 +188,7 @@ impl MysqlConnection {
             opts,
             password: password.map(Arc::from),
             access: params.access,
+            initial_role: None,
             statement_timeout_ms: params.statement_timeout_ms,
             ceilings,
             server: ServerKind::MySql,
@@ -194,6 +198,9 @@ impl MysqlConnection {
             flags: Arc::default(),
         };
         session.server = session.detect_server()?;
+        if session.server == ServerKind::MariaDb {
+            session.initial_role = session.current_role()?;
+        }
         session.set_up()?;
         Ok(session)
     }
@@ -242,6 +249,28 @@ impl MysqlConnection {
         } else {
             ServerKind::MySql
         })
+    }
+
+    fn current_role(&mut self) -> PluginResult<Option<String>> {
+        let rows = self.fixed_rows("SELECT CURRENT_ROLE()", Params::Empty)?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|value| match value {
+                mysql::Value::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                _ => None,
+            }))
+    }
+
+    /// Puts back the role of the session's start: MariaDB's `COM_RESET_CONNECTION` keeps
+    /// whatever `SET ROLE` chose; MySQL goes back to the account's default roles.
+    fn restore_role(&mut self) -> PluginResult<()> {
+        let statement = match (self.server, &self.initial_role) {
+            (ServerKind::MariaDb, Some(role)) => format!("SET ROLE `{}`", role.replace('`', "``")),
+            (ServerKind::MariaDb, None) => "SET ROLE NONE".to_owned(),
+            (ServerKind::MySql, _) => "SET ROLE DEFAULT".to_owned(),
+        };
+        self.fixed(&statement)
     }
 
     fn error(&self, error: &Error) -> PluginError {
@@ -546,8 +575,9 @@ impl Connection for MysqlConnection {
 
     /// `COM_RESET_CONNECTION` (the driver falls back to `COM_CHANGE_USER` on servers without
     /// it): rolls back, drops temporary tables, user variables, prepared statements (the
-    /// driver's statement cache with them) and locks, and restores the role and the session
-    /// variables to the server's defaults; then the session's own settings are set again.
+    /// driver's statement cache with them) and locks, and restores the session variables to
+    /// the server's defaults; then the role of the session's start and the session's own
+    /// settings are set again.
     fn reset(&mut self) -> PluginResult<()> {
         self.check_connection()?;
         if self.in_transaction {
@@ -559,6 +589,7 @@ impl Connection for MysqlConnection {
         self.select_limit = None;
         self.flags.warned.store(false, Ordering::SeqCst);
         self.cancel_requested.store(false, Ordering::SeqCst);
+        self.restore_role()?;
         self.set_up()
     }
 }
