@@ -2,7 +2,8 @@
 //! `PLENUM_LOAD_CALLS`), 16 in flight at a time, every answer checked, the server's resident
 //! memory read after 100 calls and at the end. With `PLENUM_LOAD_KILL_AT=N`, every server
 //! session of the load's database is killed after N answers, as a server restart would (the
-//! warm sessions die): at most the calls in flight may fail. Ignored by default; run against
+//! warm sessions die): at most the calls in flight may fail. `PLENUM_LOAD_POOL_SIZE` sets
+//! `plenum mcp --pool-size` (0: a new session per call). Ignored by default; run against
 //! a release build for meaningful figures (`bench/warm.sh` runs it beside `pgbench`):
 //!
 //! ```sh
@@ -33,6 +34,17 @@ fn kill_at() -> Option<u64> {
     std::env::var("PLENUM_LOAD_KILL_AT")
         .ok()
         .and_then(|at| at.parse().ok())
+}
+
+/// `plenum mcp`'s flags: `args`, and `--pool-size $PLENUM_LOAD_POOL_SIZE` when set (0 opens a
+/// session per call, as before warm sessions).
+fn server_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    if let Ok(size) = std::env::var("PLENUM_LOAD_POOL_SIZE") {
+        all.push("--pool-size");
+        all.push(Box::leak(size.into_boxed_str()));
+    }
+    all
 }
 
 /// The database the server loads run in, of their own so killing its sessions touches
@@ -173,7 +185,7 @@ fn load_sqlite() {
          INSERT INTO items (name) SELECT 'item ' || i FROM n;",
     );
     let file = fixture.file.to_str().expect("UTF-8 path").to_owned();
-    let mut server = McpServer::start(&[], &[]);
+    let mut server = McpServer::start(&server_args(&[]), &[]);
     server.initialize("2025-11-25");
     let figures = run_load(
         &mut server,
@@ -213,7 +225,7 @@ fn load_postgres() {
             .expect("create the load database");
     }
     let mut server = McpServer::start(
-        &["--password-env", "PLENUM_LOAD_PG_PASSWORD"],
+        &server_args(&["--password-env", "PLENUM_LOAD_PG_PASSWORD"]),
         &[("PLENUM_LOAD_PG_PASSWORD", password)],
     );
     server.initialize("2025-11-25");
@@ -277,7 +289,7 @@ fn load_mysql() {
         .query_drop(format!("CREATE DATABASE IF NOT EXISTS {LOAD_DATABASE}"))
         .expect("create the load database");
     let mut server = McpServer::start(
-        &["--password-env", "PLENUM_LOAD_MY_PASSWORD"],
+        &server_args(&["--password-env", "PLENUM_LOAD_MY_PASSWORD"]),
         &[("PLENUM_LOAD_MY_PASSWORD", &password)],
     );
     server.initialize("2025-11-25");

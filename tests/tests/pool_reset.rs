@@ -346,6 +346,13 @@ fn sqlite_resets_read_sessions_only() {
     assert!(read.try_run("INSERT INTO items VALUES (1)").is_err());
     read.rollback();
 
+    // The path now names another file: the warm session would read the old one.
+    std::fs::rename(&file, dir.path().join("moved.db")).expect("move the file");
+    rusqlite::Connection::open(&file)
+        .and_then(|connection| connection.execute_batch("CREATE TABLE other (id INTEGER)"))
+        .expect("a new file at the path");
+    assert!(read.reset().is_err(), "reset after the file was replaced");
+
     // A write or DDL session may have changed pragmas no check can list: never reused.
     let mut ddl = Session::open(module, &params, AccessMode::Ddl);
     ddl.run("CREATE TEMP TABLE warm_temp (id INTEGER)");

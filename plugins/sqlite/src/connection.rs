@@ -20,6 +20,28 @@ pub(crate) struct SqliteConnection {
     file: String,
     /// `schema_version` of main and temp when the write transaction began (the fence).
     schema_at_begin: Option<(i64, i64)>,
+    /// The file the session opened, by identity: a session kept warm must notice when the
+    /// path now names another file (replaced or deleted), and not read the old one.
+    identity: Option<FileIdentity>,
+}
+
+/// Device and inode of a file (Unix); elsewhere nothing, and the check is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity(u64, u64);
+
+fn file_identity(path: &Path) -> Option<FileIdentity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| FileIdentity(metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl SqliteConnection {
@@ -55,6 +77,7 @@ impl SqliteConnection {
             access,
             file: file.to_owned(),
             schema_at_begin: None,
+            identity: file_identity(path),
         };
         session.configure(timeout_ms, max_memory)?;
         Ok(session)
@@ -215,6 +238,12 @@ impl Connection for SqliteConnection {
             return Err(PluginError::unsupported(
                 "only read sessions of SQLite are reset for reuse",
             ));
+        }
+        if file_identity(Path::new(&self.file)) != self.identity {
+            return Err(PluginError::connection(format!(
+                "{} is no longer the file this session opened",
+                self.file
+            )));
         }
         if !self.connection.is_autocommit() {
             command(&self.connection, "ROLLBACK")?;
