@@ -306,3 +306,40 @@ fn pool_size_zero_opens_a_session_per_call() {
         wait_for(&mut db, "after a read", BTreeSet::is_empty);
     }
 }
+
+#[test]
+fn a_cancelled_call_closes_its_session() {
+    for server in servers() {
+        let mut db = database(&server);
+        let mut mcp = start(&db, &[]);
+        call_ok(&mut mcp, arguments(&db, "SELECT count(*) FROM items"));
+        let warm = one(&wait_for(&mut db, "after a read", |s| s.len() == 1));
+        let sleep = match server.kind {
+            Kind::Postgres => "SELECT pg_sleep(30)",
+            Kind::Mysql => "SELECT SLEEP(30)",
+        };
+        let id = mcp.send_call("query", arguments(&db, sleep));
+        // The warm session took the call: wait until it runs the sleep, then cancel it.
+        let running = match server.kind {
+            Kind::Postgres => format!(
+                "SELECT count(*)::text FROM pg_stat_activity WHERE pid = {warm} AND state = 'active'"
+            ),
+            Kind::Mysql => format!(
+                "SELECT CAST(count(*) AS CHAR) FROM information_schema.processlist \
+                 WHERE id = {warm} AND info LIKE 'SELECT SLEEP%'"
+            ),
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while db.admin().column(&running) != ["1"] {
+            assert!(Instant::now() < deadline, "the sleep never ran in {warm}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        mcp.send(
+            &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                         "params": {"requestId": id, "reason": "changed my mind"}}),
+        );
+        wait_for(&mut db, "after the cancel", |s| !s.contains(&warm));
+        // The next call still works, on a session of its own.
+        call_ok(&mut mcp, arguments(&db, "SELECT count(*) FROM items"));
+    }
+}
