@@ -79,7 +79,7 @@ PGBENCH_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench.txt" | tail -n 
 myq() { "$MARIADB" -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --skip-ssl -N -B "$@"; }
 myq -e "CREATE DATABASE IF NOT EXISTS plenum_slap;
         CREATE TABLE IF NOT EXISTS plenum_slap.accounts (aid INT PRIMARY KEY, abalance INT, filler CHAR(84));
-        INSERT IGNORE INTO plenum_slap.accounts SELECT seq, 0, '' FROM seq_1_to_100000;"
+        INSERT IGNORE INTO plenum_slap.accounts SELECT seq, 0, '' FROM plenum_slap.seq_1_to_100000;"
 # Queries in total, spread over the 16 clients: about as long as the pgbench run.
 SLAP_QUERIES=$(python3 -c "print(max(16000, int(float('${PGBENCH_TPS:-10000}') * $SECONDS_PER_RUN) // 16 * 16))")
 log "mariadb-slap --concurrency=16, $SLAP_QUERIES point selects"
