@@ -185,7 +185,8 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
     let rollback = session.connection.rollback().into_result();
     let answer = answer?;
     rollback.map_err(|error| plugin_failure(error, &session.watchdog))?;
-    drop(session);
+    // Catalog reads in a read session that ended cleanly: it may stay warm (crate::pool).
+    session.finish_read();
     let data = answer.data;
     let meta = Meta {
         execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

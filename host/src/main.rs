@@ -19,6 +19,7 @@ mod output;
 mod params;
 mod pipeline;
 mod plugins;
+mod pool;
 mod reach;
 mod request;
 mod sanitize;

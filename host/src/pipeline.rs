@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use plenum_gate::Tier;
-use plenum_plugin_api::{AccessMode, ConnectionBox};
+use plenum_plugin_api::AccessMode;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -18,6 +18,7 @@ use crate::output::stream::{self, SPILL_THRESHOLD};
 use crate::output::{Envelope, Meta, RowsOut};
 use crate::params;
 use crate::plugins::{LoadedPlugin, Registry};
+use crate::pool;
 use crate::request::{QueryMode, QueryRequest, Response};
 use crate::sanitize::Sanitizer;
 
@@ -29,8 +30,21 @@ pub const MAX_SQL_BYTES: usize = 16 << 20;
 pub struct Session {
     /// The call's timeout, armed with the session's cancel handle.
     pub watchdog: Watchdog,
-    /// The plugin session; it is closed where its close cannot hold up the answer.
-    pub connection: exec::Releasing<ConnectionBox>,
+    /// The plugin session; it is closed where its close cannot hold up the answer, or, in a
+    /// long-running server, given back warm (see [`crate::pool`]).
+    pub connection: pool::Lease,
+}
+
+impl Session {
+    /// A read call ended cleanly (its transaction rolled back): stops the watchdog, and when
+    /// it never fired, lets the session serve another call once reset. The watchdog is
+    /// stopped first, so a cancel can never reach the session after it went back.
+    pub fn finish_read(mut self) {
+        self.watchdog.disarm();
+        if !self.watchdog.fired() {
+            self.connection.keep();
+        }
+    }
 }
 
 /// Starts the call's watchdog, opens a session on `plugin` in `access` mode and arms the
@@ -56,6 +70,11 @@ pub fn open_session(
     }
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let params = target.to_params(access, timeout_ms);
+    // A long-running server may hold a warm session for exactly this target and mode.
+    let slot = match pool::checkout(&params, &target.allowed_routines) {
+        pool::Checkout::Warm(lease) => return arm(watchdog, lease),
+        pool::Checkout::Connect(slot) => slot,
+    };
     let connection = plugin.connect(&params).map_err(|error| {
         if watchdog.interrupted() {
             exec::stopped(&watchdog)
@@ -73,12 +92,17 @@ pub fn open_session(
         }
     })?;
     drop(params);
+    arm(watchdog, slot.fill(connection))
+}
+
+/// Gives the watchdog the session's cancel handle.
+fn arm(watchdog: Watchdog, connection: pool::Lease) -> Result<Session, Failure> {
     if let Ok(handle) = connection.cancel_handle().into_result() {
         watchdog.arm(handle);
     }
     let session = Session {
         watchdog,
-        connection: exec::Releasing::new(connection),
+        connection,
     };
     // Stopped while connecting, when there was no statement to cancel: nothing starts.
     if session.watchdog.fired() {
@@ -270,7 +294,12 @@ fn query(
         &session.watchdog,
         may_stream.then_some(&prefix as exec::SpillPrefix<'_>),
     )?;
-    drop(session);
+    // Only a read that ended cleanly may leave its session warm; writes and DDL close it.
+    if access == AccessMode::Read {
+        session.finish_read();
+    } else {
+        drop(session);
+    }
 
     let pages = statements.len() == 1 && needed == Tier::Read;
     let meta = Meta {

@@ -102,6 +102,19 @@ pub trait ConnectionAbi: Send {
             "the plugin has no engine fence (plugin API before 1.2)".into(),
         ))
     }
+
+    /// Since API 1.2: returns the session, outside any transaction, to the state it had when
+    /// it was opened (PostgreSQL `DISCARD ALL`, MySQL `COM_RESET_CONNECTION`): no temporary
+    /// objects, session variables, prepared statements, role, open transaction or locks from
+    /// earlier calls, and still in the access mode it was opened with. A long-running host
+    /// calls it before it reuses a session for another call; an error (also a lost
+    /// connection) means the session is closed instead. The default answers `Unsupported`,
+    /// and such sessions are never reused.
+    fn reset(&mut self) -> RResult<(), PluginError> {
+        RResult::RErr(PluginError::unsupported(
+            "this plugin cannot reset a session for reuse",
+        ))
+    }
 }
 
 /// An owned connection object.

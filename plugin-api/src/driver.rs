@@ -100,6 +100,19 @@ pub trait Connection: Send {
             "the plugin has no engine fence".into(),
         ))
     }
+
+    /// Returns the session to the state it had when opened, so a long-running host can reuse
+    /// it for another call (API 1.2; see [`ConnectionAbi::reset`]). Called outside any
+    /// transaction. It must drop every temporary object, session variable, prepared
+    /// statement, role change and lock an earlier call could have left, keep the session's
+    /// access mode and settings, and fail (the host then closes the session) when it cannot
+    /// prove the reset complete or the connection is gone. The default says it is
+    /// unsupported, and the host never reuses the session.
+    fn reset(&mut self) -> PluginResult<()> {
+        Err(PluginError::unsupported(
+            "this plugin cannot reset a session for reuse",
+        ))
+    }
 }
 
 /// The rows of one statement.
@@ -310,6 +323,10 @@ impl ConnectionAbi for ConnectionAdapter {
 
     fn write_fence(&mut self) -> RResult<FenceOutcome, PluginError> {
         guard(|| self.0.write_fence())
+    }
+
+    fn reset(&mut self) -> RResult<(), PluginError> {
+        guard(|| self.0.reset())
     }
 }
 

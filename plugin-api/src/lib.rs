@@ -22,6 +22,9 @@
 //!   and [`Connection::write_fence`] whether a write-mode transaction changed the schema. Both
 //!   only read; the host decides. A plugin without them still loads, and the host then refuses
 //!   every function its gate does not know.
+//! * Since API 1.2, [`Connection::reset`] returns a session to its state at connect so a
+//!   long-running host (`plenum mcp`) can reuse it; a plugin without it never has a session
+//!   reused.
 #![deny(unsafe_code)] // allowed only where abi_stable's macros expand (`abi`, `loader`) and in `__private`
 #![warn(missing_docs)]
 

@@ -1,11 +1,15 @@
-//! Load test of `plenum mcp`: 1,000 `query` calls over one session, 16 in flight at a time,
-//! every answer checked, the server's resident memory read after 100 and after 1,000 calls;
-//! and the same load over Streamable HTTP from the official Python SDK (`mcp/load_http.py`).
-//! Ignored by default; run against a release build for meaningful figures:
+//! Load test of `plenum mcp`: `query` calls over one session (1,000, or
+//! `PLENUM_LOAD_CALLS`), 16 in flight at a time, every answer checked, the server's resident
+//! memory read after 100 calls and at the end; and the same load over Streamable HTTP from
+//! the official Python SDK (`mcp/load_http.py`). With `PLENUM_LOAD_KILL_AT=N`, every server
+//! session of the load's database is killed after N answers, as a server restart would (the
+//! warm sessions die): at most the calls in flight may fail. `PLENUM_LOAD_POOL_SIZE` sets
+//! `plenum mcp --pool-size` (0: a new session per call). Ignored by default; run against
+//! a release build for meaningful figures (`bench/warm.sh` runs it beside `pgbench`):
 //!
 //! ```sh
-//! cargo build --release -p plenum -p plenum-sqlite -p plenum-postgres
-//! cargo test --release -p plenum-e2e --test mcp_load -- --ignored --nocapture
+//! cargo build --release -p plenum -p plenum-sqlite -p plenum-postgres -p plenum-mysql
+//! cargo test --release -p plenum-e2e --test mcp_load -- --ignored --nocapture --test-threads 1
 //! ```
 
 mod mcp_support;
@@ -14,10 +18,39 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mcp_support::{tool_result, McpServer};
-use plenum_e2e::{postgres_url, server_available, SqliteFixture};
+use mysql::prelude::Queryable;
+use plenum_e2e::{mysql_url, postgres_url, server_available, SqliteFixture};
 use serde_json::{json, Value as Json};
 
-const CALLS: u64 = 1000;
+/// Calls in a run: `PLENUM_LOAD_CALLS`, or 1,000.
+fn calls() -> u64 {
+    std::env::var("PLENUM_LOAD_CALLS")
+        .ok()
+        .and_then(|calls| calls.parse().ok())
+        .unwrap_or(1000)
+}
+
+/// After how many answers the database's sessions are killed (`PLENUM_LOAD_KILL_AT`).
+fn kill_at() -> Option<u64> {
+    std::env::var("PLENUM_LOAD_KILL_AT")
+        .ok()
+        .and_then(|at| at.parse().ok())
+}
+
+/// `plenum mcp`'s flags: `args`, and `--pool-size $PLENUM_LOAD_POOL_SIZE` when set (0 opens a
+/// session per call, as before warm sessions).
+fn server_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    if let Ok(size) = std::env::var("PLENUM_LOAD_POOL_SIZE") {
+        all.push("--pool-size");
+        all.push(Box::leak(size.into_boxed_str()));
+    }
+    all
+}
+
+/// The database the server loads run in, of their own so killing its sessions touches
+/// nobody else's.
+const LOAD_DATABASE: &str = "plenum_load";
 const IN_FLIGHT: u64 = 16;
 /// Rows each call returns.
 const ROWS: u64 = 10;
@@ -28,21 +61,31 @@ struct Figures {
     latencies_ms: Vec<f64>,
     rss_start_kib: u64,
     rss_100_kib: u64,
-    rss_1000_kib: u64,
+    rss_end_kib: u64,
+    calls: u64,
+    /// Calls that failed (only after a kill).
+    failed: u64,
 }
 
-/// Runs the load on an initialized session: `arguments(i)` builds call `i`, whose answer must hold `ROWS` rows with
-/// `i` in the third column.
-fn run_load(server: &mut McpServer, arguments: impl Fn(u64) -> Json) -> Figures {
+/// Runs the load on an initialized session: `arguments(i)` builds call `i`, whose answer must
+/// hold `ROWS` rows with `i` in the third column. `kill` runs once after `kill_at()` answers.
+fn run_load(
+    server: &mut McpServer,
+    arguments: impl Fn(u64) -> Json,
+    mut kill: impl FnMut(),
+) -> Figures {
+    let calls = calls();
+    let kill_at = kill_at();
     let rss_start_kib = server.rss_kib();
     let mut sent_at: HashMap<String, (u64, Instant)> = HashMap::new();
     let mut next = 0u64;
     let mut answered = 0u64;
-    let mut latencies_ms = Vec::with_capacity(CALLS as usize);
+    let mut failed = 0u64;
+    let mut latencies_ms = Vec::with_capacity(calls as usize);
     let mut rss_100_kib = 0;
     let started = Instant::now();
-    while answered < CALLS {
-        while next < CALLS && (next - answered) < IN_FLIGHT {
+    while answered < calls {
+        while next < calls && (next - answered) < IN_FLIGHT {
             let id = server.send_call("query", arguments(next));
             sent_at.insert(id.to_string(), (next, Instant::now()));
             next += 1;
@@ -59,6 +102,12 @@ fn run_load(server: &mut McpServer, arguments: impl Fn(u64) -> Json) -> Figures 
             panic!("answer to an unknown id: {message}");
         };
         latencies_ms.push(at.elapsed().as_secs_f64() * 1000.0);
+        answered += 1;
+        if kill_at.is_some_and(|at| answered > at) && tool_result(&message)["ok"] != json!(true) {
+            failed += 1;
+            eprintln!("call {call} failed after the kill: {message}");
+            continue;
+        }
         let rows = tool_result(&message)["data"]["rows"].clone();
         assert_eq!(
             rows.as_array().map(Vec::len),
@@ -70,19 +119,23 @@ fn run_load(server: &mut McpServer, arguments: impl Fn(u64) -> Json) -> Figures 
             json!(call),
             "call {call} got another call's rows: {message}"
         );
-        answered += 1;
         if answered == 100 {
             rss_100_kib = server.rss_kib();
         }
+        if Some(answered) == kill_at {
+            kill();
+        }
     }
     let elapsed = started.elapsed();
-    let rss_1000_kib = server.rss_kib();
+    let rss_end_kib = server.rss_kib();
     Figures {
         elapsed,
         latencies_ms,
         rss_start_kib,
         rss_100_kib,
-        rss_1000_kib,
+        rss_end_kib,
+        calls,
+        failed,
     }
 }
 
@@ -92,26 +145,35 @@ fn report(what: &str, mut figures: Figures) {
         let index = ((figures.latencies_ms.len() as f64 - 1.0) * p).round() as usize;
         figures.latencies_ms[index]
     };
+    let calls = figures.calls;
     println!(
-        "MCP load, {what}: {CALLS} calls, {IN_FLIGHT} in flight, {ROWS} rows each: {:.2} s, \
+        "MCP load, {what}: {calls} calls, {IN_FLIGHT} in flight, {ROWS} rows each: {:.2} s, \
          {:.0} calls/s; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         RSS {} KiB at start, {} KiB after 100 calls, {} KiB after 1000",
+         RSS {} KiB at start, {} KiB after 100 calls, {} KiB after {calls}; {} failed",
         figures.elapsed.as_secs_f64(),
-        CALLS as f64 / figures.elapsed.as_secs_f64(),
+        calls as f64 / figures.elapsed.as_secs_f64(),
         percentile(0.50),
         percentile(0.95),
         percentile(0.99),
         percentile(1.0),
         figures.rss_start_kib,
         figures.rss_100_kib,
-        figures.rss_1000_kib,
+        figures.rss_end_kib,
+        figures.failed,
     );
-    // Flat memory: 900 more calls may not grow the server by more than a quarter plus 4 MiB.
+    // A kill costs at most the calls that were in flight when it came.
     assert!(
-        figures.rss_1000_kib <= figures.rss_100_kib + figures.rss_100_kib / 4 + 4096,
+        figures.failed <= IN_FLIGHT,
+        "{} calls failed",
+        figures.failed
+    );
+    // Flat memory: the rest of the run may not grow the server by more than a quarter plus
+    // 4 MiB over its size after 100 calls.
+    assert!(
+        figures.rss_end_kib <= figures.rss_100_kib + figures.rss_100_kib / 4 + 4096,
         "memory grew from {} KiB to {} KiB",
         figures.rss_100_kib,
-        figures.rss_1000_kib
+        figures.rss_end_kib
     );
 }
 
@@ -124,12 +186,16 @@ fn load_sqlite() {
          INSERT INTO items (name) SELECT 'item ' || i FROM n;",
     );
     let file = fixture.file.to_str().expect("UTF-8 path").to_owned();
-    let mut server = McpServer::start(&[], &[]);
+    let mut server = McpServer::start(&server_args(&[]), &[]);
     server.initialize("2025-11-25");
-    let figures = run_load(&mut server, |call| {
-        json!({"engine": "sqlite", "file": file,
+    let figures = run_load(
+        &mut server,
+        |call| {
+            json!({"engine": "sqlite", "file": file,
                "sql": format!("SELECT id, name, {call} AS call FROM items WHERE id <= {ROWS} ORDER BY id")})
-    });
+        },
+        || {},
+    );
     report("SQLite", figures);
 }
 
@@ -144,36 +210,54 @@ fn load_postgres() {
     let rest = url.split("://").nth(1).unwrap_or("");
     let (credentials, address) = rest.rsplit_once('@').unwrap_or(("postgres", rest));
     let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-    let (host_port, database) = address.split_once('/').unwrap_or((address, "test"));
+    let (host_port, _) = address.split_once('/').unwrap_or((address, "test"));
     let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "5432"));
     let port: u16 = port.parse().expect("port");
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("admin connection");
+    let exists = admin
+        .query(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[&LOAD_DATABASE],
+        )
+        .expect("pg_database");
+    if exists.is_empty() {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {LOAD_DATABASE}"))
+            .expect("create the load database");
+    }
     let mut server = McpServer::start(
-        &["--password-env", "PLENUM_LOAD_PG_PASSWORD"],
+        &server_args(&["--password-env", "PLENUM_LOAD_PG_PASSWORD"]),
         &[("PLENUM_LOAD_PG_PASSWORD", password)],
     );
     server.initialize("2025-11-25");
     let mut connection = json!({"engine": "postgres", "host": host, "port": port, "user": user,
-                                "database": database});
+                                "database": LOAD_DATABASE, "ssl_mode": "disable"});
     if !password.is_empty() {
         connection["password_env"] = json!("PLENUM_LOAD_PG_PASSWORD");
     }
-    // Skip with a notice when the plugin is not built (it is a separate crate).
-    let probe = server.call_tool("query", {
-        let mut arguments = connection.clone();
-        arguments["sql"] = json!("SELECT 1");
-        arguments
-    });
-    if probe["result"]["structuredContent"]["error"]["code"] == "PLUGIN_ERROR" {
-        eprintln!("skipped: no PostgreSQL plugin: {probe}");
+    if !plugin_built(&mut server, &connection) {
         return;
     }
-    let figures = run_load(&mut server, |call| {
-        let mut arguments = connection.clone();
-        arguments["sql"] = json!(format!(
-            "SELECT g AS id, 'item ' || g AS name, {call} AS call FROM generate_series(1, {ROWS}) AS g"
-        ));
-        arguments
-    });
+    let figures = run_load(
+        &mut server,
+        |call| {
+            let mut arguments = connection.clone();
+            arguments["sql"] = json!(format!(
+                "SELECT g AS id, 'item ' || g AS name, {call} AS call FROM generate_series(1, {ROWS}) AS g"
+            ));
+            arguments
+        },
+        || {
+            let killed = admin
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&LOAD_DATABASE],
+                )
+                .map_or(0, |rows| rows.len());
+            eprintln!("killed {killed} sessions");
+        },
+    );
     report("PostgreSQL", figures);
 }
 
@@ -218,7 +302,7 @@ fn load_sqlite_over_http() {
         .arg(&fixture.file)
         .args([
             "--calls",
-            &CALLS.to_string(),
+            &calls().to_string(),
             "--in-flight",
             &IN_FLIGHT.to_string(),
         ])
@@ -244,4 +328,73 @@ fn load_sqlite_over_http() {
     let figures: Json = serde_json::from_str(stdout.trim()).expect("figures");
     assert_eq!(figures["failures"], 0, "{figures}");
     println!("SQLite over HTTP (Python SDK client): {figures}; server RSS {rss_kib} KiB");
+}
+
+/// Whether the engine's plugin is built (it is a separate crate); a notice when not.
+fn plugin_built(server: &mut McpServer, connection: &Json) -> bool {
+    let mut arguments = connection.clone();
+    arguments["sql"] = json!("SELECT 1");
+    let probe = server.call_tool("query", arguments);
+    if probe["result"]["structuredContent"]["error"]["code"] == "PLUGIN_ERROR" {
+        eprintln!("skipped: plugin not built: {probe}");
+        return false;
+    }
+    true
+}
+
+#[test]
+#[ignore = "load test: run with --ignored (see the file's doc)"]
+fn load_mysql() {
+    let url = mysql_url();
+    if !server_available(&url, "MySQL/MariaDB") {
+        return;
+    }
+    let opts = mysql::Opts::from_url(&url).expect("PLENUM_TEST_MYSQL_URL");
+    let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
+    let user = opts.get_user().unwrap_or("root").to_owned();
+    let password = opts.get_pass().unwrap_or("").to_owned();
+    let mut admin = mysql::Conn::new(mysql::OptsBuilder::from_opts(opts).prefer_socket(false))
+        .expect("admin connection");
+    admin
+        .query_drop(format!("CREATE DATABASE IF NOT EXISTS {LOAD_DATABASE}"))
+        .expect("create the load database");
+    let mut server = McpServer::start(
+        &server_args(&["--password-env", "PLENUM_LOAD_MY_PASSWORD"]),
+        &[("PLENUM_LOAD_MY_PASSWORD", &password)],
+    );
+    server.initialize("2025-11-25");
+    let mut connection = json!({"engine": "mysql", "host": host, "port": port, "user": user,
+                                "database": LOAD_DATABASE, "ssl_mode": "disable"});
+    if !password.is_empty() {
+        connection["password_env"] = json!("PLENUM_LOAD_MY_PASSWORD");
+    }
+    if !plugin_built(&mut server, &connection) {
+        return;
+    }
+    let rows: String = (1..=ROWS)
+        .map(|row| format!("SELECT {row} AS id, 'item {row}' AS name"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let figures = run_load(
+        &mut server,
+        |call| {
+            let mut arguments = connection.clone();
+            arguments["sql"] = json!(format!("SELECT id, name, {call} AS n FROM ({rows}) AS t"));
+            arguments
+        },
+        || {
+            let ids: Vec<u64> = admin
+                .exec(
+                    "SELECT id FROM information_schema.processlist \
+                     WHERE db = ? AND id <> CONNECTION_ID()",
+                    (LOAD_DATABASE,),
+                )
+                .unwrap_or_default();
+            for id in &ids {
+                let _ = admin.query_drop(format!("KILL {id}"));
+            }
+            eprintln!("killed {} sessions", ids.len());
+        },
+    );
+    report("MariaDB", figures);
 }

@@ -6,7 +6,6 @@
 pub mod release;
 mod watchdog;
 
-pub use release::Releasing;
 pub use watchdog::{stop_on_signals, stop_signal, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
 use std::time::{Duration, Instant};

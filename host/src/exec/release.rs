@@ -7,7 +7,6 @@
 //! [`MAX_CLOSE_THREADS`] of them at once: past that, the value is leaked rather than letting
 //! a plugin that never closes take threads without bound.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,43 +69,5 @@ pub fn after_answer(code: i32) {
     drop(deferred);
     if let Some(timer) = timer {
         supervisor::unschedule(timer);
-    }
-}
-
-/// A value whose drop goes through [`later`]. Derefs to the value.
-pub struct Releasing<T: Send + 'static>(Option<T>);
-
-impl<T: Send + 'static> Releasing<T> {
-    /// Wraps `value`.
-    pub fn new(value: T) -> Self {
-        Releasing(Some(value))
-    }
-}
-
-impl<T: Send + 'static> Deref for Releasing<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        match &self.0 {
-            Some(value) => value,
-            // Only `drop` empties it, and nothing can deref a value being dropped.
-            None => unreachable!("a released value is never used"),
-        }
-    }
-}
-
-impl<T: Send + 'static> DerefMut for Releasing<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        match &mut self.0 {
-            Some(value) => value,
-            None => unreachable!("a released value is never used"),
-        }
-    }
-}
-
-impl<T: Send + 'static> Drop for Releasing<T> {
-    fn drop(&mut self) {
-        if let Some(value) = self.0.take() {
-            later(value);
-        }
     }
 }

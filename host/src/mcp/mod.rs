@@ -19,6 +19,7 @@ mod log;
 mod server;
 mod tools;
 mod transport;
+mod warm;
 mod wording;
 
 use std::time::Duration;
@@ -63,6 +64,9 @@ pub struct McpArgs {
     /// rebinding).
     #[arg(long = "allowed-host", value_name = "NAME", requires = "http")]
     pub allowed_hosts: Vec<String>,
+    /// Warm sessions (the pool's hook; see `warm`).
+    #[command(flatten)]
+    pub pool: warm::PoolArgs,
 }
 
 /// How long shutdown waits for blocking engine calls still running after stdin closed.
@@ -82,6 +86,7 @@ pub fn serve(args: McpArgs) -> i32 {
         }
     };
     let settings = Settings::new(ceiling, args.password_env);
+    crate::pool::install(args.pool.settings());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-mcp")

@@ -57,6 +57,12 @@ pub struct MysqlConnection {
     opts: Opts,
     password: Option<Arc<str>>,
     access: AccessMode,
+    /// MariaDB: the role active at connect (the user's default role), which a reset does not
+    /// restore by itself.
+    initial_role: Option<String>,
+    /// The host's statement timeout and the session ceilings, set again after a reset.
+    statement_timeout_ms: u64,
+    ceilings: Ceilings,
     server: ServerKind,
     connection_id: u32,
     in_transaction: bool,
@@ -182,6 +188,9 @@ impl MysqlConnection {
             opts,
             password: password.map(Arc::from),
             access: params.access,
+            initial_role: None,
+            statement_timeout_ms: params.statement_timeout_ms,
+            ceilings,
             server: ServerKind::MySql,
             in_transaction: false,
             select_limit: None,
@@ -189,14 +198,24 @@ impl MysqlConnection {
             flags: Arc::default(),
         };
         session.server = session.detect_server()?;
-        if params.access == AccessMode::Read {
-            session.fixed("SET SESSION TRANSACTION READ ONLY")?;
+        if session.server == ServerKind::MariaDb {
+            session.initial_role = session.current_role()?;
         }
-        if params.statement_timeout_ms > 0 {
-            let limit_ms = params
+        session.set_up()?;
+        Ok(session)
+    }
+
+    /// The session settings that make the access-mode backstop, the statement timeout and
+    /// the ceilings: run after connecting and again after every reset, which clears them.
+    fn set_up(&mut self) -> PluginResult<()> {
+        if self.access == AccessMode::Read {
+            self.fixed("SET SESSION TRANSACTION READ ONLY")?;
+        }
+        if self.statement_timeout_ms > 0 {
+            let limit_ms = self
                 .statement_timeout_ms
                 .saturating_add(SERVER_TIMEOUT_MARGIN_MS);
-            let statement = match session.server {
+            let statement = match self.server {
                 ServerKind::MariaDb => format!(
                     "SET SESSION max_statement_time = {}.{:03}",
                     limit_ms / 1000,
@@ -204,10 +223,10 @@ impl MysqlConnection {
                 ),
                 ServerKind::MySql => format!("SET SESSION max_execution_time = {limit_ms}"),
             };
-            session.fixed(&statement)?;
+            self.fixed(&statement)?;
         }
-        ceilings.apply(&mut session)?;
-        Ok(session)
+        let ceilings = self.ceilings;
+        ceilings.apply(self)
     }
 
     /// The server family, from `VERSION()`.
@@ -230,6 +249,28 @@ impl MysqlConnection {
         } else {
             ServerKind::MySql
         })
+    }
+
+    fn current_role(&mut self) -> PluginResult<Option<String>> {
+        let rows = self.fixed_rows("SELECT CURRENT_ROLE()", Params::Empty)?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|value| match value {
+                mysql::Value::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                _ => None,
+            }))
+    }
+
+    /// Puts back the role of the session's start: MariaDB's `COM_RESET_CONNECTION` keeps
+    /// whatever `SET ROLE` chose; MySQL goes back to the account's default roles.
+    fn restore_role(&mut self) -> PluginResult<()> {
+        let statement = match (self.server, &self.initial_role) {
+            (ServerKind::MariaDb, Some(role)) => format!("SET ROLE `{}`", role.replace('`', "``")),
+            (ServerKind::MariaDb, None) => "SET ROLE NONE".to_owned(),
+            (ServerKind::MySql, _) => "SET ROLE DEFAULT".to_owned(),
+        };
+        self.fixed(&statement)
     }
 
     fn error(&self, error: &Error) -> PluginError {
@@ -530,5 +571,25 @@ impl Connection for MysqlConnection {
 
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
         Ok(reach::write_fence())
+    }
+
+    /// `COM_RESET_CONNECTION` (the driver falls back to `COM_CHANGE_USER` on servers without
+    /// it): rolls back, drops temporary tables, user variables, prepared statements (the
+    /// driver's statement cache with them) and locks, and restores the session variables to
+    /// the server's defaults; then the role of the session's start and the session's own
+    /// settings are set again.
+    fn reset(&mut self) -> PluginResult<()> {
+        self.check_connection()?;
+        if self.in_transaction {
+            return Err(PluginError::query("a transaction is still open; not reset"));
+        }
+        if let Err(error) = self.conn.reset() {
+            return Err(self.error(&error));
+        }
+        self.select_limit = None;
+        self.flags.warned.store(false, Ordering::SeqCst);
+        self.cancel_requested.store(false, Ordering::SeqCst);
+        self.restore_role()?;
+        self.set_up()
     }
 }

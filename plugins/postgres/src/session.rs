@@ -176,6 +176,10 @@ impl Connection for PgSession {
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
         self.call(Request::Fence)
     }
+
+    fn reset(&mut self) -> PluginResult<()> {
+        self.call(Request::Reset)
+    }
 }
 
 /// The rows of one statement, read from its portal batch by batch.

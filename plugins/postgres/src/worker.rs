@@ -59,6 +59,8 @@ pub enum Request {
     Reach(ReachRequest, Reply<ReachReport>),
     /// The write tier's fence, before commit.
     Fence(Reply<FenceOutcome>),
+    /// Return the session to its state at connect, for reuse (outside a transaction only).
+    Reset(Reply<()>),
 }
 
 /// Ends the worker: the session dropped its end of the channel.
@@ -111,6 +113,7 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             ),
             // Nothing ran outside a transaction: nothing changed.
             Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
+            Request::Reset(reply) => answer(reply, reset(&mut client)),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
             Request::Close => {}
         }
@@ -217,6 +220,11 @@ fn serve_transaction(
                 failed |= result.is_err();
                 answer(reply, result)
             }
+            // A session is reset between calls, never inside one.
+            Request::Reset(reply) => answer(
+                reply,
+                Err(PluginError::query("a transaction is still open; not reset")),
+            ),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
             Request::Close => {}
         }
@@ -412,6 +420,7 @@ fn next_fetch(requests: &Receiver<Request>) -> NextFetch {
             Request::Introspect(_, reply) => answer(reply, Err(busy())),
             Request::Reach(_, reply) => answer(reply, Err(busy())),
             Request::Fence(reply) => answer(reply, Err(busy())),
+            Request::Reset(reply) => answer(reply, Err(busy())),
         }
     }
 }
@@ -442,6 +451,18 @@ fn batch_limit(max_rows: usize, row_limit_hint: u64, fetched: u64) -> usize {
     } else {
         max_rows
     }
+}
+
+/// `DISCARD ALL`: temporary tables, session settings (back to the startup packet's, which
+/// keep `default_transaction_read_only` and `statement_timeout`), the role, prepared
+/// statements, cursors, `LISTEN`s and session advisory locks. Its `DEALLOCATE ALL` also drops
+/// the statements the driver caches for type lookups, so its cache goes too.
+fn reset(client: &mut Client) -> PluginResult<()> {
+    client
+        .batch_execute("DISCARD ALL")
+        .map_err(|e| query_error(&e))?;
+    client.clear_type_cache();
+    Ok(())
 }
 
 fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {

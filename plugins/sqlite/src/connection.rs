@@ -20,6 +20,28 @@ pub(crate) struct SqliteConnection {
     file: String,
     /// `schema_version` of main and temp when the write transaction began (the fence).
     schema_at_begin: Option<(i64, i64)>,
+    /// The file the session opened, by identity: a session kept warm must notice when the
+    /// path now names another file (replaced or deleted), and not read the old one.
+    identity: Option<FileIdentity>,
+}
+
+/// Device and inode of a file (Unix); elsewhere nothing, and the check is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity(u64, u64);
+
+fn file_identity(path: &Path) -> Option<FileIdentity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| FileIdentity(metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl SqliteConnection {
@@ -55,6 +77,7 @@ impl SqliteConnection {
             access,
             file: file.to_owned(),
             schema_at_begin: None,
+            identity: file_identity(path),
         };
         session.configure(timeout_ms, max_memory)?;
         Ok(session)
@@ -203,6 +226,49 @@ impl Connection for SqliteConnection {
 
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
         crate::reach::write_fence(&self.connection, self.schema_at_begin)
+    }
+
+    /// Only a read session is reset: it cannot have changed the file, the pragmas or the
+    /// temp schema (read-only open, `query_only`, the authorizer), so what is left to clear
+    /// is an open transaction and cached statements, and what is left to prove is that no
+    /// database was attached and the temp schema is empty. A write or DDL session may have
+    /// changed pragmas no check could list, so it is never reused.
+    fn reset(&mut self) -> PluginResult<()> {
+        if self.access != AccessMode::Read {
+            return Err(PluginError::unsupported(
+                "only read sessions of SQLite are reset for reuse",
+            ));
+        }
+        if file_identity(Path::new(&self.file)) != self.identity {
+            return Err(PluginError::connection(format!(
+                "{} is no longer the file this session opened",
+                self.file
+            )));
+        }
+        if !self.connection.is_autocommit() {
+            command(&self.connection, "ROLLBACK")?;
+        }
+        self.connection.flush_prepared_statement_cache();
+        let attached: i64 = self
+            .connection
+            .query_row(
+                "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(query_error)?;
+        let temporary: i64 = self
+            .connection
+            .query_row("SELECT count(*) FROM temp.sqlite_schema", [], |row| {
+                row.get(0)
+            })
+            .map_err(query_error)?;
+        if attached > 0 || temporary > 0 {
+            return Err(PluginError::query(
+                "the session holds attached databases or temporary objects; not reused",
+            ));
+        }
+        Ok(())
     }
 }
 

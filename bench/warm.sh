@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Warm sessions in `plenum mcp` beside the native select-only loads, in one run:
+#
+#   1. pgbench -S -c 16 -j 2 (select-only, persistent connections) on a scale-1 pgbench database;
+#   2. mariadb-slap, 16 clients on persistent connections, a point select by primary key;
+#   3. the MCP load test (tests/tests/mcp_load.rs): one `plenum mcp`, a raw JSON-RPC client,
+#      16 calls in flight, 10 rows each, on SQLite, PostgreSQL and MariaDB — with warm sessions,
+#      and with --pool-size 0 (a new session per call, as before) for comparison;
+#   4. the same PostgreSQL and MariaDB loads with every server session of the database killed
+#      halfway, as a server restart would do (failed calls are counted).
+#
+#   bench/warm.sh [--no-build] [--seconds N] [--calls N]
+#
+# Environment: BENCH_PG_HOST/PORT/USER (127.0.0.1, 5432, postgres), BENCH_MY_HOST/PORT/USER
+# (127.0.0.1, 3306, root); PLENUM_TEST_POSTGRES_URL / PLENUM_TEST_MYSQL_URL for the load test.
+# Output: target/bench/warm-<time>/ (raw outputs and summary.txt). See docs/PERFORMANCE.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PG_HOST=${BENCH_PG_HOST:-127.0.0.1}
+PG_PORT=${BENCH_PG_PORT:-5432}
+PG_USER=${BENCH_PG_USER:-postgres}
+MY_HOST=${BENCH_MY_HOST:-127.0.0.1}
+MY_PORT=${BENCH_MY_PORT:-3306}
+MY_USER=${BENCH_MY_USER:-root}
+BUILD=1
+SECONDS_PER_RUN=10
+CALLS=10000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-build) BUILD=0 ;;
+        --seconds) SECONDS_PER_RUN=$2; shift ;;
+        --calls) CALLS=$2; shift ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "warm.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log() { printf 'warm: %s\n' "$*" >&2; }
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PGBENCH=$PGBIN/pgbench
+PSQL=$PGBIN/psql
+SLAP=$(command -v mariadb-slap || command -v mysqlslap)
+MARIADB=$(command -v mariadb || command -v mysql)
+[ -x "$PGBENCH" ] || { log "pgbench not found under /usr/lib/postgresql/*/bin"; exit 1; }
+
+OUT=$ROOT/target/bench/warm-$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$OUT"
+cd "$ROOT"
+if [ "$BUILD" = 1 ]; then
+    log "building release binaries"
+    cargo build --release -p plenum -p plenum-sqlite -p plenum-postgres -p plenum-mysql
+fi
+log "building the load test"
+cargo test --release -p plenum-e2e --test mcp_load --no-run >"$OUT/build.txt" 2>&1
+
+{
+    echo "date: $(date -u)"
+    echo "commit: $(git rev-parse --short HEAD)"
+    echo "cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
+    echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "pgbench: $($PGBENCH --version)"
+    echo "slap: $($SLAP --version)"
+} >"$OUT/machine.txt"
+
+# ---- pgbench -S ------------------------------------------------------------------------------
+pgq() { "$PSQL" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -X -q -t -A "$@"; }
+if [ -z "$(pgq -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'plenum_pgbench'")" ]; then
+    pgq -d postgres -c "CREATE DATABASE plenum_pgbench"
+    "$PGBENCH" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -i -s 1 -q plenum_pgbench >"$OUT/pgbench-init.txt" 2>&1
+fi
+log "pgbench -S -c 16 -j 2 -T $SECONDS_PER_RUN"
+"$PGBENCH" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -S -c 16 -j 2 -T "$SECONDS_PER_RUN" -n \
+    plenum_pgbench >"$OUT/pgbench.txt" 2>&1
+PGBENCH_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench.txt" | tail -n 1)
+
+# ---- mariadb-slap ----------------------------------------------------------------------------
+myq() { "$MARIADB" -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --skip-ssl -N -B "$@"; }
+myq -e "CREATE DATABASE IF NOT EXISTS plenum_slap;
+        CREATE TABLE IF NOT EXISTS plenum_slap.accounts (aid INT PRIMARY KEY, abalance INT, filler CHAR(84));
+        INSERT IGNORE INTO plenum_slap.accounts SELECT seq, 0, '' FROM plenum_slap.seq_1_to_100000;"
+# Queries in total, spread over the 16 clients: about as long as the pgbench run.
+SLAP_QUERIES=$(python3 -c "print(max(16000, int(float('${PGBENCH_TPS:-10000}') * $SECONDS_PER_RUN) // 16 * 16))")
+log "mariadb-slap --concurrency=16, $SLAP_QUERIES point selects"
+started=$(date +%s.%N)
+"$SLAP" -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --skip-ssl --create-schema=plenum_slap \
+    --concurrency=16 --number-of-queries="$SLAP_QUERIES" --iterations=1 \
+    --query="SELECT abalance FROM accounts WHERE aid = 4242" >"$OUT/slap.txt" 2>&1
+ended=$(date +%s.%N)
+SLAP_QPS=$(python3 -c "print(round($SLAP_QUERIES / ($ended - $started)))")
+
+# ---- the MCP load ----------------------------------------------------------------------------
+mcp() { # label, extra environment
+    local label=$1; shift
+    log "MCP load: $label"
+    env PLENUM_LOAD_CALLS="$CALLS" "$@" cargo test --release -p plenum-e2e --test mcp_load -- \
+        --ignored --nocapture --test-threads 1 >"$OUT/mcp-$label.txt" 2>&1 \
+        || log "the MCP load ($label) failed: see $OUT/mcp-$label.txt"
+}
+mcp warm
+mcp per-call PLENUM_LOAD_POOL_SIZE=0
+mcp killed PLENUM_LOAD_KILL_AT=$((CALLS / 2))
+
+rate() { # file, engine
+    sed -n "s/^.*MCP load, $2: .* \([0-9]*\) calls\/s.*/\1/p" "$1" | head -n 1
+}
+{
+    cat "$OUT/machine.txt"
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "pgbench -S -c 16 -j 2: $PGBENCH_TPS tps"
+    echo "mariadb-slap, 16 clients, point select: $SLAP_QPS queries/s"
+    for label in warm per-call killed; do
+        grep -h "MCP load" "$OUT/mcp-$label.txt" | sed "s/^/[$label] /" || true
+    done
+    pg=$(rate "$OUT/mcp-warm.txt" PostgreSQL)
+    my=$(rate "$OUT/mcp-warm.txt" MariaDB)
+    python3 - "$pg" "$PGBENCH_TPS" "$my" "$SLAP_QPS" <<'PY'
+import sys
+pg, tps, my, qps = (float(x or 0) for x in sys.argv[1:])
+print(f"PostgreSQL warm MCP / pgbench -S: {pg / tps:.2f}x (target >= 0.25x)" if tps else "no pgbench figure")
+print(f"MariaDB warm MCP / mariadb-slap: {my / qps:.2f}x (target >= 0.25x)" if qps else "no slap figure")
+PY
+} | tee "$OUT/summary.txt"
