@@ -127,6 +127,9 @@ const REFUSED_EXACT: &[(&str, &str)] = &[
     ("ps_thread_trx_info", SHOWS_OTHER_SQL),
     // MySQL / MariaDB.
     ("load_file", FILES),
+    // MariaDB: keys from the server's DES key file (--des-key-file).
+    ("des_encrypt", FILES),
+    ("des_decrypt", FILES),
     ("get_lock", LOCKS),
     ("release_lock", LOCKS),
     ("release_all_locks", LOCKS),
