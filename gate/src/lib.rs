@@ -135,7 +135,7 @@
 //!   `set_config`, `pg_notify`, `pg_advisory_*`, `pg_try_advisory_*`, replication slot, WAL,
 //!   backup and promote functions, `pg_stat_reset*`, `pg_stat_get_activity`, `pg_stat_get_backend_activity`, `dblink*`,
 //!   `query_to_xml*`, `cursor_to_xml*`, `ts_stat` (the last three run a query string),
-//!   `pg_stat_statements_reset`; MySQL `LOAD_FILE`, `GET_LOCK`, `RELEASE_LOCK`,
+//!   `pg_stat_statements_reset`; MySQL `LOAD_FILE`, `DES_ENCRYPT`, `DES_DECRYPT`, `GET_LOCK`, `RELEASE_LOCK`,
 //!   `RELEASE_ALL_LOCKS`, `IS_FREE_LOCK`, `IS_USED_LOCK`, the locking-service functions,
 //!   `sys_exec`, `sys_eval`;
 //! * write: `nextval`, `setval`;
