@@ -12,10 +12,13 @@
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-# The engine plugins that ship: every package under plugins/.
+# The engine plugins that ship: every package under plugins/ that is a member of this
+# workspace. A plugin that is its own workspace (plugins/duckdb, which needs a vendor library
+# at build time) is installed on its own, as its README says.
 plugin_packages() {
     local manifest
     for manifest in "$REPO"/plugins/*/Cargo.toml; do
+        grep -q '^\[workspace\]' "$manifest" && continue
         sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1
     done
 }
