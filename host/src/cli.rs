@@ -8,14 +8,13 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::capability::requested_tier;
-use crate::connection::{resolve, ConnectionArgs, Resolved};
-use crate::error::{ErrorCode, Failure};
-use crate::exec::{Limits, OnStuck};
-use crate::output::{print_once, stream, Envelope};
-use crate::pipeline::StreamedOutcome;
-use crate::request::{QueryMode, QueryRequest, Response};
-use crate::sanitize::Sanitizer;
+use plenum_core::capability::requested_tier;
+use plenum_core::connection::{resolve, ConnectionArgs, Resolved};
+use plenum_core::error::{ErrorCode, Failure};
+use plenum_core::exec::Limits;
+use plenum_core::pipeline::StreamedOutcome;
+use plenum_core::request::{QueryMode, QueryRequest, Response};
+use plenum_core::sanitize::Sanitizer;
 
 /// Plenum: safe database access for AI agents. Every command prints one JSON document.
 #[derive(Debug, Parser)]
@@ -39,13 +38,13 @@ enum Command {
     /// Run SQL (read-only unless --allow-write / --allow-ddl).
     Query(QueryArgs),
     /// List, verify or describe engine plugins, and where Plenum looks for them.
-    Plugins(crate::plugins::PluginsArgs),
+    Plugins(plenum_core::plugins::PluginsArgs),
     /// Print the JSON Schemas of the output envelopes.
     Schema,
     /// Describe schemas, tables and views without writing catalog SQL.
-    Introspect(crate::introspect::IntrospectArgs),
+    Introspect(plenum_core::introspect::IntrospectArgs),
     /// Save, list or test named connections.
-    Connect(crate::saved::ConnectArgs),
+    Connect(plenum_core::saved::ConnectArgs),
     /// Serve the Model Context Protocol on stdin/stdout.
     Mcp(crate::mcp::McpArgs),
     /// Print a shell completion script (not JSON), e.g. `plenum completions bash`.
@@ -128,20 +127,20 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Err(error) => return usage(error),
     };
     if cli.pretty {
-        crate::output::pretty::enable();
+        plenum_core::output::pretty::enable();
     }
     Outcome::Respond(match cli.command {
         Command::Query(args) => return query(args),
-        Command::Plugins(args) => crate::plugins::run(args),
+        Command::Plugins(args) => plenum_core::plugins::run(args),
         Command::Schema => Response::data(
             None,
             "schema",
-            &crate::output::schema::all(),
+            &plenum_core::output::schema::all(),
             None,
             Sanitizer::new(),
         ),
-        Command::Introspect(args) => crate::introspect::introspect(args),
-        Command::Connect(args) => crate::saved::connect(args),
+        Command::Introspect(args) => plenum_core::introspect::introspect(args),
+        Command::Connect(args) => plenum_core::saved::connect(args),
         Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args)),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -155,14 +154,14 @@ pub fn run(args: Vec<OsString>) -> Outcome {
 /// A parse error, `--help` or `--version`: clap's own text for a person at a terminal, one
 /// JSON document for a program reading stdout.
 fn usage(error: clap::Error) -> Outcome {
-    if crate::output::stdio::is_terminal() {
+    if plenum_core::output::stdio::is_terminal() {
         // Help and version go to the host's stdout (fd 1 is not it: see output::stdio),
         // errors to stderr.
         let text = error.render().to_string();
         let _ = if error.use_stderr() {
             std::io::stderr().write_all(text.as_bytes())
         } else {
-            crate::output::stdio::write_all(text.as_bytes())
+            plenum_core::output::stdio::write_all(text.as_bytes())
         };
         return Outcome::Exit(error.exit_code());
     }
@@ -171,7 +170,7 @@ fn usage(error: clap::Error) -> Outcome {
 
 /// Prints a document that is not an envelope (a script, a man page) and exits.
 fn print_text(bytes: &[u8]) -> Outcome {
-    let written = crate::output::stdio::write_all(bytes);
+    let written = plenum_core::output::stdio::write_all(bytes);
     Outcome::Exit(if written.is_ok() { 0 } else { 1 })
 }
 
@@ -285,12 +284,12 @@ fn query(args: QueryArgs) -> Outcome {
         }
         let sql = read_sql(&args)?;
         let params = match &args.param_file {
-            Some(path) => crate::params::read_file(path)?,
+            Some(path) => plenum_core::params::read_file(path)?,
             None => args
                 .params
                 .iter()
                 .enumerate()
-                .map(|(index, text)| crate::params::parse_cli(text, index + 1))
+                .map(|(index, text)| plenum_core::params::parse_cli(text, index + 1))
                 .collect::<Result<_, _>>()?,
         };
         Ok::<_, Failure>(QueryRequest {
@@ -314,48 +313,14 @@ fn query(args: QueryArgs) -> Outcome {
             return Outcome::Respond(Response::failure(engine, "query", failure, sanitizer))
         }
     };
-    let on_stuck = exit_on_stuck(
+    let on_stuck = plenum_core::pipeline::exit_on_stuck(
         Some(request.connection.engine.clone()),
         "query",
         request.limits.timeout,
         sanitizer.clone(),
     );
-    match crate::pipeline::run_query_to_stdout(request, sanitizer, on_stuck) {
+    match plenum_core::pipeline::run_query_to_stdout(request, sanitizer, on_stuck) {
         StreamedOutcome::Respond(response) => Outcome::Respond(response),
         StreamedOutcome::Printed(ok) => Outcome::Exit(if ok { 0 } else { 1 }),
     }
-}
-
-/// For the CLI, a plugin that ignores a cancel ends the process with a TIMEOUT envelope of
-/// `command`.
-pub fn exit_on_stuck(
-    engine: Option<String>,
-    command: &'static str,
-    timeout: Duration,
-    sanitizer: Sanitizer,
-) -> OnStuck {
-    Box::new(move || {
-        // Said as it happened: a signal or the timeout.
-        let why = match crate::exec::stop_signal() {
-            Some(signal) => format!("`plenum {command}` received {signal}"),
-            None => format!(
-                "`plenum {command}` ran longer than the timeout of {} ms",
-                timeout.as_millis()
-            ),
-        };
-        let failure = Failure::new(
-            ErrorCode::Timeout,
-            format!("{why} and the engine did not stop when cancelled"),
-        );
-        if stream::started() {
-            stream::finish(&crate::pipeline::streamed_failure_tail(
-                &failure, &sanitizer,
-            ));
-            std::process::exit(1);
-        }
-        let envelope = Envelope::failure(engine, command, &failure, &sanitizer);
-        if print_once(&envelope.to_json()) {
-            std::process::exit(1);
-        }
-    })
 }

@@ -6,32 +6,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod capability;
-mod check;
-mod cli;
-mod connection;
-mod error;
-mod exec;
-mod explain;
-mod introspect;
-mod mcp;
-mod output;
-mod params;
-mod pipeline;
-mod plugins;
-mod pool;
-mod reach;
-mod request;
-mod sanitize;
-mod saved;
-mod supervisor;
+use plenum::cli;
 
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use error::Failure;
-use output::{print_once, Envelope};
-use sanitize::Sanitizer;
+use plenum_core::error::{self, Failure};
+use plenum_core::output::{self, print_once, Envelope};
+use plenum_core::sanitize::Sanitizer;
+use plenum_core::{exec, pipeline};
 
 static PANIC_MESSAGE: Mutex<Option<String>> = Mutex::new(None);
 

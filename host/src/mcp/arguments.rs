@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use crate::error::Failure;
-use crate::exec::Limits;
+use plenum_core::error::Failure;
+use plenum_core::exec::Limits;
 
 /// Where to connect: a saved connection by name, or an engine and its non-secret fields.
 /// There is deliberately no password field. Field docs would be descriptions in `tools/list`,

@@ -14,14 +14,14 @@ use super::arguments::{
 };
 use super::server::Settings;
 use super::{log, tools, wording};
-use crate::capability::{requested_tier, Ceiling};
-use crate::connection::{ConnectionArgs, ConnectionSpec};
-use crate::error::Failure;
-use crate::exec::{Limits, OnStuck, CANCEL_GRACE};
-use crate::introspect::{IntrospectSpec, IntrospectWhat};
-use crate::plugins::Registry;
-use crate::request::{QueryMode, QueryRequest, Response};
-use crate::sanitize::Sanitizer;
+use plenum_core::capability::{requested_tier, Ceiling};
+use plenum_core::connection::{ConnectionArgs, ConnectionSpec};
+use plenum_core::error::Failure;
+use plenum_core::exec::{Limits, OnStuck, CANCEL_GRACE};
+use plenum_core::introspect::{IntrospectSpec, IntrospectWhat};
+use plenum_core::plugins::Registry;
+use plenum_core::request::{QueryMode, QueryRequest, Response};
+use plenum_core::sanitize::Sanitizer;
 
 /// The source named in errors when the server's ceiling refuses a call.
 pub const CEILING_SOURCE: &str = "plenum mcp";
@@ -61,7 +61,7 @@ pub async fn query(
     let pipeline_sanitizer = sanitizer.clone();
     let response = settings
         .run_blocking(context, budget, move || {
-            crate::pipeline::run_query(request, pipeline_sanitizer, on_stuck)
+            plenum_core::pipeline::run_query(request, pipeline_sanitizer, on_stuck)
         })
         .await
         .unwrap_or_else(|failure| Response::failure(Some(engine), "query", failure, sanitizer));
@@ -96,7 +96,7 @@ pub async fn introspect(
     let pipeline_sanitizer = sanitizer.clone();
     let response = settings
         .run_blocking(context, budget, move || {
-            crate::introspect::run_introspect(spec, pipeline_sanitizer, on_stuck)
+            plenum_core::introspect::run_introspect(spec, pipeline_sanitizer, on_stuck)
         })
         .await
         .unwrap_or_else(|failure| {
@@ -145,17 +145,17 @@ pub async fn list_connections(
 /// Time a `list_connections` call with `test` may take: a connect and a few catalog reads
 /// within the default query timeout.
 const TEST_BUDGET: Duration =
-    Duration::from_millis(crate::exec::Limits::DEFAULT_TIMEOUT_MS + 5_000);
+    Duration::from_millis(plenum_core::exec::Limits::DEFAULT_TIMEOUT_MS + 5_000);
 
 /// `plenum connect --test --connection NAME`: the server and the login's powers.
 fn test_saved_connection(name: &str) -> Response {
     use clap::{Args, FromArgMatches};
-    let command = crate::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
+    let command = plenum_core::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
     let parsed = command
         .try_get_matches_from(["connect", "--test", "--connection", name])
-        .and_then(|matches| crate::saved::ConnectArgs::from_arg_matches(&matches));
+        .and_then(|matches| plenum_core::saved::ConnectArgs::from_arg_matches(&matches));
     match parsed {
-        Ok(args) => crate::saved::connect(args),
+        Ok(args) => plenum_core::saved::connect(args),
         Err(error) => Response::failure(
             None,
             "connect",
@@ -168,12 +168,12 @@ fn test_saved_connection(name: &str) -> Response {
 /// `plenum connect --list`, through the CLI's own arguments so both answer the same.
 fn list_saved_connections() -> Response {
     use clap::{Args, FromArgMatches};
-    let command = crate::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
+    let command = plenum_core::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
     let parsed = command
         .try_get_matches_from(["connect", "--list"])
-        .and_then(|matches| crate::saved::ConnectArgs::from_arg_matches(&matches));
+        .and_then(|matches| plenum_core::saved::ConnectArgs::from_arg_matches(&matches));
     match parsed {
-        Ok(args) => crate::saved::connect(args),
+        Ok(args) => plenum_core::saved::connect(args),
         Err(error) => Response::failure(
             None,
             "connect",
@@ -232,7 +232,7 @@ fn query_request(
     Ok(QueryRequest {
         connection,
         sql: arguments.sql,
-        params: crate::params::from_json_array(&arguments.params)?,
+        params: plenum_core::params::from_json_array(&arguments.params)?,
         offset: arguments.offset.unwrap_or(0),
         mode: QueryMode::from_flags(arguments.check_only, arguments.explain),
         requested: requested_tier(arguments.allow_write, arguments.allow_ddl),
@@ -350,13 +350,13 @@ fn resolve_connection(
         database: fields.database.clone(),
         ssl_mode: fields.ssl_mode.clone(),
         ssl_ca: fields.ssl_ca.as_ref().map(PathBuf::from),
-        limits: crate::connection::LimitArgs {
+        limits: plenum_core::connection::LimitArgs {
             connect_timeout_ms: fields.connect_timeout_ms,
             ..Default::default()
         },
         ..ConnectionArgs::default()
     };
-    let resolved = crate::connection::resolve(&args, sanitizer)?;
+    let resolved = plenum_core::connection::resolve(&args, sanitizer)?;
     Ok((resolved.spec, resolved.ceilings))
 }
 

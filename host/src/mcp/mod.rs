@@ -29,7 +29,7 @@ use plenum_gate::Tier;
 use rmcp::service::ServerInitializeError;
 use rmcp::ServiceExt;
 
-use crate::capability::requested_tier;
+use plenum_core::capability::requested_tier;
 
 pub use log::log;
 pub use server::{PlenumServer, Settings};
@@ -86,7 +86,7 @@ pub fn serve(args: McpArgs) -> i32 {
         }
     };
     let settings = Settings::new(ceiling, args.password_env);
-    crate::pool::install(args.pool.settings());
+    plenum_core::pool::install(args.pool.settings());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-mcp")
@@ -120,7 +120,7 @@ async fn run(settings: Settings) -> i32 {
     let (reader, writer) = rmcp::transport::stdio_pipes();
     // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches the
     // protocol stream.
-    let transport = match crate::output::stdio::host_stdout() {
+    let transport = match plenum_core::output::stdio::host_stdout() {
         Some(private) => LineTransport::new(
             reader,
             tokio::fs::File::from_std(private),

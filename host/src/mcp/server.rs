@@ -13,9 +13,9 @@ use rmcp::{ErrorData, ServerHandler};
 use tokio::sync::Semaphore;
 
 use super::{calls, tools};
-use crate::error::{ErrorCode, Failure};
-use crate::exec::{Interrupt, CANCEL_GRACE};
-use crate::request::Response;
+use plenum_core::error::{ErrorCode, Failure};
+use plenum_core::exec::{Interrupt, CANCEL_GRACE};
+use plenum_core::request::Response;
 
 /// Engine calls that may run at once; more wait their turn (the wait is not part of their
 /// timeout, but it is bounded by it: a call that finds every slot held by a stuck plugin for

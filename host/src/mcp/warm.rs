@@ -1,10 +1,10 @@
-//! The flags of `plenum mcp` that set its warm-session pool (see [`crate::pool`]).
+//! The flags of `plenum mcp` that set its warm-session pool (see [`plenum_core::pool`]).
 
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::pool::Settings;
+use plenum_core::pool::Settings;
 
 /// Warm sessions: how many, and for how long.
 #[derive(Debug, Args)]

@@ -127,7 +127,7 @@ pub fn introspect(args: IntrospectArgs) -> Response {
         }
     };
     let timeout = Duration::from_millis(args.timeout_ms);
-    let on_stuck = crate::cli::exit_on_stuck(
+    let on_stuck = crate::pipeline::exit_on_stuck(
         Some(resolved.spec.engine.clone()),
         "introspect",
         timeout,

@@ -59,6 +59,7 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,
     #[command(flatten)]
+    /// Connect time limit and session resource ceilings.
     pub limits: LimitArgs,
 }
 

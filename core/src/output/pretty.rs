@@ -50,7 +50,7 @@ pub fn stream_chunk(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 /// Indents compact JSON text fed in any number of pieces. An array inside an array (a row of
 /// `rows`, a row of `--check-only`'s table) stays on one line, so a result reads as a table.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Indenter {
     /// The open `{` and `[`, outermost first.
     open: Vec<u8>,

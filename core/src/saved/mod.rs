@@ -178,7 +178,7 @@ fn test_target(
     sanitizer: &Sanitizer,
 ) -> Result<ServerOut, Failure> {
     let plugin = Registry::discover().load_engine(&target.engine)?;
-    let on_stuck = crate::cli::exit_on_stuck(
+    let on_stuck = crate::pipeline::exit_on_stuck(
         Some(target.engine.clone()),
         "connect",
         timeout,

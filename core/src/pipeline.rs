@@ -340,6 +340,7 @@ fn query(
     Ok(QueryOutput::Data(data, meta))
 }
 
+/// Milliseconds since `started`, for `meta.execution_ms`.
 pub fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -370,4 +371,38 @@ pub fn check_paging(statements: &[plenum_gate::Statement], offset: u64) -> Resul
             "--offset pages through the rows of one statement; the SQL holds several",
         )),
     }
+}
+
+/// For the CLI, a plugin that ignores a cancel ends the process with a TIMEOUT envelope of
+/// `command`.
+pub fn exit_on_stuck(
+    engine: Option<String>,
+    command: &'static str,
+    timeout: Duration,
+    sanitizer: Sanitizer,
+) -> OnStuck {
+    Box::new(move || {
+        // Said as it happened: a signal or the timeout.
+        let why = match crate::exec::stop_signal() {
+            Some(signal) => format!("`plenum {command}` received {signal}"),
+            None => format!(
+                "`plenum {command}` ran longer than the timeout of {} ms",
+                timeout.as_millis()
+            ),
+        };
+        let failure = Failure::new(
+            ErrorCode::Timeout,
+            format!("{why} and the engine did not stop when cancelled"),
+        );
+        if stream::started() {
+            stream::finish(&crate::pipeline::streamed_failure_tail(
+                &failure, &sanitizer,
+            ));
+            std::process::exit(1);
+        }
+        let envelope = Envelope::failure(engine, command, &failure, &sanitizer);
+        if crate::output::print_once(&envelope.to_json()) {
+            std::process::exit(1);
+        }
+    })
 }
