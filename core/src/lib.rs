@@ -23,3 +23,4 @@ pub mod request;
 pub mod sanitize;
 pub mod saved;
 pub mod supervisor;
+pub mod words;
