@@ -86,7 +86,7 @@ pub fn enforce(requested: Tier, ceilings: &[Ceiling]) -> Result<(), Failure> {
         None => Ok(()),
         Some(ceiling) => Err(Failure::capability(format!(
             "{} asks for the {} tier, but the ceiling is {} (set by {}); only a human can raise it",
-            requested.flag().unwrap_or("the call"),
+            crate::words::tier_option(requested).unwrap_or_else(|| "the call".to_owned()),
             requested.as_str(),
             ceiling.tier.as_str(),
             ceiling.source

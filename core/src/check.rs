@@ -44,7 +44,7 @@ pub struct CheckedStatement<'a> {
     allowed: bool,
     /// The flag that would allow it, when it is not allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    needs: Option<&'static str>,
+    needs: Option<String>,
 }
 
 /// What `--check-only` reports.
@@ -84,7 +84,7 @@ pub fn check_only(
         request.requested,
         plugin.policy(),
     ) {
-        problems.push(error.to_string());
+        problems.push(Failure::from(error).message);
     }
     for check in [
         params::check_count(&statements, request.params.len()),
@@ -112,7 +112,7 @@ pub fn check_only(
                 parameters: statement.parameters,
                 allowed: statement.tier <= request.requested,
                 needs: (statement.tier > request.requested)
-                    .then(|| statement.tier.flag())
+                    .then(|| crate::words::tier_option(statement.tier))
                     .flatten(),
             })
             .collect(),

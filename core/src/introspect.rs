@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use plenum_gate::Tier;
 use plenum_plugin_api::abi_stable::std_types::{ROption, RString};
 use plenum_plugin_api::{
@@ -19,44 +18,17 @@ use serde_json::value::RawValue;
 use crate::capability::{enforce, Ceiling};
 use crate::connection::{resolve, ConnectionArgs, ConnectionSpec};
 use crate::error::Failure;
-use crate::exec::{plugin_failure, Limits, OnStuck};
+use crate::exec::{plugin_failure, OnStuck};
+use crate::options::Values;
 use crate::output::{Meta, Truncation};
 use crate::pipeline::{open_session, Session};
 use crate::plugins::Registry;
 use crate::request::Response;
 use crate::sanitize::Sanitizer;
+use crate::words::{hint, option};
 use render::{render, DetailOut, Listing, SchemasOut, SummaryTable, TableEntry, TableOut};
 
 mod render;
-
-/// Flags of `plenum introspect`. Without --list-schemas, --list-tables or --table, prints a
-/// summary of one schema: its tables with their columns and keys.
-#[derive(Debug, Args)]
-pub struct IntrospectArgs {
-    #[command(flatten)]
-    connection: ConnectionArgs,
-    /// List the schemas (databases, for engines that conflate the two).
-    #[arg(long, conflicts_with_all = ["list_tables", "table", "schema"])]
-    list_schemas: bool,
-    /// List tables and views: name, kind and the engine's row estimate.
-    #[arg(long, conflicts_with = "table")]
-    list_tables: bool,
-    /// The schema to look in (the session's default when absent).
-    #[arg(long, value_name = "SCHEMA")]
-    schema: Option<String>,
-    /// Only tables whose name matches this SQL LIKE pattern (with --list-tables).
-    #[arg(long, value_name = "PATTERN", requires = "list_tables")]
-    pattern: Option<String>,
-    /// Describe one table or view: columns, primary key, foreign keys, indexes, definition.
-    #[arg(long, value_name = "TABLE")]
-    table: Option<String>,
-    /// Bytes of JSON returned at most by listings and the summary (flagged truncated beyond).
-    #[arg(long, default_value_t = Limits::DEFAULT_MAX_BYTES)]
-    max_bytes: u64,
-    /// Milliseconds before the introspection is cancelled on the server.
-    #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT_MS)]
-    timeout_ms: u64,
-}
 
 /// What to describe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,46 +72,87 @@ pub struct IntrospectSpec {
     pub timeout: Duration,
 }
 
-/// Runs `plenum introspect`.
-pub fn introspect(args: IntrospectArgs) -> Response {
+impl IntrospectWhat {
+    /// What the options of [`crate::options::INTROSPECT`] ask to describe. Without
+    /// `list_schemas`, `list_tables` or `table`: a summary of one schema.
+    pub fn from_values(values: &Values) -> Result<Self, Failure> {
+        let list_schemas = values.flag("list_schemas");
+        let list_tables = values.flag("list_tables");
+        let schema = values.text("schema");
+        let table = values.text("table");
+        let pattern = values.text("pattern");
+        if list_schemas && (list_tables || table.is_some() || schema.is_some()) {
+            return Err(Failure::invalid_input(format!(
+                "{} takes no {}, {} or {}",
+                option("list_schemas"),
+                option("list_tables"),
+                option("table"),
+                option("schema")
+            )));
+        }
+        if list_tables && table.is_some() {
+            return Err(Failure::invalid_input(format!(
+                "pass either {} or {}, not both",
+                option("list_tables"),
+                option("table")
+            )));
+        }
+        if pattern.is_some() && !list_tables {
+            return Err(Failure::invalid_input(format!(
+                "{} works only with {}",
+                option("pattern"),
+                option("list_tables")
+            )));
+        }
+        Ok(if list_schemas {
+            IntrospectWhat::Schemas
+        } else if list_tables {
+            IntrospectWhat::Tables { schema, pattern }
+        } else if let Some(table) = table {
+            IntrospectWhat::Table { schema, table }
+        } else {
+            IntrospectWhat::Summary { schema }
+        })
+    }
+}
+
+impl IntrospectSpec {
+    /// The call `values` ask for, at `connection` under `ceilings`.
+    pub fn from_values(
+        values: &Values,
+        connection: ConnectionSpec,
+        ceilings: Vec<Ceiling>,
+    ) -> Result<Self, Failure> {
+        Ok(IntrospectSpec {
+            connection,
+            ceilings,
+            what: IntrospectWhat::from_values(values)?,
+            max_bytes: values.count_or_default("max_bytes", crate::options::INTROSPECT),
+            timeout: Duration::from_millis(
+                values.count_or_default("timeout_ms", crate::options::INTROSPECT),
+            ),
+        })
+    }
+}
+
+/// Runs `plenum introspect` with the options `values`: one call per process (a plugin that
+/// ignores a cancel ends it with a TIMEOUT envelope).
+pub fn introspect(values: &Values) -> Response {
     let mut sanitizer = Sanitizer::new();
-    let what = if args.list_schemas {
-        IntrospectWhat::Schemas
-    } else if args.list_tables {
-        IntrospectWhat::Tables {
-            schema: args.schema.clone(),
-            pattern: args.pattern.clone(),
-        }
-    } else if let Some(table) = &args.table {
-        IntrospectWhat::Table {
-            schema: args.schema.clone(),
-            table: table.clone(),
-        }
-    } else {
-        IntrospectWhat::Summary {
-            schema: args.schema.clone(),
-        }
-    };
-    let resolved = match resolve(&args.connection, &mut sanitizer) {
+    let connection = ConnectionArgs::from_values(values);
+    let resolved = match resolve(&connection, &mut sanitizer) {
         Ok(resolved) => resolved,
         Err(failure) => {
-            return Response::failure(args.connection.engine, "introspect", failure, sanitizer)
+            return Response::failure(connection.engine, "introspect", failure, sanitizer)
         }
     };
-    let timeout = Duration::from_millis(args.timeout_ms);
-    let on_stuck = crate::pipeline::exit_on_stuck(
-        Some(resolved.spec.engine.clone()),
-        "introspect",
-        timeout,
-        sanitizer.clone(),
-    );
-    let spec = IntrospectSpec {
-        connection: resolved.spec,
-        ceilings: resolved.ceilings,
-        what,
-        max_bytes: args.max_bytes,
-        timeout,
+    let engine = resolved.spec.engine.clone();
+    let spec = match IntrospectSpec::from_values(values, resolved.spec, resolved.ceilings) {
+        Ok(spec) => spec,
+        Err(failure) => return Response::failure(Some(engine), "introspect", failure, sanitizer),
     };
+    let on_stuck =
+        crate::pipeline::exit_on_stuck(Some(engine), "introspect", spec.timeout, sanitizer.clone());
     run_introspect(spec, sanitizer, on_stuck)
 }
 
@@ -164,9 +177,10 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
     let plugin = Registry::discover().load_engine(&spec.connection.engine)?;
     if !plugin.info().capabilities.introspect {
         return Err(Failure::invalid_input(format!(
-            "the {} plugin does not implement introspection; use `plenum query` with the \
+            "the {} plugin does not implement introspection; {} the \
              engine's catalog instead",
-            plugin.info().name
+            plugin.info().name,
+            hint("query_command")
         )));
     }
     let mut session = open_session(
@@ -334,7 +348,8 @@ fn answer(session: &mut Session, spec: &IntrospectSpec) -> Result<Answer, Failur
                     .unwrap_or_else(|| "in the default schema".to_owned());
                 Failure::invalid_input(format!(
                     "no table or view named '{table}' {place}; names are exact (no quotes, \
-                     case-sensitive): run `plenum introspect --list-tables` to see them"
+                     case-sensitive): {}",
+                    hint("list_tables")
                 ))
             })?;
             Ok(Answer {

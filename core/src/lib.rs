@@ -13,6 +13,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod introspect;
+pub mod options;
 pub mod output;
 pub mod params;
 pub mod pipeline;

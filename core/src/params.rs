@@ -8,6 +8,7 @@ use plenum_plugin_api::Value;
 use serde_json::Value as Json;
 
 use crate::error::Failure;
+use crate::words::{hint, option};
 
 /// The most parameters one call may bind (PostgreSQL's wire protocol allows 65,535).
 pub const MAX_PARAMS: usize = 65_535;
@@ -48,7 +49,8 @@ pub fn parse_cli(text: &str, position: usize) -> Result<Value, Failure> {
     let value: Json = serde_json::from_str(text).map_err(|_| {
         Failure::invalid_input(format!(
             "parameter {position} is not a JSON value; {ALLOWED}: strings need JSON quotes, \
-             e.g. --param '\"ann\"' (numbers: --param 42)"
+             e.g. {param} '\"ann\"' (numbers: {param} 42)",
+            param = option("params")
         ))
     })?;
     if matches!(&value, Json::Number(number) if number.as_i64().is_none() && number.as_u64().is_none())
@@ -102,6 +104,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Value>, Failure> {
 /// Whether the call's parameters fit its statements: a lone statement takes exactly as many
 /// values as it has placeholders; several statements take none.
 pub fn check_count(statements: &[plenum_gate::Statement], given: usize) -> Result<(), Failure> {
+    let per_placeholder = format!("; {}", hint("param_per_placeholder"));
     match statements {
         [statement] if statement.parameters != given => Err(Failure::invalid_input(format!(
             "the statement has {} placeholder(s) but {given} parameter(s) were given{}",
@@ -109,7 +112,7 @@ pub fn check_count(statements: &[plenum_gate::Statement], given: usize) -> Resul
             if given > statement.parameters {
                 ""
             } else {
-                "; pass one --param (or one `params` element) per placeholder"
+                &per_placeholder
             }
         ))),
         [_] => Ok(()),

@@ -21,6 +21,7 @@ use crate::plugins::{LoadedPlugin, Registry};
 use crate::pool;
 use crate::request::{QueryMode, QueryRequest, Response};
 use crate::sanitize::Sanitizer;
+use crate::words::option;
 
 /// The largest SQL text accepted (bytes).
 pub const MAX_SQL_BYTES: usize = 16 << 20;
@@ -247,7 +248,8 @@ fn query(
     if request.mode == QueryMode::Explain {
         let [statement] = statements.as_slice() else {
             return Err(Failure::invalid_input(format!(
-                "--explain takes one statement; the SQL holds {}",
+                "{} takes one statement; the SQL holds {}",
+                option("explain"),
                 statements.len()
             )));
         };
@@ -363,13 +365,16 @@ pub fn check_paging(statements: &[plenum_gate::Statement], offset: u64) -> Resul
     match statements {
         [statement] if statement.tier == Tier::Read => Ok(()),
         [statement] => Err(Failure::invalid_input(format!(
-            "--offset pages through the rows of a read; {} is a {} statement and re-running it \
+            "{} pages through the rows of a read; {} is a {} statement and re-running it \
              would repeat its effect",
-            statement.kind, statement.tier
+            option("offset"),
+            statement.kind,
+            statement.tier
         ))),
-        _ => Err(Failure::invalid_input(
-            "--offset pages through the rows of one statement; the SQL holds several",
-        )),
+        _ => Err(Failure::invalid_input(format!(
+            "{} pages through the rows of one statement; the SQL holds several",
+            option("offset")
+        ))),
     }
 }
 

@@ -65,7 +65,7 @@ fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(cli::Outcome::Respond(response)) => {
             let ok = response.ok();
-            (response.envelope().to_json(), ok)
+            (response.to_json(&cli::words::word), ok)
         }
         Ok(cli::Outcome::Exit(code)) => {
             exec::release::after_answer(code);

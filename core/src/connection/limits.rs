@@ -6,10 +6,10 @@
 //! agent that writes its own command lines cannot lift what the human set. The connect timeout
 //! is not a ceiling: a call may set it either way, and it never exceeds the call's timeout.
 
-use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Failure;
+use crate::words::option;
 
 /// Milliseconds a connection may take to open (TCP, TLS, authentication, session setup)
 /// when nothing says otherwise.
@@ -40,24 +40,16 @@ pub const OPTION_KEYS: [&str; 4] = [
     OPTION_MAX_RECURSION,
 ];
 
-/// The connect timeout and ceilings as flags (`plenum query`, `introspect`, `connect`).
-#[derive(Debug, Clone, Default, Args)]
+/// The connect timeout and ceilings a call gave (`plenum query`, `introspect`, `connect`).
+#[derive(Debug, Clone, Default)]
 pub struct LimitArgs {
-    /// Milliseconds connecting may take (TCP, TLS, authentication) before CONNECTION_FAILED;
-    /// never more than --timeout-ms. Default 5000.
-    #[arg(long, value_name = "MS")]
+    /// Milliseconds connecting may take.
     pub connect_timeout_ms: Option<u64>,
-    /// Temporary files (on-disk temporary tables) one session may use, in MiB. On a call it can
-    /// only lower the saved connection's ceiling (default 1024).
-    #[arg(long, value_name = "MIB")]
+    /// MiB of temporary files per session; only lowers a saved ceiling.
     pub max_temp_mb: Option<u64>,
-    /// Memory one sort, hash or in-memory temporary table may use (SQLite: the whole heap), in
-    /// MiB. On a call it can only lower the saved connection's ceiling (default 256).
-    #[arg(long, value_name = "MIB")]
+    /// MiB of memory per sort, hash or temporary table; only lowers a saved ceiling.
     pub max_memory_mb: Option<u64>,
-    /// Iterations of one recursive query. On a call it can only lower the saved connection's
-    /// ceiling (default 100000).
-    #[arg(long, value_name = "N")]
+    /// Iterations of a recursive query; only lowers a saved ceiling.
     pub max_recursion: Option<u64>,
 }
 
@@ -89,9 +81,10 @@ impl SessionLimits {
     /// The values the flags set, as a saved connection would hold them.
     pub fn from_args(args: &LimitArgs) -> Result<Self, Failure> {
         if args.connect_timeout_ms == Some(0) {
-            return Err(Failure::invalid_input(
-                "--connect-timeout-ms must be at least 1",
-            ));
+            return Err(Failure::invalid_input(format!(
+                "{} must be at least 1",
+                option("connect_timeout_ms")
+            )));
         }
         Ok(SessionLimits {
             connect_timeout_ms: args.connect_timeout_ms,

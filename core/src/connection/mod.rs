@@ -8,59 +8,71 @@ pub mod resolve;
 
 use std::path::PathBuf;
 
-use clap::Args;
 use plenum_plugin_api::abi_stable::std_types::{ROption, RString, RVec, Tuple2};
 use plenum_plugin_api::{AccessMode, ConnectParams, SslMode};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Failure;
+use crate::options::Values;
 use crate::sanitize::Sanitizer;
+use crate::words::hint;
 
 pub use dsn::parse_dsn;
 pub use limits::{LimitArgs, SessionLimits};
 pub use resolve::{known_names, resolve, Resolved};
 
-/// Connection flags shared by every command that talks to a database.
-#[derive(Debug, Clone, Default, Args)]
+/// Where to connect, as a call gave it (the options of [`crate::options::CONNECTION`]).
+#[derive(Debug, Clone, Default)]
 pub struct ConnectionArgs {
-    /// A saved connection (see `plenum connect --list`); the other flags override its fields.
-    /// Without it, the project's default connection applies unless --engine or --dsn is given.
-    #[arg(long, value_name = "NAME")]
+    /// A saved connection; the other fields override its own.
     pub connection: Option<String>,
-    /// Engine name, as a plugin declares it (`sqlite`, `postgres`, `mysql`, …).
-    #[arg(long)]
+    /// Engine name, as a plugin declares it.
     pub engine: Option<String>,
-    /// Connection URL, e.g. `postgres://user@host:5432/db?sslmode=require`. A password in it
-    /// works but is discouraged; prefer --password-env.
-    #[arg(long)]
+    /// Connection URL.
     pub dsn: Option<String>,
-    /// Database file (file engines such as SQLite).
-    #[arg(long)]
+    /// Database file (file engines).
     pub file: Option<PathBuf>,
     /// Server host.
-    #[arg(long)]
     pub host: Option<String>,
     /// Server port.
-    #[arg(long)]
     pub port: Option<u16>,
     /// User name.
-    #[arg(long)]
     pub user: Option<String>,
     /// Name of an environment variable that holds the password.
-    #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
     /// Database name.
-    #[arg(long)]
     pub database: Option<String>,
-    /// TLS mode: disable, prefer, require, verify-ca, verify-full.
-    #[arg(long, value_name = "MODE")]
+    /// TLS mode.
     pub ssl_mode: Option<String>,
-    /// PEM file with CA certificates to trust.
-    #[arg(long, value_name = "FILE")]
+    /// CA certificates to trust.
     pub ssl_ca: Option<PathBuf>,
-    #[command(flatten)]
     /// Connect time limit and session resource ceilings.
     pub limits: LimitArgs,
+}
+
+impl ConnectionArgs {
+    /// The connection options among `values`.
+    pub fn from_values(values: &Values) -> Self {
+        ConnectionArgs {
+            connection: values.text("connection"),
+            engine: values.text("engine"),
+            dsn: values.text("dsn"),
+            file: values.path("file"),
+            host: values.text("host"),
+            port: values.port("port"),
+            user: values.text("user"),
+            password_env: values.text("password_env"),
+            database: values.text("database"),
+            ssl_mode: values.text("ssl_mode"),
+            ssl_ca: values.path("ssl_ca"),
+            limits: LimitArgs {
+                connect_timeout_ms: values.count("connect_timeout_ms"),
+                max_temp_mb: values.count("max_temp_mb"),
+                max_memory_mb: values.count("max_memory_mb"),
+                max_recursion: values.count("max_recursion"),
+            },
+        }
+    }
 }
 
 /// A fully resolved connection target.
@@ -149,9 +161,10 @@ impl ConnectionSpec {
         };
         spec.apply_flags(args, sanitizer)?;
         if spec.engine.is_empty() {
-            return Err(Failure::invalid_input(
-                "no engine given: pass --engine NAME (see `plenum plugins`) or --dsn URL",
-            ));
+            return Err(Failure::invalid_input(format!(
+                "no engine given: {}",
+                hint("engine_or_dsn")
+            )));
         }
         Ok(spec)
     }

@@ -16,6 +16,7 @@ use crate::capability::{ceiling_from_env, parse_tier, Ceiling};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
 use crate::saved::store::{Loaded, Locations, SavedConnection, Scope};
+use crate::words::hint;
 
 /// A resolved connection with the ceilings in force for it.
 #[derive(Debug, Clone)]
@@ -74,10 +75,10 @@ pub fn resolve_in(
         }
     }
     if spec.engine.is_empty() {
-        return Err(Failure::invalid_input(
-            "no engine given: pass --engine NAME (see `plenum plugins`), --dsn URL, or \
-             --connection NAME (see `plenum connect --list`)",
-        ));
+        return Err(Failure::invalid_input(format!(
+            "no engine given: {}",
+            hint("engine_dsn_or_connection")
+        )));
     }
     Ok(Resolved {
         spec,
@@ -113,7 +114,7 @@ pub fn known_names(files: &[Loaded]) -> String {
         })
         .collect();
     if names.is_empty() {
-        "none are saved; save one with `plenum connect --name NAME …`".to_owned()
+        format!("none are saved; {}", hint("save_connection"))
     } else {
         format!("saved: {}", names.join(", "))
     }

@@ -169,7 +169,8 @@ fn write_fence(connection: &mut ConnectionBox, watchdog: &Watchdog) -> Result<()
             let what = crate::sanitize::plugin_text(&what, crate::sanitize::MAX_FIELD_BYTES);
             Err(Failure::capability(format!(
                 "a function, trigger or rule the statements ran changed the schema or a system \
-                 catalog ({what}), which needs --allow-ddl; the transaction was rolled back"
+                 catalog ({what}), which needs {}; the transaction was rolled back",
+                crate::words::option("allow_ddl")
             )))
         }
     }

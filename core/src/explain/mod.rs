@@ -27,6 +27,7 @@ use crate::output::{Meta, RowsOut};
 use crate::pipeline::open_session;
 use crate::plugins::LoadedPlugin;
 use crate::request::QueryRequest;
+use crate::words::option;
 
 use names::Names;
 use tree::PlanNode;
@@ -115,15 +116,18 @@ pub fn explain(
     let started = Instant::now();
     refuse_explain_forms(statement)?;
     if request.offset > 0 {
-        return Err(Failure::invalid_input(
-            "--offset pages through the rows of a result; --explain returns a plan, not rows",
-        ));
+        return Err(Failure::invalid_input(format!(
+            "{} pages through the rows of a result; {} returns a plan, not rows",
+            option("offset"),
+            option("explain")
+        )));
     }
     let dialect = plugin.dialect();
     let format = Format::of(dialect).ok_or_else(|| {
         Failure::invalid_input(format!(
-            "--explain is not supported for this engine (its SQL dialect is {}); it works with \
+            "{} is not supported for this engine (its SQL dialect is {}); it works with \
              PostgreSQL, MySQL/MariaDB and SQLite",
+            option("explain"),
             dialect.name()
         ))
     })?;
@@ -225,8 +229,9 @@ fn refuse_explain_forms(statement: &Statement) -> Result<(), Failure> {
         .to_ascii_uppercase();
     if matches!(first.as_str(), "EXPLAIN" | "DESCRIBE" | "DESC") {
         return Err(Failure::invalid_input(format!(
-            "--explain takes the bare statement and explains it without running it; this is \
+            "{} takes the bare statement and explains it without running it; this is \
              already {} (pass the statement without it)",
+            option("explain"),
             statement.kind
         )));
     }

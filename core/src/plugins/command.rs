@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 
@@ -14,64 +13,37 @@ use crate::error::Failure;
 use crate::request::Response;
 use crate::sanitize::Sanitizer;
 
-/// Flags of `plenum plugins`.
-#[derive(Debug, Args)]
-pub struct PluginsArgs {
-    #[command(subcommand)]
-    command: Option<PluginsCommand>,
-}
-
-#[derive(Debug, Subcommand)]
-enum PluginsCommand {
-    /// List every plugin library found, whether it is trusted and why, and where Plenum looked
-    /// (the default).
-    List,
-    /// Run the trust and version checks on one library (this loads it, so it runs its code)
-    /// and print the manifest that describes it.
-    Verify {
-        /// The library file.
-        path: PathBuf,
-        /// Write the manifest beside the library (for packaging a plugin for distribution).
-        #[arg(long)]
-        write: bool,
-    },
-    /// Describe the plugin that serves ENGINE.
-    Info {
-        /// The engine name, as given to `--engine`.
-        engine: String,
-    },
-}
-
-/// Runs `plenum plugins`.
-pub fn run(args: PluginsArgs) -> Response {
-    match args.command.unwrap_or(PluginsCommand::List) {
-        PluginsCommand::List => list(),
-        PluginsCommand::Verify { path, write } => match verify(&path, write) {
-            Ok(report) => Response::data(None, "plugins", &report, None, Sanitizer::new()),
-            Err(failure) => Response::failure(None, "plugins", failure, Sanitizer::new()),
-        },
-        PluginsCommand::Info { engine } => {
-            let registry = Registry::discover();
-            match registry.load_engine(&engine) {
-                Ok(plugin) => Response::data(
-                    Some(engine),
-                    "plugins",
-                    &json!({
-                        "plugin": plugin.summary(),
-                        "policy": registry.policy().describe(),
-                    }),
-                    None,
-                    Sanitizer::new(),
-                ),
-                Err(failure) => {
-                    Response::failure(Some(engine), "plugins", failure, Sanitizer::new())
-                }
-            }
-        }
+/// `plenum plugins verify PATH [--write]`: the trust and version checks on one library
+/// (loading it runs its code) and the manifest that describes it, written beside it with
+/// `write`.
+pub fn verify_library(path: &Path, write: bool) -> Response {
+    match verify(path, write) {
+        Ok(report) => Response::data(None, "plugins", &report, None, Sanitizer::new()),
+        Err(failure) => Response::failure(None, "plugins", failure, Sanitizer::new()),
     }
 }
 
-fn list() -> Response {
+/// `plenum plugins info ENGINE`: the plugin that serves `engine`, and the load policy.
+pub fn info(engine: String) -> Response {
+    let registry = Registry::discover();
+    match registry.load_engine(&engine) {
+        Ok(plugin) => Response::data(
+            Some(engine),
+            "plugins",
+            &json!({
+                "plugin": plugin.summary(),
+                "policy": registry.policy().describe(),
+            }),
+            None,
+            Sanitizer::new(),
+        ),
+        Err(failure) => Response::failure(Some(engine), "plugins", failure, Sanitizer::new()),
+    }
+}
+
+/// `plenum plugins`: every library found, whether it is trusted and why, and where Plenum
+/// looked.
+pub fn list() -> Response {
     let registry = Registry::discover();
     Response::data(
         None,

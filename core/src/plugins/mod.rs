@@ -14,7 +14,7 @@ mod manifest;
 mod perms;
 mod trust;
 
-pub use command::{run, PluginsArgs};
+pub use command::{info, list, verify_library};
 pub use discovery::SearchDir;
 pub use loaded::{LoadedPlugin, PluginSummary};
 pub use trust::Policy;
@@ -144,7 +144,10 @@ impl Registry {
                 if untrusted == 1 { "was" } else { "were" },
             ));
         }
-        message.push_str(". Run `plenum plugins` to see what is installed.");
+        message.push_str(&format!(
+            ". Run {} to see what is installed.",
+            crate::words::hint("plugins_list")
+        ));
         Err(Failure::plugin(message))
     }
 }

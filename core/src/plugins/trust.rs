@@ -389,10 +389,10 @@ pub fn assess(candidate: &Candidate, policy: &Policy) -> Assessment {
     } else {
         return refuse(
             format!(
-                "it has no manifest ({}); after checking the library, write one with \
-                 `plenum plugins verify {} --write`, or set {ALLOW_UNVERIFIED_ENV}=1",
+                "it has no manifest ({}); after checking the library, {}, or set \
+                 {ALLOW_UNVERIFIED_ENV}=1",
                 manifest_path.display(),
-                path.display()
+                crate::words::hint_about("write_manifest", &path.display().to_string())
             ),
             sha256,
         );

@@ -8,7 +8,6 @@ pub mod store;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
 use plenum_plugin_api::abi_stable::std_types::{ROption, RString};
 use plenum_plugin_api::AccessMode;
 use secrecy::{ExposeSecret, SecretString};
@@ -17,53 +16,51 @@ use serde_json::value::RawValue;
 
 use crate::connection::{known_names, resolve, ConnectionArgs, ConnectionSpec, SessionLimits};
 use crate::error::Failure;
-use crate::exec::{plugin_failure, Limits};
+use crate::exec::plugin_failure;
+use crate::options::Values;
 use crate::pipeline::open_session;
 use crate::plugins::Registry;
 use crate::request::Response;
 use crate::sanitize::Sanitizer;
+use crate::words::option;
 use store::{Loaded, Locations, SavedConnection, Scope};
 
-/// Flags of `plenum connect`.
-#[derive(Debug, Args)]
+/// What `plenum connect` was asked (the options of [`crate::options::CONNECT`] after
+/// [`crate::options::CONNECTION`]).
+#[derive(Debug)]
 pub struct ConnectArgs {
-    #[command(flatten)]
     connection: ConnectionArgs,
-    /// Save the connection given by the flags under this name.
-    #[arg(long, value_name = "NAME", conflicts_with = "connection")]
     name: Option<String>,
-    /// Which config file to write: local (the project's .plenum/config.json) or global
-    /// (~/.config/plenum/connections.json). Default: local.
-    #[arg(long, visible_alias = "scope", value_name = "WHERE")]
     save: Option<Scope>,
-    /// Store this password in the config file (discouraged: prefer --password-env). Without a
-    /// value, it is read from the terminal without echo.
-    #[arg(long, num_args = 0..=1, value_name = "PASSWORD", requires = "name",
-          conflicts_with = "password_env", value_parser = parse_secret)]
     password: Option<Option<SecretString>>,
-    /// The highest tier any call through this connection may use: read, write or ddl.
-    #[arg(long, value_name = "TIER", requires = "name")]
     max_capability: Option<String>,
-    /// Make this the default connection (of the project, or of --save global). With
-    /// --connection NAME alone, only sets the default.
-    #[arg(long)]
     default: bool,
-    /// Open the connection and report the server's version, database and user.
-    #[arg(long)]
     test: bool,
-    /// List the saved connections (never their secrets).
-    #[arg(long, conflicts_with_all = ["name", "remove", "test", "default"])]
     list: bool,
-    /// Remove a saved connection (from the local file first, unless --save says which).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "test", "default"])]
     remove: Option<String>,
-    /// Milliseconds --test may take.
-    #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT_MS)]
     timeout_ms: u64,
 }
 
-fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(text))
+impl ConnectArgs {
+    /// The request `values` make.
+    pub fn from_values(values: &Values) -> Self {
+        ConnectArgs {
+            connection: ConnectionArgs::from_values(values),
+            name: values.text("name"),
+            save: values.text("save").and_then(|scope| match scope.as_str() {
+                "local" => Some(Scope::Local),
+                "global" => Some(Scope::Global),
+                _ => None,
+            }),
+            password: values.secret("password"),
+            max_capability: values.text("max_capability"),
+            default: values.flag("default"),
+            test: values.flag("test"),
+            list: values.flag("list"),
+            remove: values.text("remove"),
+            timeout_ms: values.count_or_default("timeout_ms", crate::options::CONNECT),
+        }
+    }
 }
 
 /// Runs `plenum connect`.
@@ -158,11 +155,18 @@ fn run(args: &ConnectArgs, locations: &Locations, sanitizer: &mut Sanitizer) -> 
             );
         }
     }
-    Err(Failure::invalid_input(
-        "say what to do: --name NAME (with --engine/--dsn and connection flags) saves a \
-         connection, --list lists them, --remove NAME removes one, --test opens one, and \
-         --default --connection NAME makes one the default",
-    ))
+    Err(Failure::invalid_input(format!(
+        "say what to do: {} NAME (with {}/{} and connection flags) saves a connection, {} \
+         lists them, {} NAME removes one, {} opens one, and {} {} NAME makes one the default",
+        option("name"),
+        option("engine"),
+        option("dsn"),
+        option("list"),
+        option("remove"),
+        option("test"),
+        option("default"),
+        option("connection")
+    )))
 }
 
 impl ConnectArgs {

@@ -16,6 +16,7 @@ use crate::capability::parse_tier;
 use crate::connection::{password_from_env, ConnectionSpec, SessionLimits};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
+use crate::words::option;
 
 /// The longest connection name accepted.
 const MAX_NAME_CHARS: usize = 64;
@@ -84,10 +85,12 @@ fn choose_password(
         Some(Some(password)) => Some(password.clone()),
         Some(None) if terminal_attached() => prompt(name, scope)?,
         Some(None) => {
-            return Err(Failure::invalid_input(
-                "--password without a value reads the password from the terminal, and none is \
-                 attached; pass --password-env VAR to read it from the environment instead",
-            ))
+            return Err(Failure::invalid_input(format!(
+                "{} without a value reads the password from the terminal, and none is \
+                 attached; pass {} VAR to read it from the environment instead",
+                option("password"),
+                option("password_env")
+            )))
         }
         // Asked only for server connections, and only when a person can answer.
         None if variable.is_none() && spec.file.is_none() && terminal_attached() => {
@@ -112,7 +115,10 @@ pub(super) fn save(
         .as_deref()
         .map(|text| {
             parse_tier(text).ok_or_else(|| {
-                Failure::invalid_input("--max-capability must be read, write or ddl")
+                Failure::invalid_input(format!(
+                    "{} must be read, write or ddl",
+                    option("max_capability")
+                ))
             })
         })
         .transpose()?;
@@ -129,10 +135,12 @@ pub(super) fn save(
     }
     let mut warnings = Vec::new();
     if spec.password.is_some() && password.stored.is_none() && password.variable.is_none() {
-        warnings.push(
-            "the password in the DSN was not saved: a password is stored only with --password; \
-             --password-env VAR reads it from the environment instead",
-        );
+        warnings.push(format!(
+            "the password in the DSN was not saved: a password is stored only with {}; {} VAR \
+             reads it from the environment instead",
+            option("password"),
+            option("password_env")
+        ));
     }
     let server = if args.test {
         let mut target = spec.clone();
@@ -182,7 +190,7 @@ pub(super) fn save(
         default: bool,
         connection: Listed<'a>,
         server: Option<ServerOut>,
-        warnings: Vec<&'static str>,
+        warnings: Vec<String>,
     }
     let data = render(&SaveOut {
         saved: name,

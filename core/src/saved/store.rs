@@ -30,7 +30,7 @@ pub const GLOBAL_FILE: &str = "connections.json";
 const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
 /// Which of the two config files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// The project's `.plenum/config.json`.

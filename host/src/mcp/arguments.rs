@@ -8,116 +8,91 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use plenum_core::error::Failure;
-use plenum_core::exec::Limits;
+use plenum_core::options::{Given, Kind, Mcp, Opt, Values, CONNECTION};
+use serde_json::json;
 
-/// Where to connect: a saved connection by name, or an engine and its non-secret fields.
-/// There is deliberately no password field. Field docs would be descriptions in `tools/list`,
-/// which every session pays for in context: the tool description explains connecting once,
-/// so the fields have none.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-pub struct ConnectionFields {
-    // A saved connection (list_connections), used exactly as saved: no other field with it.
-    pub connection: Option<String>,
-    // An engine a plugin declares (list_engines).
-    pub engine: Option<String>,
-    // Database file of a file engine; never created in the read tier.
-    pub file: Option<String>,
-    pub host: Option<String>,
-    #[schemars(range(min = 1, max = 65535))]
-    pub port: Option<u16>,
-    pub user: Option<String>,
-    pub database: Option<String>,
-    // An environment variable of the server holding the password; only those the server
-    // was started with (`plenum mcp --password-env VAR`).
-    pub password_env: Option<String>,
-    pub ssl_mode: Option<String>,
-    pub ssl_ca: Option<String>,
-    // Connect time limit in ms (default: the saved connection's, else 5000).
-    #[schemars(range(min = 1))]
-    pub connect_timeout_ms: Option<u64>,
-}
-
-impl ConnectionFields {
-    /// Whether any field other than `connection` is set.
-    pub fn has_direct_fields(&self) -> bool {
-        self.engine.is_some()
-            || self.file.is_some()
-            || self.host.is_some()
-            || self.port.is_some()
-            || self.user.is_some()
-            || self.database.is_some()
-            || self.password_env.is_some()
-            || self.ssl_mode.is_some()
-            || self.ssl_ca.is_some()
+/// The input schema of a tool whose arguments are the options of `lists` that MCP offers
+/// ([`plenum_core::options`]), in the plain JSON Schema [`input_schema`] describes; `required`
+/// names the ones a call must give.
+pub fn options_schema(lists: &[&[Opt]], required: &[&str]) -> Map<String, Json> {
+    let mut properties = Map::new();
+    for opt in lists.iter().flat_map(|list| list.iter()) {
+        let description = match opt.mcp {
+            Mcp::Absent => continue,
+            Mcp::Bare => None,
+            Mcp::Described(text) => Some(text),
+        };
+        let mut property = match opt.kind {
+            Kind::Flag => json!({"type": "boolean"}),
+            Kind::Text | Kind::Path | Kind::Choice(_) | Kind::OptionalSecret => {
+                json!({"type": "string"})
+            }
+            Kind::Port => json!({"type": "integer", "minimum": 1, "maximum": 65535}),
+            Kind::Count => json!({"type": "integer"}),
+            Kind::Params => json!({
+                "type": "array",
+                "items": { "type": ["number", "string", "boolean", "null"] },
+            }),
+        };
+        if let Some(object) = property.as_object_mut() {
+            if let Some(min) = opt.min {
+                object.insert("minimum".into(), Json::from(min));
+            }
+            if let Some(default) = opt.default {
+                object.insert("default".into(), Json::from(default));
+            }
+            if let Some(description) = description {
+                object.insert("description".into(), Json::from(description));
+            }
+        }
+        properties.insert(opt.name.to_owned(), property);
     }
+    let mut schema = Map::new();
+    schema.insert("type".into(), Json::from("object"));
+    schema.insert("additionalProperties".into(), Json::Bool(false));
+    schema.insert("properties".into(), Json::Object(properties));
+    if !required.is_empty() {
+        schema.insert("required".into(), json!(required));
+    }
+    schema
 }
 
-/// Arguments of the `query` tool. Only what the tool description does not already say is a
-/// `///` doc (a description in `tools/list`); the rest are `//` notes.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-pub struct QueryArguments {
-    /// One statement, or several split by `;` (one transaction).
-    pub sql: String,
-    /// Where to connect.
-    #[serde(flatten)]
-    pub connection: ConnectionFields,
-    // Ask for the write tier (INSERT, UPDATE, DELETE, MERGE).
-    #[serde(default)]
-    pub allow_write: bool,
-    // Ask for the ddl tier (CREATE, DROP, ALTER; implies allow_write).
-    #[serde(default)]
-    pub allow_ddl: bool,
-    #[schemars(range(min = 0), extend("default" = Limits::DEFAULT_MAX_ROWS))]
-    pub max_rows: Option<u64>,
-    #[schemars(range(min = 0), extend("default" = Limits::DEFAULT_MAX_BYTES))]
-    pub max_bytes: Option<u64>,
-    #[schemars(range(min = 1), extend("default" = Limits::DEFAULT_TIMEOUT_MS))]
-    pub timeout_ms: Option<u64>,
-    /// Values for the placeholders (? or $1), in order.
-    #[serde(default)]
-    #[schemars(schema_with = "params_schema")]
-    pub params: Vec<serde_json::Value>,
-    // Rows to skip: meta.next_offset of a truncated result.
-    #[schemars(range(min = 0), extend("default" = 0))]
-    pub offset: Option<u64>,
-    // Only check the SQL (kinds, tiers, causes); connects to nothing.
-    #[serde(default)]
-    pub check_only: bool,
-    // Return the plan tree instead of running the statement.
-    #[serde(default)]
-    pub explain: bool,
+/// Checks `arguments` against `schema` (one [`options_schema`] made of `lists`) and hands
+/// them to the core as option values.
+pub fn parse_options(
+    schema: &Map<String, Json>,
+    arguments: Option<Map<String, Json>>,
+    lists: &[&[Opt]],
+) -> Result<Values, Failure> {
+    let arguments: Map<String, Json> = parse(schema, arguments)?;
+    let mut values = Values::new();
+    for opt in lists.iter().flat_map(|list| list.iter()) {
+        let Some(value) = arguments.get(opt.name) else {
+            continue;
+        };
+        // The types were checked against the schema above; anything else is not given.
+        let given = match (opt.kind, value) {
+            (Kind::Flag, Json::Bool(set)) => Given::Flag(*set),
+            (Kind::Port | Kind::Count, value) => match value.as_u64() {
+                Some(count) => Given::Count(count),
+                None => continue,
+            },
+            (Kind::Params, Json::Array(items)) => Given::ParamValues(items.clone()),
+            (_, Json::String(text)) => Given::Text(text.clone()),
+            _ => continue,
+        };
+        values.set(opt.name, given);
+    }
+    Ok(values)
 }
 
-/// The schema of `params`: an array of JSON scalars.
-fn params_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "array",
-        "items": { "type": ["number", "string", "boolean", "null"] },
-    })
-}
-
-/// Arguments of the `introspect` tool.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-pub struct IntrospectArguments {
-    /// Where to connect.
-    #[serde(flatten)]
-    pub connection: ConnectionFields,
-    // List the schemas.
-    #[serde(default)]
-    pub list_schemas: bool,
-    // List tables and views (name, kind, row estimate).
-    #[serde(default)]
-    pub list_tables: bool,
-    // Describe this table or view: columns, keys, indexes.
-    pub table: Option<String>,
-    // Schema to look in (default: the engine's).
-    pub schema: Option<String>,
-    // With list_tables: a LIKE pattern.
-    pub pattern: Option<String>,
-    #[schemars(range(min = 0), extend("default" = Limits::DEFAULT_MAX_BYTES))]
-    pub max_bytes: Option<u64>,
-    #[schemars(range(min = 1), extend("default" = Limits::DEFAULT_TIMEOUT_MS))]
-    pub timeout_ms: Option<u64>,
+/// Whether `values` hold a connection field other than `connection` itself and the connect
+/// timeout (which a saved connection may be used with).
+pub fn has_direct_fields(values: &Values) -> bool {
+    CONNECTION
+        .iter()
+        .filter(|opt| opt.in_mcp() && !matches!(opt.name, "connection" | "connect_timeout_ms"))
+        .any(|opt| values.get(opt.name).is_some())
 }
 
 /// Arguments of tools that take none.
@@ -349,13 +324,19 @@ mod tests {
         value.as_object().cloned()
     }
 
-    fn query(value: Json) -> Result<QueryArguments, Failure> {
-        parse(&input_schema::<QueryArguments>(), arguments(value))
+    const QUERY_LISTS: &[&[Opt]] = &[CONNECTION, plenum_core::options::QUERY];
+
+    fn query_schema() -> Map<String, Json> {
+        options_schema(QUERY_LISTS, &["sql"])
+    }
+
+    fn query(value: Json) -> Result<Values, Failure> {
+        parse_options(&query_schema(), arguments(value), QUERY_LISTS)
     }
 
     #[test]
     fn schema_is_a_closed_object_with_flattened_connection_fields() {
-        let schema = input_schema::<QueryArguments>();
+        let schema = query_schema();
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["additionalProperties"], false);
         let properties = schema["properties"]
@@ -385,8 +366,9 @@ mod tests {
         );
         let parsed = parsed.map_err(|f| f.message);
         assert!(
-            matches!(&parsed, Ok(q) if q.sql == "SELECT 1" && q.allow_write && q.max_rows == Some(3)
-            && q.connection.port == Some(5432)),
+            matches!(&parsed, Ok(q) if q.text("sql").as_deref() == Some("SELECT 1")
+            && q.flag("allow_write") && q.count("max_rows") == Some(3)
+            && q.port("port") == Some(5432)),
             "{parsed:?}"
         );
     }
@@ -446,8 +428,8 @@ mod tests {
     #[test]
     fn optional_integers_are_plain_integers_with_standard_keywords_only() {
         for schema in [
-            input_schema::<QueryArguments>(),
-            input_schema::<IntrospectArguments>(),
+            query_schema(),
+            options_schema(&[CONNECTION, plenum_core::options::INTROSPECT], &[]),
         ] {
             for (name, property) in schema["properties"].as_object().into_iter().flatten() {
                 assert!(property["type"].is_string(), "{name}: {property}");
@@ -460,7 +442,7 @@ mod tests {
                 }
             }
         }
-        let schema = input_schema::<QueryArguments>();
+        let schema = query_schema();
         assert_eq!(schema["properties"]["max_rows"]["default"], 500);
         assert_eq!(schema["properties"]["timeout_ms"]["default"], 30000);
         assert_eq!(schema["properties"]["port"]["maximum"], 65535);
@@ -472,7 +454,8 @@ mod tests {
                                   "params": null, "engine": null}))
         .map_err(|f| f.message);
         assert!(
-            matches!(&parsed, Ok(q) if q.max_rows.is_none() && !q.allow_write && q.params.is_empty()),
+            matches!(&parsed, Ok(q) if q.count("max_rows").is_none() && !q.flag("allow_write")
+                && q.get("params").is_none()),
             "{parsed:?}"
         );
         let message = query(json!({"sql": null}))

@@ -1,26 +1,23 @@
 //! Each tool call: arguments → the same request the CLI builds → the shared pipeline on a
 //! blocking thread → the CLI's envelope as the tool result.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{json, Value as Json};
 
-use super::arguments::{
-    self, ConnectionFields, IntrospectArguments, ListConnectionsArguments, NoArguments,
-    QueryArguments,
-};
+use super::arguments::{self, has_direct_fields, ListConnectionsArguments, NoArguments};
 use super::server::Settings;
 use super::{log, tools, wording};
-use plenum_core::capability::{requested_tier, Ceiling};
+use plenum_core::capability::Ceiling;
 use plenum_core::connection::{ConnectionArgs, ConnectionSpec};
 use plenum_core::error::Failure;
-use plenum_core::exec::{Limits, OnStuck, CANCEL_GRACE};
+use plenum_core::exec::{OnStuck, CANCEL_GRACE};
 use plenum_core::introspect::{IntrospectSpec, IntrospectWhat};
+use plenum_core::options::{Given, Values, CONNECTION, INTROSPECT, QUERY};
 use plenum_core::plugins::Registry;
-use plenum_core::request::{QueryMode, QueryRequest, Response};
+use plenum_core::request::{QueryInput, QueryRequest, Response};
 use plenum_core::sanitize::Sanitizer;
 
 /// The source named in errors when the server's ceiling refuses a call.
@@ -42,8 +39,8 @@ pub async fn query(
     let started = Instant::now();
     let mut sanitizer = Sanitizer::new();
     let schema = settings.input_schema(tools::QUERY);
-    let prepared = arguments::parse::<QueryArguments>(&schema, arguments)
-        .and_then(|arguments| query_request(settings, arguments, &mut sanitizer));
+    let prepared = arguments::parse_options(&schema, arguments, &[CONNECTION, QUERY])
+        .and_then(|values| query_request(settings, &values, &mut sanitizer));
     let request = match prepared {
         Ok(request) => request,
         Err(failure) => {
@@ -77,8 +74,8 @@ pub async fn introspect(
     let started = Instant::now();
     let mut sanitizer = Sanitizer::new();
     let schema = settings.input_schema(tools::INTROSPECT);
-    let prepared = arguments::parse::<IntrospectArguments>(&schema, arguments)
-        .and_then(|arguments| introspect_spec(settings, arguments, &mut sanitizer));
+    let prepared = arguments::parse_options(&schema, arguments, &[CONNECTION, INTROSPECT])
+        .and_then(|values| introspect_spec(settings, &values, &mut sanitizer));
     let spec = match prepared {
         Ok(spec) => spec,
         Err(failure) => {
@@ -147,40 +144,18 @@ pub async fn list_connections(
 const TEST_BUDGET: Duration =
     Duration::from_millis(plenum_core::exec::Limits::DEFAULT_TIMEOUT_MS + 5_000);
 
-/// `plenum connect --test --connection NAME`: the server and the login's powers.
+/// The saved connection `name` opened read-only: the server and the login's powers (what
+/// `plenum connect --test --connection NAME` answers).
 fn test_saved_connection(name: &str) -> Response {
-    use clap::{Args, FromArgMatches};
-    let command = plenum_core::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
-    let parsed = command
-        .try_get_matches_from(["connect", "--test", "--connection", name])
-        .and_then(|matches| plenum_core::saved::ConnectArgs::from_arg_matches(&matches));
-    match parsed {
-        Ok(args) => plenum_core::saved::connect(args),
-        Err(error) => Response::failure(
-            None,
-            "connect",
-            Failure::invalid_input(format!("cannot test that connection: {}", error.kind())),
-            Sanitizer::new(),
-        ),
-    }
+    let mut values = Values::new();
+    values.set("connection", Given::Text(name.to_owned()));
+    values.set("test", Given::Flag(true));
+    plenum_core::saved::connect(plenum_core::saved::ConnectArgs::from_values(&values))
 }
 
-/// `plenum connect --list`, through the CLI's own arguments so both answer the same.
+/// The saved connections (what `plenum connect --list` answers).
 fn list_saved_connections() -> Response {
-    use clap::{Args, FromArgMatches};
-    let command = plenum_core::saved::ConnectArgs::augment_args(clap::Command::new("connect"));
-    let parsed = command
-        .try_get_matches_from(["connect", "--list"])
-        .and_then(|matches| plenum_core::saved::ConnectArgs::from_arg_matches(&matches));
-    match parsed {
-        Ok(args) => plenum_core::saved::connect(args),
-        Err(error) => Response::failure(
-            None,
-            "connect",
-            Failure::internal(format!("cannot list saved connections: {}", error.kind())),
-            Sanitizer::new(),
-        ),
-    }
+    plenum_core::saved::list_saved()
 }
 
 /// Runs the `list_engines` tool: the same data as `plenum plugins`.
@@ -218,84 +193,25 @@ pub async fn list_engines(
 
 fn query_request(
     settings: &Settings,
-    arguments: QueryArguments,
+    values: &Values,
     sanitizer: &mut Sanitizer,
 ) -> Result<QueryRequest, Failure> {
-    let (connection, mut ceilings) =
-        resolve_connection(settings, &arguments.connection, sanitizer)?;
+    let (connection, mut ceilings) = resolve_connection(settings, values, sanitizer)?;
     ceilings.push(server_ceiling(settings));
-    if arguments.check_only && arguments.explain {
-        return Err(Failure::invalid_input(
-            "pass either check_only or explain, not both",
-        ));
-    }
-    Ok(QueryRequest {
-        connection,
-        sql: arguments.sql,
-        params: plenum_core::params::from_json_array(&arguments.params)?,
-        offset: arguments.offset.unwrap_or(0),
-        mode: QueryMode::from_flags(arguments.check_only, arguments.explain),
-        requested: requested_tier(arguments.allow_write, arguments.allow_ddl),
-        ceilings,
-        limits: Limits {
-            max_rows: arguments.max_rows.unwrap_or(Limits::DEFAULT_MAX_ROWS),
-            max_bytes: arguments.max_bytes.unwrap_or(Limits::DEFAULT_MAX_BYTES),
-            timeout: Duration::from_millis(
-                arguments.timeout_ms.unwrap_or(Limits::DEFAULT_TIMEOUT_MS),
-            ),
-        },
-    })
+    Ok(QueryInput::from_values(values)?.at(connection, ceilings))
 }
 
 fn introspect_spec(
     settings: &Settings,
-    arguments: IntrospectArguments,
+    values: &Values,
     sanitizer: &mut Sanitizer,
 ) -> Result<IntrospectSpec, Failure> {
-    if arguments.list_schemas
-        && (arguments.list_tables || arguments.table.is_some() || arguments.schema.is_some())
-    {
-        return Err(Failure::invalid_input(
-            "list_schemas takes no list_tables, table or schema",
-        ));
-    }
-    if arguments.list_tables && arguments.table.is_some() {
-        return Err(Failure::invalid_input(
-            "pass either list_tables or table, not both",
-        ));
-    }
-    if arguments.pattern.is_some() && !arguments.list_tables {
-        return Err(Failure::invalid_input(
-            "pattern works only with list_tables",
-        ));
-    }
-    let what = if arguments.list_schemas {
-        IntrospectWhat::Schemas
-    } else if arguments.list_tables {
-        IntrospectWhat::Tables {
-            schema: arguments.schema,
-            pattern: arguments.pattern,
-        }
-    } else if let Some(table) = arguments.table {
-        IntrospectWhat::Table {
-            schema: arguments.schema,
-            table,
-        }
-    } else {
-        IntrospectWhat::Summary {
-            schema: arguments.schema,
-        }
-    };
-    let (connection, mut ceilings) =
-        resolve_connection(settings, &arguments.connection, sanitizer)?;
+    // What to describe is checked before connecting: a call that contradicts itself needs
+    // no server.
+    IntrospectWhat::from_values(values)?;
+    let (connection, mut ceilings) = resolve_connection(settings, values, sanitizer)?;
     ceilings.push(server_ceiling(settings));
-    Ok(IntrospectSpec {
-        connection,
-        ceilings,
-        what,
-        max_bytes: arguments.max_bytes.unwrap_or(Limits::DEFAULT_MAX_BYTES),
-        timeout: Duration::from_millis(arguments.timeout_ms.unwrap_or(Limits::DEFAULT_TIMEOUT_MS)),
-    })
+    IntrospectSpec::from_values(values, connection, ceilings)
 }
 
 fn server_ceiling(settings: &Settings) -> Ceiling {
@@ -310,16 +226,17 @@ fn server_ceiling(settings: &Settings) -> Ceiling {
 /// Secrets resolved here are registered with `sanitizer`.
 fn resolve_connection(
     settings: &Settings,
-    fields: &ConnectionFields,
+    values: &Values,
     sanitizer: &mut Sanitizer,
 ) -> Result<(ConnectionSpec, Vec<Ceiling>), Failure> {
-    if fields.connection.is_some() && fields.has_direct_fields() {
+    let fields = ConnectionArgs::from_values(values);
+    if fields.connection.is_some() && has_direct_fields(values) {
         return Err(Failure::invalid_input(
             "`connection` names a saved connection, which is used exactly as saved: leave \
              out engine, file, host, port, user, database, password_env, ssl_mode and ssl_ca",
         ));
     }
-    if fields.connection.is_none() && fields.engine.is_none() && fields.has_direct_fields() {
+    if fields.connection.is_none() && fields.engine.is_none() && has_direct_fields(values) {
         return Err(Failure::invalid_input(
             "connection fields without `engine`: pass `engine` (see list_engines) or \
              `connection` (see list_connections)",
@@ -338,24 +255,9 @@ fn resolve_connection(
             )));
         }
     }
-    // No DSN: it could carry a password, and passwords never come through arguments.
-    let args = ConnectionArgs {
-        connection: fields.connection.clone(),
-        engine: fields.engine.clone(),
-        file: fields.file.as_ref().map(PathBuf::from),
-        host: fields.host.clone(),
-        port: fields.port,
-        user: fields.user.clone(),
-        password_env: fields.password_env.clone(),
-        database: fields.database.clone(),
-        ssl_mode: fields.ssl_mode.clone(),
-        ssl_ca: fields.ssl_ca.as_ref().map(PathBuf::from),
-        limits: plenum_core::connection::LimitArgs {
-            connect_timeout_ms: fields.connect_timeout_ms,
-            ..Default::default()
-        },
-        ..ConnectionArgs::default()
-    };
+    // No DSN and no ceilings: MCP offers neither (a DSN could carry a password, and
+    // passwords never come through arguments; ceilings are a human's).
+    let args = fields;
     let resolved = plenum_core::connection::resolve(&args, sanitizer)?;
     Ok((resolved.spec, resolved.ceilings))
 }
@@ -389,15 +291,11 @@ fn finish(
     response: Response,
 ) -> CallToolResult {
     let ok = response.ok();
-    let mut text = response.envelope().to_json();
-    let mut structured: Json = serde_json::from_str(&text).unwrap_or_else(|error| {
+    let text = response.to_json(&wording::word);
+    let structured: Json = serde_json::from_str(&text).unwrap_or_else(|error| {
         json!({"ok": false, "engine": null, "command": tool,
                "error": {"code": "INTERNAL_ERROR", "message": format!("cannot render the result: {error}")}})
     });
-    // The core words its messages for the CLI; an MCP caller needs tool arguments.
-    if wording::reword_envelope(&mut structured) {
-        text = structured.to_string();
-    }
     let code = structured["error"]["code"]
         .as_str()
         .unwrap_or("INTERNAL_ERROR");

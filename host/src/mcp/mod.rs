@@ -19,62 +19,42 @@ mod log;
 mod server;
 mod tools;
 mod transport;
-mod warm;
 mod wording;
 
 use std::time::Duration;
 
-use clap::Args;
 use plenum_gate::Tier;
 use rmcp::service::ServerInitializeError;
 use rmcp::ServiceExt;
-
-use plenum_core::capability::requested_tier;
 
 pub use log::log;
 pub use server::{PlenumServer, Settings};
 pub use transport::{LineTransport, MAX_MESSAGE_BYTES};
 
-/// Flags of `plenum mcp`. Whoever starts the server sets its tier ceiling: a call's
-/// `allow_write` / `allow_ddl` can ask only up to it.
-#[derive(Debug, Args)]
-pub struct McpArgs {
-    /// Let calls use the write tier (`allow_write`: INSERT, UPDATE, DELETE, MERGE, …).
-    #[arg(long)]
-    pub allow_write: bool,
-    /// Let calls use the ddl tier (`allow_ddl`: CREATE, DROP, ALTER, …); implies --allow-write.
-    #[arg(long)]
-    pub allow_ddl: bool,
-    /// An environment variable of this process that a call may name as `password_env`
-    /// (repeat for several). Calls naming any other variable are refused, so a model cannot
-    /// send an arbitrary secret of this process to a host of its choosing.
-    #[arg(long = "password-env", value_name = "VAR")]
-    pub password_env: Vec<String>,
-    /// Serve Streamable HTTP at ADDR (IP:PORT or localhost:PORT; the endpoint is /mcp)
-    /// instead of stdio. Beyond loopback a bearer token is required (--token-file or
-    /// PLENUM_MCP_TOKEN).
-    #[arg(long, value_name = "ADDR")]
+/// How `plenum mcp` serves, as whoever started it set it: the tier ceiling every call is held
+/// to, which password variables a call may name, the transport and the warm-session pool.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// The highest tier any call may use.
+    pub ceiling: Tier,
+    /// Environment variables of this process a call may name as `password_env`.
+    pub password_envs: Vec<String>,
+    /// Serve Streamable HTTP at this address instead of stdio.
     pub http: Option<String>,
-    /// With --http: a file holding the bearer token every request must carry (else
-    /// PLENUM_MCP_TOKEN). Never the token itself on the command line, where `ps` shows it.
-    #[arg(long, value_name = "PATH", requires = "http")]
+    /// With `http`: the file holding the bearer token.
     pub token_file: Option<std::path::PathBuf>,
-    /// With --http: a host name clients reach the server by, beyond the loopback names and
-    /// the listening IP (repeat for several). Other `Host` headers are refused (DNS
-    /// rebinding).
-    #[arg(long = "allowed-host", value_name = "NAME", requires = "http")]
+    /// With `http`: host names clients may reach the server by.
     pub allowed_hosts: Vec<String>,
-    /// Warm sessions (the pool's hook; see `warm`).
-    #[command(flatten)]
-    pub pool: warm::PoolArgs,
+    /// Warm sessions.
+    pub pool: plenum_core::pool::Settings,
 }
 
 /// How long shutdown waits for blocking engine calls still running after stdin closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves MCP on stdin/stdout until stdin closes; returns the process exit code.
-pub fn serve(args: McpArgs) -> i32 {
-    let ceiling: Tier = requested_tier(args.allow_write, args.allow_ddl);
+pub fn serve(args: ServeOptions) -> i32 {
+    let ceiling = args.ceiling;
     let http = match args.http.as_deref().map(|address| {
         http::HttpOptions::new(address, args.token_file.as_deref(), args.allowed_hosts)
     }) {
@@ -85,8 +65,8 @@ pub fn serve(args: McpArgs) -> i32 {
             return 2;
         }
     };
-    let settings = Settings::new(ceiling, args.password_env);
-    plenum_core::pool::install(args.pool.settings());
+    let settings = Settings::new(ceiling, args.password_envs);
+    plenum_core::pool::install(args.pool);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-mcp")
@@ -111,11 +91,11 @@ async fn run(settings: Settings) -> i32 {
     log(&format!(
         "serving MCP on stdio; tier ceiling {} (set by plenum mcp{})",
         settings.ceiling().as_str(),
-        settings
-            .ceiling()
-            .flag()
-            .map(|flag| format!(" {flag}"))
-            .unwrap_or_default()
+        match settings.ceiling() {
+            Tier::Read => "",
+            Tier::Write => " --allow-write",
+            Tier::Ddl => " --allow-ddl",
+        }
     ));
     let (reader, writer) = rmcp::transport::stdio_pipes();
     // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches the

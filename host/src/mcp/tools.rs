@@ -13,9 +13,9 @@ use plenum_gate::Tier;
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{json, Map, Value as Json};
 
-use super::arguments::{
-    input_schema, IntrospectArguments, ListConnectionsArguments, NoArguments, QueryArguments,
-};
+use plenum_core::options::{self, CONNECTION};
+
+use super::arguments::{input_schema, options_schema, ListConnectionsArguments, NoArguments};
 
 /// Tool names.
 pub const QUERY: &str = "query";
@@ -70,9 +70,13 @@ fn query(ceiling: Tier, output: &Arc<Map<String, Json>>) -> Tool {
         annotations = annotations.destructive(true).idempotent(false);
     }
     annotations.open_world_hint = Some(true);
-    Tool::new(QUERY, description, input_schema::<QueryArguments>())
-        .with_raw_output_schema(Arc::clone(output))
-        .with_annotations(annotations)
+    Tool::new(
+        QUERY,
+        description,
+        options_schema(&[CONNECTION, options::QUERY], &["sql"]),
+    )
+    .with_raw_output_schema(Arc::clone(output))
+    .with_annotations(annotations)
 }
 
 fn introspect(output: &Arc<Map<String, Json>>) -> Tool {
@@ -84,7 +88,7 @@ fn introspect(output: &Arc<Map<String, Json>>) -> Tool {
         INTROSPECT,
         "Describe schema",
         description,
-        input_schema::<IntrospectArguments>(),
+        options_schema(&[CONNECTION, options::INTROSPECT], &[]),
         output,
         true,
     )

@@ -1,20 +1,24 @@
 //! The command-line front end: parses argv into requests and runs them.
 
+pub mod options;
+mod serve;
+pub mod words;
+
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use plenum_core::capability::requested_tier;
-use plenum_core::connection::{resolve, ConnectionArgs, Resolved};
+use plenum_core::connection::{resolve, ConnectionArgs};
 use plenum_core::error::{ErrorCode, Failure};
-use plenum_core::exec::Limits;
 use plenum_core::pipeline::StreamedOutcome;
-use plenum_core::request::{QueryMode, QueryRequest, Response};
+use plenum_core::request::{QueryInput, Response};
 use plenum_core::sanitize::Sanitizer;
+use plenum_core::saved::ConnectArgs;
+
+use options::{ConnectOptions, IntrospectOptions, QueryOptions};
 
 /// Plenum: safe database access for AI agents. Every command prints one JSON document.
 #[derive(Debug, Parser)]
@@ -36,17 +40,17 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run SQL (read-only unless --allow-write / --allow-ddl).
-    Query(QueryArgs),
+    Query(QueryOptions),
     /// List, verify or describe engine plugins, and where Plenum looks for them.
-    Plugins(plenum_core::plugins::PluginsArgs),
+    Plugins(PluginsArgs),
     /// Print the JSON Schemas of the output envelopes.
     Schema,
     /// Describe schemas, tables and views without writing catalog SQL.
-    Introspect(plenum_core::introspect::IntrospectArgs),
+    Introspect(IntrospectOptions),
     /// Save, list or test named connections.
-    Connect(plenum_core::saved::ConnectArgs),
+    Connect(ConnectOptions),
     /// Serve the Model Context Protocol on stdin/stdout.
-    Mcp(crate::mcp::McpArgs),
+    Mcp(serve::McpArgs),
     /// Print a shell completion script (not JSON), e.g. `plenum completions bash`.
     Completions {
         /// The shell to complete for.
@@ -69,55 +73,42 @@ pub enum Outcome {
     Exit(i32),
 }
 
-/// Flags of `plenum query`.
+/// `plenum plugins` and its subcommands.
 #[derive(Debug, Args)]
-struct QueryArgs {
-    #[command(flatten)]
-    connection: ConnectionArgs,
-    /// The SQL to run (it may start with `-`, e.g. a `--` comment).
-    #[arg(long, conflicts_with = "sql_file", allow_hyphen_values = true)]
-    sql: Option<String>,
-    /// Read the SQL from a file (`-` for standard input).
-    #[arg(long, value_name = "PATH")]
-    sql_file: Option<PathBuf>,
-    /// Allow INSERT, UPDATE, DELETE, MERGE and other data changes.
-    #[arg(long)]
-    allow_write: bool,
-    /// Allow schema changes (CREATE, DROP, ALTER, …); implies --allow-write.
-    #[arg(long)]
-    allow_ddl: bool,
-    /// Rows returned at most (the result is flagged truncated beyond).
-    #[arg(long, default_value_t = Limits::DEFAULT_MAX_ROWS)]
-    max_rows: u64,
-    /// Bytes of row JSON returned at most.
-    #[arg(long, default_value_t = Limits::DEFAULT_MAX_BYTES)]
-    max_bytes: u64,
-    /// Milliseconds before the query is cancelled on the server.
-    #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT_MS)]
-    timeout_ms: u64,
-    /// A bound parameter, as a JSON value (`42`, `'"text"'`, `true`, `null`); repeat it once
-    /// per placeholder (`?` for SQLite and MySQL, `$1…` for PostgreSQL), in order.
-    #[arg(
-        long = "param",
-        value_name = "JSON",
-        allow_hyphen_values = true,
-        conflicts_with = "param_file"
-    )]
-    params: Vec<String>,
-    /// Read the bound parameters from a file holding one JSON array (`-` for standard input).
-    #[arg(long, value_name = "PATH")]
-    param_file: Option<PathBuf>,
-    /// Skip this many rows of the result before returning a page (a re-run, not a cursor:
-    /// pass the `meta.next_offset` of the previous page).
-    #[arg(long, default_value_t = 0)]
-    offset: u64,
-    /// Only run the gate: list the statements, their kind and tier, and whether the flags
-    /// given allow them. Never connects.
-    #[arg(long, conflicts_with = "explain")]
-    check_only: bool,
-    /// Return the engine's plan for the statement as a tree, without executing it.
-    #[arg(long)]
-    explain: bool,
+struct PluginsArgs {
+    #[command(subcommand)]
+    command: Option<PluginsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// List every plugin library found, whether it is trusted and why, and where Plenum looked
+    /// (the default).
+    List,
+    /// Run the trust and version checks on one library (this loads it, so it runs its code)
+    /// and print the manifest that describes it.
+    Verify {
+        /// The library file.
+        path: PathBuf,
+        /// Write the manifest beside the library (for packaging a plugin for distribution).
+        #[arg(long)]
+        write: bool,
+    },
+    /// Describe the plugin that serves ENGINE.
+    Info {
+        /// The engine name, as given to `--engine`.
+        engine: String,
+    },
+}
+
+fn plugins(args: PluginsArgs) -> Response {
+    match args.command.unwrap_or(PluginsCommand::List) {
+        PluginsCommand::List => plenum_core::plugins::list(),
+        PluginsCommand::Verify { path, write } => {
+            plenum_core::plugins::verify_library(&path, write)
+        }
+        PluginsCommand::Info { engine } => plenum_core::plugins::info(engine),
+    }
 }
 
 /// Parses `args` and runs the command. Only `mcp` prints by itself.
@@ -131,7 +122,7 @@ pub fn run(args: Vec<OsString>) -> Outcome {
     }
     Outcome::Respond(match cli.command {
         Command::Query(args) => return query(args),
-        Command::Plugins(args) => plenum_core::plugins::run(args),
+        Command::Plugins(args) => plugins(args),
         Command::Schema => Response::data(
             None,
             "schema",
@@ -139,9 +130,11 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             None,
             Sanitizer::new(),
         ),
-        Command::Introspect(args) => plenum_core::introspect::introspect(args),
-        Command::Connect(args) => plenum_core::saved::connect(args),
-        Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args)),
+        Command::Introspect(options) => plenum_core::introspect::introspect(&options.0),
+        Command::Connect(options) => {
+            plenum_core::saved::connect(ConnectArgs::from_values(&options.0))
+        }
+        Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args.options())),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plenum", &mut script);
@@ -239,74 +232,14 @@ fn clap_response(error: clap::Error) -> Response {
     }
 }
 
-fn read_sql(args: &QueryArgs) -> Result<String, Failure> {
-    if let Some(sql) = &args.sql {
-        return Ok(sql.clone());
-    }
-    let Some(path) = &args.sql_file else {
-        return Err(Failure::invalid_input(
-            "no SQL given: pass --sql TEXT or --sql-file PATH",
-        ));
-    };
-    let mut bytes = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
-    } else {
-        std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut bytes).map(|_| ()))
-    };
-    read.map_err(|error| {
-        Failure::invalid_input(format!("cannot read {}: {error}", path.display()))
-    })?;
-    String::from_utf8(bytes).map_err(|error| {
-        Failure::invalid_input(format!(
-            "{} is not valid UTF-8 (first bad byte at offset {})",
-            path.display(),
-            error.utf8_error().valid_up_to()
-        ))
-    })
-}
-
-fn query(args: QueryArgs) -> Outcome {
+fn query(options: QueryOptions) -> Outcome {
+    let values = options.0;
     let mut sanitizer = Sanitizer::new();
-    let engine = args.connection.engine.clone();
-    let prepared = (|| {
-        let Resolved {
-            spec: connection,
-            ceilings,
-            ..
-        } = resolve(&args.connection, &mut sanitizer)?;
-        if args.sql_file.as_deref() == Some(std::path::Path::new("-"))
-            && args.param_file.as_deref() == Some(std::path::Path::new("-"))
-        {
-            return Err(Failure::invalid_input(
-                "--sql-file - and --param-file - cannot both read standard input",
-            ));
-        }
-        let sql = read_sql(&args)?;
-        let params = match &args.param_file {
-            Some(path) => plenum_core::params::read_file(path)?,
-            None => args
-                .params
-                .iter()
-                .enumerate()
-                .map(|(index, text)| plenum_core::params::parse_cli(text, index + 1))
-                .collect::<Result<_, _>>()?,
-        };
-        Ok::<_, Failure>(QueryRequest {
-            connection,
-            sql,
-            params,
-            offset: args.offset,
-            mode: QueryMode::from_flags(args.check_only, args.explain),
-            requested: requested_tier(args.allow_write, args.allow_ddl),
-            ceilings,
-            limits: Limits {
-                max_rows: args.max_rows,
-                max_bytes: args.max_bytes,
-                timeout: Duration::from_millis(args.timeout_ms),
-            },
-        })
-    })();
+    let connection = ConnectionArgs::from_values(&values);
+    let engine = connection.engine.clone();
+    let prepared = resolve(&connection, &mut sanitizer).and_then(|resolved| {
+        QueryInput::from_values(&values).map(|input| input.at(resolved.spec, resolved.ceilings))
+    });
     let request = match prepared {
         Ok(request) => request,
         Err(failure) => {
