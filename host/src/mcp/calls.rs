@@ -8,7 +8,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{json, Value as Json};
 
 use super::arguments::{self, has_direct_fields, ListConnectionsArguments, NoArguments};
-use super::server::Settings;
+use super::settings::Settings;
 use super::{log, tools, wording};
 use plenum_core::capability::Ceiling;
 use plenum_core::connection::{ConnectionArgs, ConnectionSpec};

@@ -17,6 +17,7 @@ mod http;
 mod jsonrpc;
 mod log;
 mod server;
+mod settings;
 mod tools;
 mod transport;
 mod wording;
@@ -28,7 +29,8 @@ use rmcp::service::ServerInitializeError;
 use rmcp::ServiceExt;
 
 pub use log::log;
-pub use server::{PlenumServer, Settings};
+pub use server::PlenumServer;
+pub use settings::Settings;
 pub use transport::{LineTransport, MAX_MESSAGE_BYTES};
 
 /// How `plenum mcp` serves, as whoever started it set it: the tier ceiling every call is held
