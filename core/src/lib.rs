@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod plugins;
 pub mod pool;
 pub mod reach;
+pub mod release;
 pub mod request;
 pub mod sanitize;
 pub mod saved;

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use plenum_plugin_api::{ConnectParams, ConnectionBox, ErrorKind};
 use sha2::{Digest, Sha256};
 
-use crate::exec::release;
+use crate::release;
 
 /// How the pool behaves; set once by whoever starts a long-running server.
 #[derive(Debug, Clone, Copy)]

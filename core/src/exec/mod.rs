@@ -3,8 +3,11 @@
 //! The host owns the transaction: `begin`, every statement one by one, then `commit` only if
 //! all succeeded and the session may write; read sessions are always rolled back.
 
-pub mod release;
 mod watchdog;
+
+/// Where sessions and cancel handles are let go of; it lives below `exec` (the pool uses it
+/// too) and stays reachable here for the front ends.
+pub use crate::release;
 
 pub use watchdog::{stop_on_signals, stop_signal, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
