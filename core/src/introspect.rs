@@ -19,10 +19,11 @@ use serde_json::value::RawValue;
 use crate::capability::{enforce, Ceiling};
 use crate::connection::{resolve, ConnectionArgs, ConnectionSpec};
 use crate::error::Failure;
-use crate::exec::{plugin_failure, Limits, OnStuck};
+use crate::exec::{plugin_failure, Limits, OnStuck, Watchdog};
 use crate::output::{Meta, Truncation};
-use crate::pipeline::{open_session, Session};
+use crate::pipeline::open_session;
 use crate::plugins::Registry;
+use crate::pool::Transaction;
 use crate::request::Response;
 use crate::sanitize::Sanitizer;
 use render::{render, DetailOut, Listing, SchemasOut, SummaryTable, TableEntry, TableOut};
@@ -176,15 +177,24 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
         spec.timeout,
         on_stuck,
     )?;
-    session
+    let transaction = session
         .connection
         .begin()
-        .into_result()
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
-    let answer = answer(&mut session, spec);
-    let rollback = session.connection.rollback().into_result();
-    let answer = answer?;
-    rollback.map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let answer = {
+        let mut catalog = Catalog {
+            transaction,
+            watchdog: &session.watchdog,
+        };
+        // A failed answer drops the transaction, which rolls it back; the answer's error is
+        // the one reported.
+        let answer = answer(&mut catalog, spec)?;
+        catalog
+            .transaction
+            .rollback()
+            .map_err(|error| plugin_failure(error, catalog.watchdog))?;
+        answer
+    };
     // Catalog reads in a read session that ended cleanly: it may stay warm (crate::pool).
     session.finish_read();
     let data = answer.data;
@@ -232,6 +242,12 @@ fn check_names(what: &IntrospectWhat) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The catalog reads of one call: its read-only transaction and the watchdog that bounds it.
+struct Catalog<'s> {
+    transaction: Transaction<'s>,
+    watchdog: &'s Watchdog,
+}
+
 /// Data plus how many entries it holds and which limit cut it, if any.
 struct Answer {
     data: Box<RawValue>,
@@ -257,7 +273,7 @@ impl Budget {
 }
 
 fn ask(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     op: IntrospectOp,
     schema: Option<&str>,
     table: Option<&str>,
@@ -271,7 +287,7 @@ fn ask(
         pattern: text(pattern),
     };
     session
-        .connection
+        .transaction
         .introspect(&request)
         .into_result()
         .map_err(|error| plugin_failure(error, &session.watchdog))
@@ -283,7 +299,7 @@ fn wrong_answer(op: &str) -> Failure {
     ))
 }
 
-fn answer(session: &mut Session, spec: &IntrospectSpec) -> Result<Answer, Failure> {
+fn answer(session: &mut Catalog<'_>, spec: &IntrospectSpec) -> Result<Answer, Failure> {
     let mut budget = Budget(spec.max_bytes);
     match &spec.what {
         IntrospectWhat::Schemas => {
@@ -355,7 +371,7 @@ fn answer(session: &mut Session, spec: &IntrospectSpec) -> Result<Answer, Failur
 }
 
 fn list_tables(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     schema: Option<&str>,
     pattern: Option<&str>,
 ) -> Result<Vec<TableSummary>, Failure> {
@@ -366,7 +382,7 @@ fn list_tables(
 }
 
 fn describe(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     schema: Option<&str>,
     table: &str,
 ) -> Result<Option<TableDetail>, Failure> {
@@ -396,7 +412,7 @@ fn listed_schema(asked: Option<&str>, tables: &[TableSummary]) -> Option<String>
 }
 
 fn summary(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     schema: Option<&str>,
     budget: &mut Budget,
     deadline: Instant,

@@ -15,14 +15,13 @@ mod tree;
 use std::time::Instant;
 
 use plenum_gate::{Dialect, Statement, Tier};
-use plenum_plugin_api::AccessMode;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::capability::access_mode;
 use crate::error::{ErrorCode, Failure};
-use crate::exec::{self, Limits, OnStuck};
+use crate::exec::{self, plugin_failure, Limits, OnStuck};
 use crate::output::{Meta, RowsOut};
 use crate::pipeline::open_session;
 use crate::plugins::LoadedPlugin;
@@ -131,11 +130,7 @@ pub fn explain(
 
     // The session is opened for the statement's own tier: MariaDB refuses to plan a write in
     // a READ ONLY transaction, and SQLite's read sessions refuse to prepare one (PostgreSQL
-    // would plan it read-only). The grant was checked against that tier already. Whatever the
-    // tier, `execute` is told the session is a read, which makes it roll back instead of
-    // commit: an EXPLAIN without ANALYZE changes nothing, and if an engine ran anything while
-    // planning (a function folded as a constant, MySQL evaluating a subquery early), that is
-    // undone too.
+    // would plan it read-only). The grant was checked against that tier already.
     let access = access_mode(statement.tier);
     let limits = Limits {
         max_rows: PLAN_MAX_ROWS,
@@ -159,16 +154,25 @@ pub fn explain(
         access,
         &request.connection.allowed_routines,
     )?;
-    let execution = exec::execute(
-        &mut session.connection,
+    let mut transaction = session
+        .connection
+        .begin()
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let execution = exec::run_in(
+        &mut transaction,
         std::slice::from_ref(&wrapped),
         &request.params,
         0,
-        AccessMode::Read,
         limits,
         &session.watchdog,
         None,
     )?;
+    // Whatever the tier, the transaction is rolled back, never committed: an EXPLAIN without
+    // ANALYZE changes nothing, and if an engine ran anything while planning (a function folded
+    // as a constant, MySQL evaluating a subquery early), that is undone too.
+    transaction
+        .rollback()
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
     drop(session);
     if execution.truncated_by.is_some() {
         return Err(Failure::new(
