@@ -20,12 +20,12 @@ use crate::capability::{enforce, Ceiling};
 use crate::connection::{resolve, ConnectionArgs, ConnectionSpec};
 use crate::error::Failure;
 use crate::exec::{plugin_failure, Limits, OnStuck, Watchdog};
+use crate::output::Response;
 use crate::output::{Meta, Truncation};
-use crate::pipeline::open_session;
 use crate::plugins::Registry;
 use crate::pool::Transaction;
-use crate::request::Response;
 use crate::sanitize::Sanitizer;
+use crate::session::open_session;
 use render::{render, DetailOut, Listing, SchemasOut, SummaryTable, TableEntry, TableOut};
 
 mod render;
@@ -128,7 +128,7 @@ pub fn introspect(args: IntrospectArgs) -> Response {
         }
     };
     let timeout = Duration::from_millis(args.timeout_ms);
-    let on_stuck = crate::pipeline::exit_on_stuck(
+    let on_stuck = crate::session::exit_on_stuck(
         Some(resolved.spec.engine.clone()),
         "introspect",
         timeout,
@@ -198,16 +198,7 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
     // Catalog reads in a read session that ended cleanly: it may stay warm (crate::pool).
     session.finish_read();
     let data = answer.data;
-    let meta = Meta {
-        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        rows_returned: answer.entries,
-        truncated: answer.truncated_by.is_some(),
-        truncated_by: answer.truncated_by,
-        statements: 0,
-        access: AccessMode::Read.as_str().to_owned(),
-        offset: None,
-        next_offset: None,
-    };
+    let meta = Meta::new(started, AccessMode::Read, 0).rows(answer.entries, answer.truncated_by);
     Ok((data, meta))
 }
 
@@ -290,7 +281,7 @@ fn ask(
         .transaction
         .introspect(&request)
         .into_result()
-        .map_err(|error| plugin_failure(error, &session.watchdog))
+        .map_err(|error| plugin_failure(error, session.watchdog))
 }
 
 fn wrong_answer(op: &str) -> Failure {

@@ -2,14 +2,13 @@
 //! render the [`Response`] the pipeline gives back.
 
 use plenum_plugin_api::Value;
-use serde_json::value::RawValue;
 
 use crate::capability::Ceiling;
 use crate::connection::ConnectionSpec;
-use crate::error::Failure;
 use crate::exec::Limits;
-use crate::output::{Envelope, Meta};
-use crate::sanitize::Sanitizer;
+/// The response lives with the envelope it becomes, so the commands below the pipeline can
+/// return one without depending on the request.
+pub use crate::output::Response;
 
 /// One `query` call.
 #[derive(Debug, Clone)]
@@ -64,67 +63,6 @@ impl QueryMode {
             QueryMode::Run => "query",
             QueryMode::CheckOnly => "check",
             QueryMode::Explain => "explain",
-        }
-    }
-}
-
-/// What a command produced, before it becomes an envelope.
-pub struct Response {
-    /// The engine involved.
-    pub engine: Option<String>,
-    /// The command name.
-    pub command: &'static str,
-    /// Data and meta, or the failure.
-    pub outcome: Result<(Box<RawValue>, Option<Meta>), Failure>,
-    /// Scrubs the failure message.
-    pub sanitizer: Sanitizer,
-}
-
-impl Response {
-    /// A response that carries `data`.
-    pub fn data(
-        engine: Option<String>,
-        command: &'static str,
-        data: &impl serde::Serialize,
-        meta: Option<Meta>,
-        sanitizer: Sanitizer,
-    ) -> Self {
-        let outcome = serde_json::value::to_raw_value(data)
-            .map(|raw| (raw, meta))
-            .map_err(|error| Failure::internal(format!("cannot render the result: {error}")));
-        Response {
-            engine,
-            command,
-            outcome,
-            sanitizer,
-        }
-    }
-
-    /// A failed response.
-    pub fn failure(
-        engine: Option<String>,
-        command: &'static str,
-        failure: Failure,
-        sanitizer: Sanitizer,
-    ) -> Self {
-        Response {
-            engine,
-            command,
-            outcome: Err(failure),
-            sanitizer,
-        }
-    }
-
-    /// Whether the command succeeded.
-    pub fn ok(&self) -> bool {
-        self.outcome.is_ok()
-    }
-
-    /// The envelope to print.
-    pub fn envelope(self) -> Envelope {
-        match self.outcome {
-            Ok((data, meta)) => Envelope::success(self.engine, self.command, data, meta),
-            Err(failure) => Envelope::failure(self.engine, self.command, &failure, &self.sanitizer),
         }
     }
 }

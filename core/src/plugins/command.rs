@@ -11,7 +11,7 @@ use super::manifest::{self, Manifest};
 use super::trust::{self, Assessment, TrustStatus};
 use super::{perms, LoadedPlugin, Registry};
 use crate::error::Failure;
-use crate::request::Response;
+use crate::output::Response;
 use crate::sanitize::Sanitizer;
 
 /// Flags of `plenum plugins`.
