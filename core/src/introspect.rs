@@ -18,13 +18,14 @@ use serde_json::value::RawValue;
 use crate::capability::{enforce, Ceiling};
 use crate::connection::{resolve, ConnectionArgs, ConnectionSpec};
 use crate::error::Failure;
-use crate::exec::{plugin_failure, OnStuck};
+use crate::exec::{plugin_failure, OnStuck, Watchdog};
 use crate::options::Values;
+use crate::output::Response;
 use crate::output::{Meta, Truncation};
-use crate::pipeline::{open_session, Session};
 use crate::plugins::Registry;
-use crate::request::Response;
+use crate::pool::Transaction;
 use crate::sanitize::Sanitizer;
+use crate::session::open_session;
 use crate::words::{hint, option};
 use render::{render, DetailOut, Listing, SchemasOut, SummaryTable, TableEntry, TableOut};
 
@@ -152,7 +153,7 @@ pub fn introspect(values: &Values) -> Response {
         Err(failure) => return Response::failure(Some(engine), "introspect", failure, sanitizer),
     };
     let on_stuck =
-        crate::pipeline::exit_on_stuck(Some(engine), "introspect", spec.timeout, sanitizer.clone());
+        crate::session::exit_on_stuck(Some(engine), "introspect", spec.timeout, sanitizer.clone());
     run_introspect(spec, sanitizer, on_stuck)
 }
 
@@ -190,28 +191,28 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
         spec.timeout,
         on_stuck,
     )?;
-    session
+    let transaction = session
         .connection
         .begin()
-        .into_result()
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
-    let answer = answer(&mut session, spec);
-    let rollback = session.connection.rollback().into_result();
-    let answer = answer?;
-    rollback.map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let answer = {
+        let mut catalog = Catalog {
+            transaction,
+            watchdog: &session.watchdog,
+        };
+        // A failed answer drops the transaction, which rolls it back; the answer's error is
+        // the one reported.
+        let answer = answer(&mut catalog, spec)?;
+        catalog
+            .transaction
+            .rollback()
+            .map_err(|error| plugin_failure(error, catalog.watchdog))?;
+        answer
+    };
     // Catalog reads in a read session that ended cleanly: it may stay warm (crate::pool).
     session.finish_read();
     let data = answer.data;
-    let meta = Meta {
-        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        rows_returned: answer.entries,
-        truncated: answer.truncated_by.is_some(),
-        truncated_by: answer.truncated_by,
-        statements: 0,
-        access: AccessMode::Read.as_str().to_owned(),
-        offset: None,
-        next_offset: None,
-    };
+    let meta = Meta::new(started, AccessMode::Read, 0).rows(answer.entries, answer.truncated_by);
     Ok((data, meta))
 }
 
@@ -246,6 +247,12 @@ fn check_names(what: &IntrospectWhat) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The catalog reads of one call: its read-only transaction and the watchdog that bounds it.
+struct Catalog<'s> {
+    transaction: Transaction<'s>,
+    watchdog: &'s Watchdog,
+}
+
 /// Data plus how many entries it holds and which limit cut it, if any.
 struct Answer {
     data: Box<RawValue>,
@@ -271,7 +278,7 @@ impl Budget {
 }
 
 fn ask(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     op: IntrospectOp,
     schema: Option<&str>,
     table: Option<&str>,
@@ -285,10 +292,10 @@ fn ask(
         pattern: text(pattern),
     };
     session
-        .connection
+        .transaction
         .introspect(&request)
         .into_result()
-        .map_err(|error| plugin_failure(error, &session.watchdog))
+        .map_err(|error| plugin_failure(error, session.watchdog))
 }
 
 fn wrong_answer(op: &str) -> Failure {
@@ -297,7 +304,7 @@ fn wrong_answer(op: &str) -> Failure {
     ))
 }
 
-fn answer(session: &mut Session, spec: &IntrospectSpec) -> Result<Answer, Failure> {
+fn answer(session: &mut Catalog<'_>, spec: &IntrospectSpec) -> Result<Answer, Failure> {
     let mut budget = Budget(spec.max_bytes);
     match &spec.what {
         IntrospectWhat::Schemas => {
@@ -370,7 +377,7 @@ fn answer(session: &mut Session, spec: &IntrospectSpec) -> Result<Answer, Failur
 }
 
 fn list_tables(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     schema: Option<&str>,
     pattern: Option<&str>,
 ) -> Result<Vec<TableSummary>, Failure> {
@@ -381,7 +388,7 @@ fn list_tables(
 }
 
 fn describe(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     schema: Option<&str>,
     table: &str,
 ) -> Result<Option<TableDetail>, Failure> {
@@ -411,7 +418,7 @@ fn listed_schema(asked: Option<&str>, tables: &[TableSummary]) -> Option<String>
 }
 
 fn summary(
-    session: &mut Session,
+    session: &mut Catalog<'_>,
     schema: Option<&str>,
     budget: &mut Budget,
     deadline: Instant,

@@ -10,7 +10,9 @@
 //!   target, and a saved connection's credentials stay with the calls that named it.
 //! - Only a read call that ended cleanly gives its session back: the pipeline calls
 //!   [`Lease::keep`] after the transaction was rolled back and the watchdog stopped without
-//!   firing. An error, a timeout, a cancel, a write or a DDL call closes the session.
+//!   firing. An error, a timeout, a cancel, a write or a DDL call closes the session, and so
+//!   does a session whose transaction could not be ended ([`Transaction`]): `keep` is then
+//!   refused.
 //! - Before reuse the plugin resets the session ([`ConnectionAbi::reset`], API 1.2); a plugin
 //!   without it never gets a session reused. A reset that fails (the server restarted, the
 //!   connection is gone) closes the session, and the call takes another one or connects: the
@@ -26,10 +28,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use plenum_plugin_api::{ConnectParams, ConnectionBox, ErrorKind};
+use plenum_plugin_api::{ConnectParams, ConnectionBox, ErrorKind, PluginError};
 use sha2::{Digest, Sha256};
 
-use crate::exec::release;
+use crate::release;
 
 /// How the pool behaves; set once by whoever starts a long-running server.
 #[derive(Debug, Clone, Copy)]
@@ -108,13 +110,98 @@ pub struct Lease {
     /// Set for a session the pool counts: its key and when it connected.
     pooled: Option<(Key, Instant)>,
     keep: bool,
+    /// A transaction on it could not be begun or ended: its state is unknown, so it never
+    /// serves another call.
+    spoiled: bool,
 }
 
 impl Lease {
     /// The call ended cleanly in a read session: the session may serve another call once
-    /// reset. Called only after the watchdog stopped without firing.
+    /// reset. Called only after the watchdog stopped without firing. A spoiled session is
+    /// closed regardless.
     pub fn keep(&mut self) {
-        self.keep = true;
+        self.keep = !self.spoiled;
+    }
+
+    /// Begins the host-owned transaction. The guard rolls it back unless it is committed.
+    pub fn begin(&mut self) -> Result<Transaction<'_>, PluginError> {
+        match self.deref_mut().begin().into_result() {
+            Ok(()) => Ok(Transaction {
+                lease: self,
+                ended: false,
+            }),
+            Err(error) => {
+                self.spoil();
+                Err(error)
+            }
+        }
+    }
+
+    fn spoil(&mut self) {
+        self.spoiled = true;
+        self.keep = false;
+    }
+}
+
+/// The host-owned transaction on a leased session (as `rusqlite::Transaction`): [`commit`]
+/// or [`rollback`] end it and report the plugin's error; dropped without either, it is rolled
+/// back and the error ignored. Whenever ending it fails, the session is spoiled: it closes
+/// instead of going back warm, so no later call inherits a transaction left open.
+///
+/// [`commit`]: Transaction::commit
+/// [`rollback`]: Transaction::rollback
+pub struct Transaction<'a> {
+    lease: &'a mut Lease,
+    ended: bool,
+}
+
+impl Transaction<'_> {
+    /// Commits the transaction.
+    pub fn commit(mut self) -> Result<(), PluginError> {
+        self.end(true)
+    }
+
+    /// Rolls the transaction back, reporting the plugin's error.
+    pub fn rollback(mut self) -> Result<(), PluginError> {
+        self.end(false)
+    }
+
+    fn end(&mut self, commit: bool) -> Result<(), PluginError> {
+        self.ended = true;
+        let connection = self.lease.deref_mut();
+        let result = if commit {
+            connection.commit()
+        } else {
+            connection.rollback()
+        }
+        .into_result();
+        if result.is_err() {
+            self.lease.spoil();
+        }
+        result
+    }
+}
+
+impl Deref for Transaction<'_> {
+    type Target = ConnectionBox;
+    fn deref(&self) -> &ConnectionBox {
+        self.lease
+    }
+}
+
+impl DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut ConnectionBox {
+        self.lease
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            // The call is failing already and reports its own error; a failed rollback only
+            // spoils the session (see `end`).
+            let _ = self.end(false);
+        }
     }
 }
 
@@ -170,6 +257,7 @@ impl Slot {
             connection: Some(connection),
             pooled,
             keep: false,
+            spoiled: false,
         }
     }
 }
@@ -200,6 +288,7 @@ pub fn checkout(params: &ConnectParams, allowed_routines: &[String]) -> Checkout
                     connection: Some(idle.connection),
                     pooled: Some((key, idle.opened)),
                     keep: false,
+                    spoiled: false,
                 })
             }
             Err(error) => {

@@ -6,16 +6,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use plenum_plugin_api::Value;
-use serde_json::value::RawValue;
 
 use crate::capability::{requested_tier, Ceiling};
 use crate::connection::ConnectionSpec;
 use crate::error::Failure;
 use crate::exec::Limits;
 use crate::options::{Given, Values, QUERY};
-use crate::output::{Envelope, Meta};
-use crate::sanitize::Sanitizer;
-use crate::words::{self, option, Vocabulary};
+/// The response lives with the envelope it becomes, so the commands below the pipeline can
+/// return one without depending on the request.
+pub use crate::output::Response;
+use crate::words::option;
 
 /// One `query` call.
 #[derive(Debug, Clone)]
@@ -180,83 +180,6 @@ impl QueryMode {
             QueryMode::Run => "query",
             QueryMode::CheckOnly => "check",
             QueryMode::Explain => "explain",
-        }
-    }
-}
-
-/// What a command produced, before it becomes an envelope.
-pub struct Response {
-    /// The engine involved.
-    pub engine: Option<String>,
-    /// The command name.
-    pub command: &'static str,
-    /// Data and meta, or the failure.
-    pub outcome: Result<(Box<RawValue>, Option<Meta>), Failure>,
-    /// Scrubs the failure message.
-    pub sanitizer: Sanitizer,
-}
-
-impl Response {
-    /// A response that carries `data`.
-    pub fn data(
-        engine: Option<String>,
-        command: &'static str,
-        data: &impl serde::Serialize,
-        meta: Option<Meta>,
-        sanitizer: Sanitizer,
-    ) -> Self {
-        let outcome = serde_json::value::to_raw_value(data)
-            .map(|raw| (raw, meta))
-            .map_err(|error| Failure::internal(format!("cannot render the result: {error}")));
-        Response {
-            engine,
-            command,
-            outcome,
-            sanitizer,
-        }
-    }
-
-    /// A failed response.
-    pub fn failure(
-        engine: Option<String>,
-        command: &'static str,
-        failure: Failure,
-        sanitizer: Sanitizer,
-    ) -> Self {
-        Response {
-            engine,
-            command,
-            outcome: Err(failure),
-            sanitizer,
-        }
-    }
-
-    /// Whether the command succeeded.
-    pub fn ok(&self) -> bool {
-        self.outcome.is_ok()
-    }
-
-    /// The envelope's JSON, every reference in its messages worded by `vocabulary`. Only
-    /// messages are worded: the error's, and the data of commands whose data is messages and
-    /// names (`check`, `plugins`, `connect`), never rows or a schema's contents.
-    pub fn to_json(mut self, vocabulary: &dyn Vocabulary) -> String {
-        if let Err(failure) = &mut self.outcome {
-            failure.message = words::render(&failure.message, vocabulary).into_owned();
-        }
-        let worded_data = matches!(self.command, "check" | "plugins" | "connect");
-        let json = self.envelope().to_json();
-        if worded_data {
-            words::render(&json, vocabulary).into_owned()
-        } else {
-            json
-        }
-    }
-
-    /// The envelope to print.
-    pub fn envelope(self) -> Envelope {
-        match self.outcome {
-            Ok((data, meta)) => Envelope::success(self.engine, self.command, data, meta),
-            Err(failure) => Envelope::failure(self.engine, self.command, &failure, &self.sanitizer),
         }
     }
 }

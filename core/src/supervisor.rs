@@ -1,5 +1,5 @@
 //! One background thread that keeps time for the whole process: the timeouts of running calls
-//! ([`crate::exec::Watchdog`]), the time limit of a plugin load, and SIGINT / SIGTERM.
+//! (`exec::Watchdog`, which schedules them here), the time limit of a plugin load, and SIGINT / SIGTERM.
 //!
 //! Starting a thread costs a cold start more than anything the thread then does (on a small
 //! virtual machine about 0.2 ms of CPU each, and a scheduling round trip when the machine is
@@ -401,7 +401,7 @@ fn on_signals(supervisor: &'static Supervisor, count: usize) {
     }
 }
 
-/// Turns SIGINT and SIGTERM into a stop (see [`crate::exec::stop_on_signals`]).
+/// Turns SIGINT and SIGTERM into a stop (see `exec::stop_on_signals`, which calls this).
 #[cfg(unix)]
 pub fn stop_on_signals(give_up: fn(&'static str)) {
     use signal_hook::consts::{SIGINT, SIGTERM};

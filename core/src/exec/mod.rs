@@ -1,10 +1,14 @@
 //! Running validated statements through a plugin, inside limits the host enforces.
 //!
-//! The host owns the transaction: `begin`, every statement one by one, then `commit` only if
-//! all succeeded and the session may write; read sessions are always rolled back.
+//! The host owns the transaction ([`crate::pool::Transaction`]): `begin`, every statement one
+//! by one, then `commit` only if all succeeded and the session may write; read sessions are
+//! always rolled back.
 
-pub mod release;
 mod watchdog;
+
+/// Where sessions and cancel handles are let go of; it lives below `exec` (the pool uses it
+/// too) and stays reachable here for the front ends.
+pub use crate::release;
 
 pub use watchdog::{stop_on_signals, stop_signal, Interrupt, OnStuck, Watchdog, CANCEL_GRACE};
 
@@ -17,6 +21,7 @@ use plenum_plugin_api::{AccessMode, Column, ConnectionBox, FenceOutcome, PluginE
 use crate::error::{ErrorCode, Failure};
 use crate::output::rows::{Count, Spill};
 use crate::output::{RowWriter, RowsOut, Truncation};
+use crate::pool::{Lease, Transaction};
 
 /// Limits the host enforces while it pulls rows.
 #[derive(Debug, Clone, Copy)]
@@ -107,12 +112,13 @@ pub fn stopped(watchdog: &Watchdog) -> Failure {
 /// Builds the envelope prefix for streaming a result with these columns.
 pub type SpillPrefix<'a> = &'a dyn Fn(&[Column]) -> Spill;
 
-/// Runs `statements` on `connection` in one host-owned transaction. With `spill`, a single
-/// read statement with a large result streams its rows to stdout. `offset` rows of a lone
-/// read are skipped before the returned ones (paging).
+/// Runs `statements` on `connection` in one host-owned transaction, committed only when the
+/// session may write and everything succeeded. With `spill`, a single read statement with a
+/// large result streams its rows to stdout. `offset` rows of a lone read are skipped before
+/// the returned ones (paging).
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
 pub fn execute(
-    connection: &mut ConnectionBox,
+    connection: &mut Lease,
     statements: &[Statement],
     params: &[Value],
     offset: u64,
@@ -122,36 +128,58 @@ pub fn execute(
     spill: Option<SpillPrefix<'_>>,
 ) -> Result<Execution, Failure> {
     let started = Instant::now();
-    connection
+    // Every early return below drops the guard, which rolls the transaction back.
+    let mut transaction = connection
         .begin()
-        .into_result()
         .map_err(|error| plugin_failure(error, watchdog))?;
-    let result = run_statements(
-        connection, statements, params, offset, limits, watchdog, spill,
-    );
-    // Once the watchdog fired (timeout or signal), the call is a TIMEOUT: a write is not
-    // committed even when its statements finished before the cancel reached them, and a read
-    // that ignored the cancel but returned inside the grace period is not reported as a
-    // success. The write tier changes data, never the schema: what functions, triggers and
-    // rules did behind the statements is checked at the engine before anything commits.
-    let result = result.and_then(|execution| {
-        if watchdog.fired() {
-            Err(stopped(watchdog))
-        } else if access == AccessMode::Write {
-            write_fence(connection, watchdog).map(|()| execution)
-        } else {
-            Ok(execution)
-        }
-    });
-    let finish = match (&result, access) {
-        (Ok(_), AccessMode::Write | AccessMode::Ddl) => connection.commit(),
-        _ => connection.rollback(),
+    let mut execution = run_in(
+        &mut transaction,
+        statements,
+        params,
+        offset,
+        limits,
+        watchdog,
+        spill,
+    )?;
+    // The write tier changes data, never the schema: what functions, triggers and rules did
+    // behind the statements is checked at the engine before anything commits.
+    if access == AccessMode::Write {
+        write_fence(&mut transaction, watchdog)?;
+    }
+    let end = match access {
+        AccessMode::Write | AccessMode::Ddl => transaction.commit(),
+        _ => transaction.rollback(),
     };
-    let mut execution = result?;
-    finish
-        .into_result()
-        .map_err(|error| plugin_failure(error, watchdog))?;
+    end.map_err(|error| plugin_failure(error, watchdog))?;
     execution.elapsed = started.elapsed();
+    Ok(execution)
+}
+
+/// Runs `statements` inside `transaction`, which the caller ends. Once the watchdog fired
+/// (timeout or signal), the call is a TIMEOUT: a write is not committed even when its
+/// statements finished before the cancel reached them, and a read that ignored the cancel but
+/// returned inside the grace period is not reported as a success.
+pub fn run_in(
+    transaction: &mut Transaction<'_>,
+    statements: &[Statement],
+    params: &[Value],
+    offset: u64,
+    limits: Limits,
+    watchdog: &Watchdog,
+    spill: Option<SpillPrefix<'_>>,
+) -> Result<Execution, Failure> {
+    let execution = run_statements(
+        transaction,
+        statements,
+        params,
+        offset,
+        limits,
+        watchdog,
+        spill,
+    )?;
+    if watchdog.fired() {
+        return Err(stopped(watchdog));
+    }
     Ok(execution)
 }
 

@@ -291,7 +291,7 @@ impl Watchdog {
             .ok()
             .and_then(|mut slot| slot.take());
         if let Some(handle) = handle {
-            super::release::later(handle);
+            crate::release::later(handle);
         }
     }
 }

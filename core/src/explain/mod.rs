@@ -15,22 +15,19 @@ mod tree;
 use std::time::Instant;
 
 use plenum_gate::{Dialect, Statement, Tier};
-use plenum_plugin_api::AccessMode;
-use schemars::JsonSchema;
-use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::capability::access_mode;
 use crate::error::{ErrorCode, Failure};
-use crate::exec::{self, Limits, OnStuck};
+use crate::exec::{self, plugin_failure, Limits, OnStuck};
+use crate::output::data::{ExplainData, StatementOut};
 use crate::output::{Meta, RowsOut};
-use crate::pipeline::open_session;
+use crate::plan::Plan;
 use crate::plugins::LoadedPlugin;
 use crate::request::QueryRequest;
+use crate::session::open_session;
 use crate::words::option;
 
 use names::Names;
-use tree::PlanNode;
 
 /// Plan rows read at most (SQLite writes one row per plan step).
 const PLAN_MAX_ROWS: u64 = 10_000;
@@ -85,37 +82,25 @@ impl Format {
     }
 }
 
-/// `data` of an explain envelope.
-#[derive(Serialize, JsonSchema)]
-pub struct ExplainData<'a> {
-    /// The root of the plan.
-    plan: PlanNode,
-    /// Which engine format the tree was read from.
-    format: &'static str,
-    /// The statement explained, as the gate saw it.
-    statement: StatementOut<'a>,
-}
-
-/// The statement a plan is for.
-#[derive(Serialize, JsonSchema)]
-pub struct StatementOut<'a> {
-    /// Upper-case label: `SELECT`, `DELETE`, …
-    kind: &'a str,
-    /// The tier running it would need.
-    tier: &'static str,
-}
-
-/// Explains `statement` (the gate's verdict on `request.sql`, already checked against the
-/// grant and the parameter count) on `plugin`, and returns the plan tree as `data`.
+/// Explains the one statement of `plan` (the gate's verdict on `request.sql`, already checked
+/// against the grant and the parameter count) on `plugin`, and returns the plan tree as
+/// `data`.
 pub fn explain(
     plugin: &LoadedPlugin,
     request: &QueryRequest,
-    statement: &Statement,
+    plan: &Plan,
     on_stuck: OnStuck,
 ) -> Result<(Box<RawValue>, Meta), Failure> {
     let started = Instant::now();
+    let [statement] = plan.statements.as_slice() else {
+        return Err(Failure::invalid_input(format!(
+            "{} takes one statement; the SQL holds {}",
+            option("explain"),
+            plan.statements.len()
+        )));
+    };
     refuse_explain_forms(statement)?;
-    if request.offset > 0 {
+    if plan.offset > 0 {
         return Err(Failure::invalid_input(format!(
             "{} pages through the rows of a result; {} returns a plan, not rows",
             option("offset"),
@@ -135,12 +120,9 @@ pub fn explain(
 
     // The session is opened for the statement's own tier: MariaDB refuses to plan a write in
     // a READ ONLY transaction, and SQLite's read sessions refuse to prepare one (PostgreSQL
-    // would plan it read-only). The grant was checked against that tier already. Whatever the
-    // tier, `execute` is told the session is a read, which makes it roll back instead of
-    // commit: an EXPLAIN without ANALYZE changes nothing, and if an engine ran anything while
-    // planning (a function folded as a constant, MySQL evaluating a subquery early), that is
-    // undone too.
-    let access = access_mode(statement.tier);
+    // would plan it read-only). The grant was checked against that tier already. (The plan's
+    // access mode is that tier's: the statement is its only one.)
+    let access = plan.access;
     let limits = Limits {
         max_rows: PLAN_MAX_ROWS,
         max_bytes: PLAN_MAX_BYTES,
@@ -163,16 +145,25 @@ pub fn explain(
         access,
         &request.connection.allowed_routines,
     )?;
-    let execution = exec::execute(
-        &mut session.connection,
+    let mut transaction = session
+        .connection
+        .begin()
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let execution = exec::run_in(
+        &mut transaction,
         std::slice::from_ref(&wrapped),
         &request.params,
         0,
-        AccessMode::Read,
         limits,
         &session.watchdog,
         None,
     )?;
+    // Whatever the tier, the transaction is rolled back, never committed: an EXPLAIN without
+    // ANALYZE changes nothing, and if an engine ran anything while planning (a function folded
+    // as a constant, MySQL evaluating a subquery early), that is undone too.
+    transaction
+        .rollback()
+        .map_err(|error| plugin_failure(error, &session.watchdog))?;
     drop(session);
     if execution.truncated_by.is_some() {
         return Err(Failure::new(
@@ -189,13 +180,13 @@ pub fn explain(
         ));
     };
     let rows = tree::parse_rows(&rows_json)?;
-    let plan = match format {
+    let tree = match format {
         Format::Postgres => postgres::plan(&rows)?,
         Format::Mysql => mysql::plan(&rows, &Names::scan(&statement.sql, true, true))?,
         Format::Sqlite => sqlite::plan(&rows, &Names::scan(&statement.sql, false, false))?,
     };
     let data = ExplainData {
-        plan,
+        plan: tree,
         format: format.name(),
         statement: StatementOut {
             kind: &statement.kind,
@@ -204,17 +195,8 @@ pub fn explain(
     };
     let data = serde_json::value::to_raw_value(&data)
         .map_err(|error| Failure::internal(format!("cannot render the plan: {error}")))?;
-    let meta = Meta {
-        execution_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        // The result is a plan, not rows of the statement.
-        rows_returned: 0,
-        truncated: false,
-        truncated_by: None,
-        statements: 1,
-        access: access.as_str().to_owned(),
-        offset: None,
-        next_offset: None,
-    };
+    // The result is a plan, not rows of the statement.
+    let meta = plan.meta(started, 0, None);
     Ok((data, meta))
 }
 

@@ -1,62 +1,18 @@
-//! The engine-neutral plan node, and the JSON reading the engine formats share.
+//! The JSON reading the engine formats share; the plan node they build is an output shape
+//! ([`PlanNode`], in `crate::output::data`).
 //!
 //! Plans are read into [`Json`], which keeps object keys in the engine's order (the
 //! workspace's `serde_json` does not), so `detail` lists fields as the engine wrote them.
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Serialize;
-
 use crate::error::{ErrorCode, Failure};
+pub use crate::output::data::PlanNode;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Deepest nesting of plan nodes rendered. `serde_json` stops at 128 levels of JSON anyway;
 /// SQLite's rows, which are not nested JSON, are held to the same bound.
 pub const MAX_DEPTH: usize = 128;
-
-/// One node of a plan. Every key is always present (`null` when the engine does not say).
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct PlanNode {
-    /// The engine's name for the operation: `Hash Join`, `Seq Scan` (PostgreSQL), `table`,
-    /// `nested_loop`, `query_block` (MySQL/MariaDB), `SCAN`, `SEARCH` (SQLite), …
-    pub node: String,
-    /// The table (or view, CTE) the node reads, when it reads one.
-    pub relation: Option<String>,
-    /// The name the statement gives the relation, when it differs from `relation`.
-    pub alias: Option<String>,
-    /// The index used, when one is.
-    pub index: Option<String>,
-    /// Rows the planner expects the node to produce (or, for MySQL/MariaDB, to examine).
-    pub estimated_rows: Option<f64>,
-    /// The planner's cost for the node, in the engine's own units.
-    pub estimated_cost: Option<f64>,
-    /// The rest of what the engine says about the node, compacted to one line.
-    pub detail: Option<String>,
-    /// Nodes that feed this one.
-    pub children: Vec<PlanNode>,
-}
-
-impl PlanNode {
-    /// A node named `node` with nothing else known.
-    pub fn named(node: impl Into<String>) -> Self {
-        PlanNode {
-            node: node.into(),
-            relation: None,
-            alias: None,
-            index: None,
-            estimated_rows: None,
-            estimated_cost: None,
-            detail: None,
-            children: Vec::new(),
-        }
-    }
-
-    /// Nodes in this tree, this one included.
-    #[cfg(test)]
-    pub fn count(&self) -> usize {
-        1 + self.children.iter().map(PlanNode::count).sum::<usize>()
-    }
-}
 
 /// A JSON value whose objects keep their keys in document order.
 #[derive(Debug, Clone, PartialEq)]

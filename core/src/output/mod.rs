@@ -1,5 +1,6 @@
 //! What Plenum prints: the envelope, the JSON rendering of rows, and the JSON Schemas.
 
+pub mod data;
 pub mod envelope;
 pub mod pretty;
 pub mod rows;
@@ -7,5 +8,5 @@ pub mod schema;
 pub mod stdio;
 pub mod stream;
 
-pub use envelope::{print_once, Envelope, ErrorBody, Meta, Truncation};
+pub use envelope::{print_once, Envelope, ErrorBody, Meta, Response, Truncation};
 pub use rows::{RowWriter, RowsOut};

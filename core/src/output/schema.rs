@@ -1,33 +1,10 @@
 //! JSON Schemas of the envelopes, generated from the same types the output is built from.
 
 use schemars::{JsonSchema, Schema};
-use serde::Serialize;
 use serde_json::{json, Value as Json};
 
+use super::data::{CheckReport, ExplainData, QueryData};
 use super::{ErrorBody, Meta};
-
-/// A result column as printed.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ColumnOut {
-    /// Column name.
-    pub name: String,
-    /// The engine's type name; empty when the engine does not know it.
-    #[serde(rename = "type")]
-    pub type_name: String,
-}
-
-/// `data` of a `query` envelope (the rows are written separately, as raw JSON).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct QueryData {
-    /// Columns of the last statement that returned rows.
-    pub columns: Vec<ColumnOut>,
-    /// Rows, positional, in column order. Integers beyond 2^53 and decimals are strings,
-    /// bytes are base64, JSON columns are JSON, NULL is null.
-    pub rows: Vec<Vec<Json>>,
-    /// Rows changed by write statements (summed, saturating), or null when nothing was
-    /// written; beyond 2^53 a string, like integers in rows.
-    pub rows_affected: Option<super::rows::Count>,
-}
 
 #[derive(JsonSchema)]
 #[allow(dead_code)] // exists only to describe the output
@@ -45,7 +22,7 @@ struct CheckEnvelope {
     ok: bool,
     engine: Option<String>,
     command: String,
-    data: crate::check::CheckReport<'static>,
+    data: CheckReport<'static>,
     meta: Meta,
 }
 
@@ -55,7 +32,7 @@ struct ExplainEnvelope {
     ok: bool,
     engine: Option<String>,
     command: String,
-    data: crate::explain::ExplainData<'static>,
+    data: ExplainData<'static>,
     meta: Meta,
 }
 

@@ -153,7 +153,7 @@ fn answer_for_the_plugin() -> i32 {
     let failure = crate::error::Failure::plugin(message);
     let sanitizer = crate::sanitize::Sanitizer::new();
     if super::stream::started() {
-        super::stream::finish(&crate::pipeline::streamed_failure_tail(
+        super::stream::finish(&super::envelope::streamed_failure_tail(
             &failure, &sanitizer,
         ));
     } else {

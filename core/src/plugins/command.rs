@@ -10,7 +10,7 @@ use super::manifest::{self, Manifest};
 use super::trust::{self, Assessment, TrustStatus};
 use super::{perms, LoadedPlugin, Registry};
 use crate::error::Failure;
-use crate::request::Response;
+use crate::output::Response;
 use crate::sanitize::Sanitizer;
 
 /// `plenum plugins verify PATH [--write]`: the trust and version checks on one library

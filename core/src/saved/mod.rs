@@ -18,10 +18,10 @@ use crate::connection::{known_names, resolve, ConnectionArgs, ConnectionSpec, Se
 use crate::error::Failure;
 use crate::exec::plugin_failure;
 use crate::options::Values;
-use crate::pipeline::open_session;
+use crate::output::Response;
 use crate::plugins::Registry;
-use crate::request::Response;
 use crate::sanitize::Sanitizer;
+use crate::session::open_session;
 use crate::words::option;
 use store::{Loaded, Locations, SavedConnection, Scope};
 
@@ -182,7 +182,7 @@ fn test_target(
     sanitizer: &Sanitizer,
 ) -> Result<ServerOut, Failure> {
     let plugin = Registry::discover().load_engine(&target.engine)?;
-    let on_stuck = crate::pipeline::exit_on_stuck(
+    let on_stuck = crate::session::exit_on_stuck(
         Some(target.engine.clone()),
         "connect",
         timeout,
