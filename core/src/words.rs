@@ -81,8 +81,15 @@ mod tests {
 
     #[test]
     fn references_are_worded_and_other_text_kept() {
-        let text = format!("pass {} or see {}.", option("allow_write"), hint("list_tables"));
-        assert_eq!(render(&text, &cli), "pass --allow-write or see <list_tables>.");
+        let text = format!(
+            "pass {} or see {}.",
+            option("allow_write"),
+            hint("list_tables")
+        );
+        assert_eq!(
+            render(&text, &cli),
+            "pass --allow-write or see <list_tables>."
+        );
         assert!(matches!(render("plain", &cli), Cow::Borrowed("plain")));
     }
 
