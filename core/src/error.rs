@@ -104,11 +104,42 @@ impl Failure {
 
 impl From<GateError> for Failure {
     fn from(error: GateError) -> Self {
-        let code = match error.code() {
-            "PARSE_ERROR" => ErrorCode::ParseError,
-            "INVALID_INPUT" => ErrorCode::InvalidInput,
+        let code = match &error {
+            GateError::Parse { .. } | GateError::Empty => ErrorCode::ParseError,
+            GateError::Parameters { .. } => ErrorCode::InvalidInput,
+            GateError::Refused { .. } | GateError::NeedsTier { .. } => {
+                ErrorCode::CapabilityViolation
+            }
+            // A verdict this host does not know yet stops the input like a refusal: the gate
+            // said no, and not knowing why is no reason to run anything.
             _ => ErrorCode::CapabilityViolation,
         };
         Failure::new(code, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plenum_gate::{check, Dialect, Tier};
+
+    fn failure(sql: &str, granted: Tier) -> Failure {
+        match check(sql, Dialect::Sqlite, granted) {
+            Ok(_) => panic!("{sql}: allowed"),
+            Err(error) => Failure::from(error),
+        }
+    }
+
+    #[test]
+    fn gate_errors_keep_their_envelope_codes() {
+        for (sql, granted, code) in [
+            ("SELEC 1", Tier::Read, ErrorCode::ParseError),
+            (" ; -- nothing", Tier::Read, ErrorCode::ParseError),
+            ("SELECT :name", Tier::Read, ErrorCode::InvalidInput),
+            ("BEGIN", Tier::Ddl, ErrorCode::CapabilityViolation),
+            ("DELETE FROM t", Tier::Read, ErrorCode::CapabilityViolation),
+        ] {
+            assert_eq!(failure(sql, granted).code, code, "{sql}");
+        }
     }
 }

@@ -7,7 +7,11 @@ use crate::Tier;
 /// A gate verdict that stops the whole input: nothing of it may run.
 ///
 /// Positions are 1-based; columns count characters (not bytes), as sqlparser does.
+///
+/// New kinds of verdict may be added: a caller matching on the variants needs an arm for the
+/// others, which should treat them as refusals (fail closed).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GateError {
     /// The SQL could not be lexed or parsed, or has a shape the gate will not guess about.
     Parse {

@@ -14,7 +14,7 @@ mod tree;
 
 use std::time::Instant;
 
-use plenum_gate::{Dialect, Statement, Tier};
+use plenum_gate::{Dialect, GateError, Statement, Tier};
 use plenum_plugin_api::AccessMode;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -242,7 +242,7 @@ fn wrap_checked(
 ) -> Result<Statement, Failure> {
     let sql = format.wrap(&statement.sql);
     let statements = plenum_gate::check(&sql, dialect, Tier::Read).map_err(|error| {
-        if error.code() == "PARSE_ERROR" {
+        if matches!(error, GateError::Parse { .. } | GateError::Empty) {
             Failure::invalid_input(format!(
                 "{} cannot be explained on this engine: {error}",
                 statement.kind
