@@ -258,7 +258,7 @@ mod walk;
 
 pub use dialect::Dialect;
 pub use error::GateError;
-pub use names::{Name, NamePart, Reach};
+pub use names::{Name, NamePart, Reach, TableRef};
 pub use policy::{Lexing, Policy, Rule};
 pub use tier::Tier;
 
@@ -284,6 +284,11 @@ pub struct Statement {
     /// host asks the engine to resolve before the statement runs (user code, views,
     /// triggers). Empty for statements the gate recognizes without parsing.
     pub reach: Reach,
+    /// The tables it names in `FROM`, joins and as write targets, with their aliases, in the
+    /// order written (each distinct reference once), at every depth: subqueries, CTEs and
+    /// nested statements too. Empty for statements the gate recognizes without parsing. See
+    /// [`TableRef`].
+    pub tables: Vec<TableRef>,
     /// Line of the statement's first token (1-based).
     pub line: u64,
     /// Column of the statement's first token (1-based, in characters).
