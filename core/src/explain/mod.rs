@@ -7,8 +7,8 @@
 //! are read into [`tree::PlanNode`]s. See `docs/EXPLAIN.md` for the output.
 
 mod mysql;
-mod names;
 mod postgres;
+mod relations;
 mod sqlite;
 mod tree;
 
@@ -28,7 +28,7 @@ use crate::pipeline::open_session;
 use crate::plugins::LoadedPlugin;
 use crate::request::QueryRequest;
 
-use names::Names;
+use relations::Tables;
 use tree::PlanNode;
 
 /// Plan rows read at most (SQLite writes one row per plan step).
@@ -187,8 +187,8 @@ pub fn explain(
     let rows = tree::parse_rows(&rows_json)?;
     let plan = match format {
         Format::Postgres => postgres::plan(&rows)?,
-        Format::Mysql => mysql::plan(&rows, &Names::scan(&statement.sql, true, true))?,
-        Format::Sqlite => sqlite::plan(&rows, &Names::scan(&statement.sql, false, false))?,
+        Format::Mysql => mysql::plan(&rows, &Tables(&statement.tables))?,
+        Format::Sqlite => sqlite::plan(&rows, &Tables(&statement.tables))?,
     };
     let data = ExplainData {
         plan,
