@@ -112,7 +112,7 @@ pub fn check_only(
                 parameters: statement.parameters,
                 allowed: statement.tier <= request.requested,
                 needs: (statement.tier > request.requested)
-                    .then(|| statement.tier.flag())
+                    .then(|| crate::capability::cli_flag(statement.tier))
                     .flatten(),
             })
             .collect(),
