@@ -136,11 +136,9 @@ impl fmt::Display for GateError {
                     Some(cause) => write!(f, "{cause}, which needs ")?,
                     None => f.write_str("needs ")?,
                 }
-                match needed.flag() {
-                    Some(flag) => f.write_str(flag),
-                    // Unreachable in practice: read is the lowest grant. Kept total for safety.
-                    None => write!(f, "the {needed} tier"),
-                }
+                // The tier, not how to grant it: that is the caller's word (a flag, a tool
+                // argument), which the host adds.
+                write!(f, "the {needed} tier")
             }
         }
     }

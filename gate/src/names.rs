@@ -227,7 +227,7 @@ pub(crate) fn system_target(name: &Name, dialect: Dialect) -> Option<&'static st
     };
     is_system.then_some(
         "it writes a system catalog, which holds the engine's own schema, users and privileges; \
-         no tier writes those (change them with the statements made for it, under --allow-ddl)",
+         no tier writes those (change them with the statements made for it, which need the ddl tier)",
     )
 }
 

@@ -30,6 +30,10 @@ impl Tier {
     }
 
     /// The command-line flag that grants this tier, or `None` for the default read tier.
+    ///
+    /// Deprecated: the gate does not know how its caller grants a tier (a flag, a tool
+    /// argument), and none of its messages use this. Front ends word tiers themselves; this
+    /// stays only until the last of them stops calling it, and then goes.
     pub fn flag(self) -> Option<&'static str> {
         match self {
             Tier::Read => None,
