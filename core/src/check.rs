@@ -84,7 +84,8 @@ pub fn check_only(
         request.requested,
         plugin.policy(),
     ) {
-        problems.push(error.to_string());
+        // Worded as a run would word it (the host names the option that grants a tier).
+        problems.push(Failure::from(error).message);
     }
     for check in [
         params::check_count(&statements, request.params.len()),
