@@ -1,6 +1,6 @@
 //! The host's error type and the stable error codes of the output contract.
 
-use plenum_gate::GateError;
+use plenum_gate::{GateError, Tier};
 use plenum_plugin_api::{ErrorKind, PluginError};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -104,11 +104,122 @@ impl Failure {
 
 impl From<GateError> for Failure {
     fn from(error: GateError) -> Self {
-        let code = match error.code() {
-            "PARSE_ERROR" => ErrorCode::ParseError,
-            "INVALID_INPUT" => ErrorCode::InvalidInput,
+        let code = match &error {
+            GateError::Parse { .. } | GateError::Empty => ErrorCode::ParseError,
+            GateError::Parameters { .. } => ErrorCode::InvalidInput,
+            GateError::Refused { .. } | GateError::NeedsTier { .. } => {
+                ErrorCode::CapabilityViolation
+            }
+            // A verdict this host does not know yet stops the input like a refusal: the gate
+            // said no, and not knowing why is no reason to run anything.
             _ => ErrorCode::CapabilityViolation,
         };
-        Failure::new(code, error.to_string())
+        let message = match &error {
+            // The gate names the tier; the caller needs to know what to pass for it.
+            GateError::NeedsTier {
+                index,
+                kind,
+                needed,
+                cause,
+                ..
+            } => {
+                let grant = match tier_option(*needed) {
+                    Some(option) => crate::words::option(option),
+                    // Read is the lowest grant, so never needed above one; kept total.
+                    None => format!("the {needed} tier"),
+                };
+                match cause {
+                    Some(cause) => {
+                        format!("statement {index} ({kind}) {cause}, which needs {grant}")
+                    }
+                    None => format!("statement {index} ({kind}) needs {grant}"),
+                }
+            }
+            _ => error.to_string(),
+        };
+        Failure::new(code, message)
+    }
+}
+
+/// The option (snake_case, see [`crate::words::option`]) that grants `tier`; `None` for read,
+/// which every call has.
+fn tier_option(tier: Tier) -> Option<&'static str> {
+    match tier {
+        Tier::Read => None,
+        Tier::Write => Some("allow_write"),
+        Tier::Ddl => Some("allow_ddl"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::words::{self, Term};
+    use plenum_gate::{check, Dialect};
+    use std::borrow::Cow;
+
+    /// Words references as the command line does.
+    fn cli(term: Term<'_>) -> Cow<'static, str> {
+        match term {
+            Term::Option(name) => format!("--{}", name.replace('_', "-")).into(),
+            Term::Hint(key, _) => format!("<{key}>").into(),
+        }
+    }
+
+    fn failure(sql: &str, granted: Tier) -> Failure {
+        match check(sql, Dialect::PostgreSql, granted) {
+            Ok(_) => panic!("{sql}: allowed"),
+            Err(error) => Failure::from(error),
+        }
+    }
+
+    #[test]
+    fn gate_errors_keep_their_envelope_codes() {
+        for (sql, granted, code) in [
+            ("SELEC 1", Tier::Read, ErrorCode::ParseError),
+            (" ; -- nothing", Tier::Read, ErrorCode::ParseError),
+            ("SELECT :name", Tier::Read, ErrorCode::InvalidInput),
+            ("BEGIN", Tier::Ddl, ErrorCode::CapabilityViolation),
+            ("DELETE FROM t", Tier::Read, ErrorCode::CapabilityViolation),
+        ] {
+            assert_eq!(failure(sql, granted).code, code, "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_statement_above_the_grant_names_the_option_that_grants_it() {
+        for (sql, granted, expected) in [
+            (
+                "DELETE FROM t",
+                Tier::Read,
+                "statement 1 (DELETE) needs --allow-write",
+            ),
+            (
+                "SELECT 1; CREATE TABLE t (a int)",
+                Tier::Write,
+                "statement 2 (CREATE TABLE) needs --allow-ddl",
+            ),
+            (
+                "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+                Tier::Read,
+                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs \
+                 --allow-write",
+            ),
+        ] {
+            let failure = failure(sql, granted);
+            assert_eq!(failure.code, ErrorCode::CapabilityViolation, "{sql}");
+            // A reference the front end words, not the CLI's word itself.
+            assert!(!failure.message.contains("--allow"), "{sql}");
+            assert_eq!(words::render(&failure.message, &cli), expected, "{sql}");
+        }
+        // Other gate messages are the gate's own.
+        let failure = failure("BEGIN", Tier::Ddl);
+        assert_eq!(
+            failure.message,
+            check("BEGIN", Dialect::PostgreSql, Tier::Ddl)
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default()
+        );
     }
 }

@@ -334,6 +334,7 @@ impl Vetter<'_> {
                             tier: Tier::Read,
                             cause: None,
                             reach,
+                            tables: Vec::new(),
                             line: 1,
                             column: 1,
                             parameters: 0,

@@ -8,7 +8,7 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan};
 
 use crate::lex::is_trivia;
-use crate::names::Reach;
+use crate::names::{Reach, TableRef};
 use crate::special::{self, is_keyword};
 use crate::{buffers, reasons, walk, Dialect, Tier};
 
@@ -29,6 +29,8 @@ pub(crate) struct Verdict {
     pub may_span_semicolons: bool,
     /// The names the engine must resolve.
     pub reach: Reach,
+    /// The tables it names, with their aliases (see [`crate::Statement::tables`]).
+    pub tables: Vec<TableRef>,
 }
 
 impl Verdict {
@@ -39,6 +41,7 @@ impl Verdict {
             cause: None,
             may_span_semicolons: false,
             reach: Reach::default(),
+            tables: Vec::new(),
         }
     }
 }
@@ -209,6 +212,7 @@ pub(crate) fn classify_piece(
             Ast::CreateTrigger(_) | Ast::CreateFunction(_) | Ast::CreateProcedure { .. }
         ),
         reach: needs.reach,
+        tables: needs.tables,
     })
 }
 

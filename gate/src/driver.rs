@@ -204,6 +204,7 @@ fn classify_pieces(
             tier: verdict.tier,
             cause: verdict.cause,
             reach: verdict.reach,
+            tables: verdict.tables,
             line: start.line,
             column: start.column,
             parameters,

@@ -7,7 +7,11 @@ use crate::Tier;
 /// A gate verdict that stops the whole input: nothing of it may run.
 ///
 /// Positions are 1-based; columns count characters (not bytes), as sqlparser does.
+///
+/// New kinds of verdict may be added: a caller matching on the variants needs an arm for the
+/// others, which should treat them as refusals (fail closed).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GateError {
     /// The SQL could not be lexed or parsed, or has a shape the gate will not guess about.
     Parse {
@@ -132,11 +136,9 @@ impl fmt::Display for GateError {
                     Some(cause) => write!(f, "{cause}, which needs ")?,
                     None => f.write_str("needs ")?,
                 }
-                match needed.flag() {
-                    Some(flag) => f.write_str(flag),
-                    // Unreachable in practice: read is the lowest grant. Kept total for safety.
-                    None => write!(f, "the {needed} tier"),
-                }
+                // The tier, not how to grant it: that is the caller's word (a flag, a tool
+                // argument), which the host adds.
+                write!(f, "the {needed} tier")
             }
         }
     }

@@ -12,7 +12,7 @@
 //! assert_eq!(statements[1].sql, "SELECT 'a;b'");
 //!
 //! let error = check("DELETE FROM t", Dialect::Sqlite, Tier::Read).unwrap_err();
-//! assert_eq!(error.to_string(), "statement 1 (DELETE) needs --allow-write");
+//! assert_eq!(error.to_string(), "statement 1 (DELETE) needs the write tier");
 //! ```
 //!
 //! # What the host gets
@@ -218,15 +218,19 @@
 //!
 //! A statement above the grant is reported by its position and label, and, when something
 //! inside it (not its own kind) decides its tier, by that thing: [`Statement::cause`].
-//! For example `statement 1 (DELETE) needs --allow-write`, but
-//! ``statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write``,
-//! `statement 1 (EXPLAIN ANALYZE) runs an UPDATE, which needs --allow-write`,
-//! `statement 1 (SELECT) calls nextval(), which needs --allow-write` and
-//! `statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs
-//! --allow-write`. Refusals found inside a statement name the function, relation or nested
+//! For example `statement 1 (DELETE) needs the write tier`, but
+//! ``statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs the write
+//! tier``, `statement 1 (EXPLAIN ANALYZE) runs an UPDATE, which needs the write tier`,
+//! `statement 1 (SELECT) calls nextval(), which needs the write tier` and
+//! `statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs the write
+//! tier`. Refusals found inside a statement name the function, relation or nested
 //! statement, and the CTE it is in: ``WITH … SELECT is refused: readfile() (in CTE `x`): …``.
 //! Messages are built from statement kinds and from function, relation and CTE names; they
 //! never repeat a literal of the SQL, which may hold a secret.
+//!
+//! Messages name tiers, never how a caller grants one (a command-line flag, a tool
+//! argument): that is the host's to word. [`GateError::NeedsTier`] carries the tiers and the
+//! cause, so the host can build its own sentence.
 //!
 //! # Robustness
 //!
@@ -258,7 +262,7 @@ mod walk;
 
 pub use dialect::Dialect;
 pub use error::GateError;
-pub use names::{Name, NamePart, Reach};
+pub use names::{Name, NamePart, Reach, TableRef};
 pub use policy::{Lexing, Policy, Rule};
 pub use tier::Tier;
 
@@ -284,6 +288,11 @@ pub struct Statement {
     /// host asks the engine to resolve before the statement runs (user code, views,
     /// triggers). Empty for statements the gate recognizes without parsing.
     pub reach: Reach,
+    /// The tables it names in `FROM`, joins and as write targets, with their aliases, in the
+    /// order written (each distinct reference once), at every depth: subqueries, CTEs and
+    /// nested statements too. Empty for statements the gate recognizes without parsing. See
+    /// [`TableRef`].
+    pub tables: Vec<TableRef>,
     /// Line of the statement's first token (1-based).
     pub line: u64,
     /// Column of the statement's first token (1-based, in characters).

@@ -69,6 +69,22 @@ impl Name {
     }
 }
 
+/// A table a statement names where a table goes: in `FROM`, in a join, or as the table an
+/// `INSERT`, `UPDATE`, `DELETE` or `MERGE` writes, with the alias it gives the table there
+/// (`FROM users u`, `UPDATE t AS x`). Engines that name a table in their plans by its alias
+/// (MySQL, SQLite) can be read back through these.
+///
+/// Only tables by name: derived tables (`(SELECT …) d`) and table functions (`f(1) g`) are not
+/// tables, so their aliases are not here. A name may be a CTE the statement defines: the gate
+/// keeps references as written and does not tell them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableRef {
+    /// The table's name as written, parts outermost first (`main.orders`).
+    pub name: Name,
+    /// The alias, without quotes; `None` when the reference gives none.
+    pub alias: Option<String>,
+}
+
 /// What a statement names that the engine resolves. Each list holds each name once, in the
 /// order first seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -211,7 +227,7 @@ pub(crate) fn system_target(name: &Name, dialect: Dialect) -> Option<&'static st
     };
     is_system.then_some(
         "it writes a system catalog, which holds the engine's own schema, users and privileges; \
-         no tier writes those (change them with the statements made for it, under --allow-ddl)",
+         no tier writes those (change them with the statements made for it, which need the ddl tier)",
     )
 }
 

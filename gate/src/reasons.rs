@@ -11,7 +11,7 @@ pub(crate) const SET_ROLE: &str =
 pub(crate) const PREPARED: &str =
     "prepared statements run SQL that the gate cannot see; send the statement itself";
 pub(crate) const LOCK: &str =
-    "explicit locks outlive the statement and block other sessions; use SELECT … FOR UPDATE (needs --allow-write)";
+    "explicit locks outlive the statement and block other sessions; use SELECT … FOR UPDATE (needs the write tier)";
 pub(crate) const NOTIFY: &str = "notifications reach other sessions";
 pub(crate) const FILES: &str =
     "it reads or writes files outside the database; use SELECT to read rows and INSERT to add them";

@@ -28,15 +28,6 @@ impl Tier {
             Tier::Ddl => "ddl",
         }
     }
-
-    /// The command-line flag that grants this tier, or `None` for the default read tier.
-    pub fn flag(self) -> Option<&'static str> {
-        match self {
-            Tier::Read => None,
-            Tier::Write => Some("--allow-write"),
-            Tier::Ddl => Some("--allow-ddl"),
-        }
-    }
 }
 
 impl fmt::Display for Tier {

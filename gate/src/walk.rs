@@ -10,13 +10,13 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    DataType, Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor,
-    TableObject, Visit, Visitor,
+    DataType, Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement,
+    TableFactor, TableObject, Visit, Visitor,
 };
 
 use crate::functions::{self, Effect};
 use crate::labels::{refused_relation_label, statement_label};
-use crate::names::{self, Name, Reach};
+use crate::names::{self, Name, Reach, TableRef};
 use crate::reasons;
 use crate::{Dialect, Tier};
 
@@ -30,6 +30,8 @@ pub(crate) struct Needs {
     pub cause: Option<String>,
     /// The names the engine must resolve.
     pub reach: Reach,
+    /// The tables named where a table goes, with their aliases.
+    pub tables: Vec<TableRef>,
 }
 
 /// The tier a parsed statement needs, or why it is refused.
@@ -51,6 +53,7 @@ pub(crate) fn statement_tier(
         ctes: Vec::new(),
         reach: Reach::default(),
         cte_names: Vec::new(),
+        tables: Vec::new(),
     };
     match statement.visit(&mut walker) {
         ControlFlow::Continue(()) => {
@@ -60,6 +63,7 @@ pub(crate) fn statement_tier(
                 tier: walker.tier,
                 cause: walker.cause,
                 reach,
+                tables: walker.tables,
             })
         }
         ControlFlow::Break(reason) => Err(reason),
@@ -107,6 +111,8 @@ struct Walker {
     reach: Reach,
     /// Every CTE name the statement defines (a reference to one is not a relation).
     cte_names: Vec<String>,
+    /// See [`Needs::tables`].
+    tables: Vec<TableRef>,
 }
 
 impl Walker {
@@ -163,6 +169,20 @@ impl Walker {
         format!("{verb} {article} {label}")
     }
 
+    /// Notes a table reference. A name computed at run time is left out: the relation check
+    /// refuses it.
+    fn table(&mut self, name: &ObjectName, alias: Option<&Ident>) {
+        if let Some(name) = Name::from_object(name) {
+            let table = TableRef {
+                name,
+                alias: alias.map(|alias| alias.value.clone()),
+            };
+            if !self.tables.contains(&table) {
+                self.tables.push(table);
+            }
+        }
+    }
+
     fn function(&mut self, name: &ObjectName) -> ControlFlow<Cow<'static, str>> {
         let Some(last) = name.0.last() else {
             return ControlFlow::Continue(());
@@ -214,6 +234,12 @@ impl Visitor for Walker {
         }
         if let Statement::Call(function) = statement {
             self.function(&function.name)?;
+        }
+        // The target of an INSERT is no table factor; the other writes' targets are.
+        if let Statement::Insert(insert) = statement {
+            if let TableObject::TableName(name) = &insert.table {
+                self.table(name, insert.table_alias.as_ref().map(|alias| &alias.alias));
+            }
         }
         for target in names::write_targets(statement) {
             let Some(name) = Name::from_object(target) else {
@@ -377,6 +403,10 @@ impl Visitor for Walker {
                 ..
             }
             | TableFactor::Function { name, .. } => self.function(name),
+            TableFactor::Table { name, alias, .. } => {
+                self.table(name, alias.as_ref().map(|alias| &alias.name));
+                ControlFlow::Continue(())
+            }
             _ => ControlFlow::Continue(()),
         }
     }

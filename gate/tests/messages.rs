@@ -39,99 +39,99 @@ fn postgres_names_what_inside_needs_the_tier() {
             // Data-modifying CTEs.
             (
                 "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs the write tier",
             ),
             (
                 "WITH i AS (INSERT INTO t VALUES (1) RETURNING id) SELECT * FROM i",
-                "statement 1 (WITH … SELECT) contains an INSERT (in CTE `i`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains an INSERT (in CTE `i`), which needs the write tier",
             ),
             (
                 "WITH a AS (SELECT 1), u AS (UPDATE t SET n = 1 RETURNING *) SELECT * FROM a, u",
-                "statement 1 (WITH … SELECT) contains an UPDATE (in CTE `u`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains an UPDATE (in CTE `u`), which needs the write tier",
             ),
             // The innermost CTE is named.
             (
                 "WITH outer_cte AS (WITH inner_cte AS (DELETE FROM t RETURNING *) SELECT * FROM inner_cte) SELECT * FROM outer_cte",
-                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `inner_cte`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `inner_cte`), which needs the write tier",
             ),
             // Quoted names keep their spelling.
             (
                 "WITH \"Gone Rows\" AS (DELETE FROM t RETURNING *) SELECT * FROM \"Gone Rows\"",
-                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `Gone Rows`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `Gone Rows`), which needs the write tier",
             ),
             // EXPLAIN ANALYZE runs its statement, in either spelling.
             (
                 "EXPLAIN ANALYZE DELETE FROM t",
-                "statement 1 (EXPLAIN ANALYZE) runs a DELETE, which needs --allow-write",
+                "statement 1 (EXPLAIN ANALYZE) runs a DELETE, which needs the write tier",
             ),
             (
                 "EXPLAIN (ANALYZE, FORMAT JSON) WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-                "statement 1 (EXPLAIN ANALYZE) runs a DELETE (in CTE `d`), which needs --allow-write",
+                "statement 1 (EXPLAIN ANALYZE) runs a DELETE (in CTE `d`), which needs the write tier",
             ),
             (
                 "EXPLAIN ANALYZE CREATE TABLE t2 AS SELECT 1",
-                "statement 1 (EXPLAIN ANALYZE) runs a CREATE TABLE, which needs --allow-ddl",
+                "statement 1 (EXPLAIN ANALYZE) runs a CREATE TABLE, which needs the ddl tier",
             ),
             (
                 "EXPLAIN ANALYZE SELECT nextval('s')",
-                "statement 1 (EXPLAIN ANALYZE) calls nextval(), which needs --allow-write",
+                "statement 1 (EXPLAIN ANALYZE) calls nextval(), which needs the write tier",
             ),
             // Functions with side effects, by name.
             (
                 "SELECT nextval('orders_id_seq')",
-                "statement 1 (SELECT) calls nextval(), which needs --allow-write",
+                "statement 1 (SELECT) calls nextval(), which needs the write tier",
             ),
             (
                 "WITH s AS (SELECT pg_catalog.setval('orders_id_seq', 42)) SELECT * FROM s",
-                "statement 1 (WITH … SELECT) calls setval() (in CTE `s`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) calls setval() (in CTE `s`), which needs the write tier",
             ),
             (
                 "SELECT * FROM t WHERE id IN (SELECT nextval('s'))",
-                "statement 1 (SELECT) calls nextval(), which needs --allow-write",
+                "statement 1 (SELECT) calls nextval(), which needs the write tier",
             ),
             // Row locks, also in the spellings the gate rewrites.
             (
                 "SELECT * FROM t FOR UPDATE",
-                "statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs --allow-write",
+                "statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs the write tier",
             ),
             (
                 "SELECT * FROM t FOR NO KEY UPDATE SKIP LOCKED",
-                "statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs --allow-write",
+                "statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs the write tier",
             ),
             (
                 "WITH l AS (SELECT * FROM t FOR KEY SHARE) SELECT * FROM l",
-                "statement 1 (WITH … SELECT) takes row locks with FOR UPDATE or FOR SHARE (in CTE `l`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) takes row locks with FOR UPDATE or FOR SHARE (in CTE `l`), which needs the write tier",
             ),
             // SELECT … INTO creates a table.
             (
                 "SELECT * INTO copy_of_t FROM t",
-                "statement 1 (SELECT INTO) creates a new table, which needs --allow-ddl",
+                "statement 1 (SELECT INTO) creates a new table, which needs the ddl tier",
             ),
             (
                 "EXPLAIN ANALYZE SELECT * INTO copy_of_t FROM t",
-                "statement 1 (EXPLAIN ANALYZE) runs a SELECT … INTO, which needs --allow-ddl",
+                "statement 1 (EXPLAIN ANALYZE) runs a SELECT … INTO, which needs the ddl tier",
             ),
             // The first thing that reaches the statement's tier is named, not a lower one.
             (
                 "WITH d AS (DELETE FROM t RETURNING *) SELECT * INTO copy_of_d FROM d",
-                "statement 1 (WITH … SELECT INTO) creates a new table, which needs --allow-ddl",
+                "statement 1 (WITH … SELECT INTO) creates a new table, which needs the ddl tier",
             ),
             // In a later statement.
             (
                 "SELECT 1; WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-                "statement 2 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write",
+                "statement 2 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs the write tier",
             ),
             // Where the statement's own kind needs the tier, the message stays short.
-            ("DELETE FROM t", "statement 1 (DELETE) needs --allow-write"),
+            ("DELETE FROM t", "statement 1 (DELETE) needs the write tier"),
             (
                 "WITH old AS (SELECT id FROM t) DELETE FROM t USING old WHERE t.id = old.id",
-                "statement 1 (WITH … DELETE) needs --allow-write",
+                "statement 1 (WITH … DELETE) needs the write tier",
             ),
             (
                 "INSERT INTO t SELECT nextval('s') FROM u FOR UPDATE",
-                "statement 1 (INSERT) needs --allow-write",
+                "statement 1 (INSERT) needs the write tier",
             ),
-            ("CREATE TABLE t2 (a int)", "statement 1 (CREATE TABLE) needs --allow-ddl"),
+            ("CREATE TABLE t2 (a int)", "statement 1 (CREATE TABLE) needs the ddl tier"),
             // Refusals name the function or relation, and the CTE it is in.
             (
                 "WITH l AS (SELECT pg_advisory_lock(1)) SELECT * FROM l",
@@ -154,11 +154,11 @@ fn a_grant_below_the_cause_names_it_and_a_write_grant_names_the_ddl_part() {
     let sql = "INSERT INTO t SELECT * INTO copy_of_u FROM u";
     assert_eq!(
         message(sql, Dialect::PostgreSql, Tier::Write),
-        "statement 1 (INSERT) contains a SELECT … INTO, which needs --allow-ddl"
+        "statement 1 (INSERT) contains a SELECT … INTO, which needs the ddl tier"
     );
     assert_eq!(
         message(sql, Dialect::PostgreSql, Tier::Read),
-        "statement 1 (INSERT) contains a SELECT … INTO, which needs --allow-ddl"
+        "statement 1 (INSERT) contains a SELECT … INTO, which needs the ddl tier"
     );
     // A write grant is enough for a CTE that deletes: nothing to say.
     let sql = "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d";
@@ -213,33 +213,33 @@ fn mysql_names_what_inside_needs_the_tier() {
             // MariaDB sequences.
             (
                 "SELECT NEXTVAL(order_seq)",
-                "statement 1 (SELECT) calls NEXTVAL(), which needs --allow-write",
+                "statement 1 (SELECT) calls NEXTVAL(), which needs the write tier",
             ),
             (
                 "SELECT SETVAL(order_seq, 100)",
-                "statement 1 (SELECT) calls SETVAL(), which needs --allow-write",
+                "statement 1 (SELECT) calls SETVAL(), which needs the write tier",
             ),
             (
                 "SELECT * FROM users WHERE id = 1 FOR UPDATE",
-                "statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs --allow-write",
+                "statement 1 (SELECT) takes row locks with FOR UPDATE or FOR SHARE, which needs the write tier",
             ),
             (
                 "SELECT * FROM users LOCK IN SHARE MODE",
-                "statement 1 (SELECT) takes row locks with LOCK IN SHARE MODE, which needs --allow-write",
+                "statement 1 (SELECT) takes row locks with LOCK IN SHARE MODE, which needs the write tier",
             ),
             (
                 "EXPLAIN ANALYZE DELETE FROM users",
-                "statement 1 (EXPLAIN ANALYZE) runs a DELETE, which needs --allow-write",
+                "statement 1 (EXPLAIN ANALYZE) runs a DELETE, which needs the write tier",
             ),
             (
                 "EXPLAIN ANALYZE REPLACE INTO users VALUES (1, 'a', 2)",
-                "statement 1 (EXPLAIN ANALYZE) runs a REPLACE, which needs --allow-write",
+                "statement 1 (EXPLAIN ANALYZE) runs a REPLACE, which needs the write tier",
             ),
             (
                 "WITH d AS (SELECT * FROM users FOR UPDATE) SELECT * FROM d",
-                "statement 1 (WITH … SELECT) takes row locks with FOR UPDATE or FOR SHARE (in CTE `d`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) takes row locks with FOR UPDATE or FOR SHARE (in CTE `d`), which needs the write tier",
             ),
-            ("INSERT INTO users SELECT * FROM users", "statement 1 (INSERT) needs --allow-write"),
+            ("INSERT INTO users SELECT * FROM users", "statement 1 (INSERT) needs the write tier"),
             (
                 "WITH g AS (SELECT GET_LOCK('app', 10)) SELECT * FROM g",
                 "WITH … SELECT is refused: GET_LOCK() (in CTE `g`): it takes or inspects locks that outlive the statement and can block other sessions (statement 1, line 1, column 1)",
@@ -259,15 +259,15 @@ fn sqlite_names_what_inside_needs_the_tier() {
         &[
             (
                 "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains a DELETE (in CTE `d`), which needs the write tier",
             ),
             (
                 "WITH u AS (UPDATE t SET n = n + 1 RETURNING n) SELECT max(n) FROM u",
-                "statement 1 (WITH … SELECT) contains an UPDATE (in CTE `u`), which needs --allow-write",
+                "statement 1 (WITH … SELECT) contains an UPDATE (in CTE `u`), which needs the write tier",
             ),
             (
                 "WITH recent AS (SELECT id FROM t) DELETE FROM t WHERE id IN (SELECT id FROM recent)",
-                "statement 1 (WITH … DELETE) needs --allow-write",
+                "statement 1 (WITH … DELETE) needs the write tier",
             ),
             (
                 "WITH x AS (SELECT readfile('/etc/passwd') AS body) SELECT * FROM x",

@@ -183,13 +183,13 @@ fn messages_say_what_to_do() {
     let error = check("SELECT 1; DELETE FROM t", Dialect::Sqlite, Tier::Read).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "statement 2 (DELETE) needs --allow-write"
+        "statement 2 (DELETE) needs the write tier"
     );
     assert_eq!(error.code(), "CAPABILITY_VIOLATION");
     let error = check("DROP TABLE t", Dialect::Sqlite, Tier::Write).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "statement 1 (DROP TABLE) needs --allow-ddl"
+        "statement 1 (DROP TABLE) needs the ddl tier"
     );
     let error = check("BEGIN", Dialect::PostgreSql, Tier::Ddl).unwrap_err();
     assert!(
@@ -242,9 +242,6 @@ fn tier_and_dialect_names() {
     assert_eq!(Tier::Read.as_str(), "read");
     assert_eq!(Tier::Write.as_str(), "write");
     assert_eq!(Tier::Ddl.as_str(), "ddl");
-    assert_eq!(Tier::Read.flag(), None);
-    assert_eq!(Tier::Write.flag(), Some("--allow-write"));
-    assert_eq!(Tier::Ddl.flag(), Some("--allow-ddl"));
     assert!(Tier::Read < Tier::Write && Tier::Write < Tier::Ddl);
     for (name, dialect) in [
         ("sqlite", Dialect::Sqlite),

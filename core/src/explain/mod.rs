@@ -7,14 +7,14 @@
 //! are read into [`tree::PlanNode`]s. See `docs/EXPLAIN.md` for the output.
 
 mod mysql;
-mod names;
 mod postgres;
+mod relations;
 mod sqlite;
 mod tree;
 
 use std::time::Instant;
 
-use plenum_gate::{Dialect, Statement, Tier};
+use plenum_gate::{Dialect, GateError, Statement, Tier};
 use serde_json::value::RawValue;
 
 use crate::error::{ErrorCode, Failure};
@@ -27,7 +27,7 @@ use crate::request::QueryRequest;
 use crate::session::open_session;
 use crate::words::option;
 
-use names::Names;
+use relations::Tables;
 
 /// Plan rows read at most (SQLite writes one row per plan step).
 const PLAN_MAX_ROWS: u64 = 10_000;
@@ -182,8 +182,8 @@ pub fn explain(
     let rows = tree::parse_rows(&rows_json)?;
     let tree = match format {
         Format::Postgres => postgres::plan(&rows)?,
-        Format::Mysql => mysql::plan(&rows, &Names::scan(&statement.sql, true, true))?,
-        Format::Sqlite => sqlite::plan(&rows, &Names::scan(&statement.sql, false, false))?,
+        Format::Mysql => mysql::plan(&rows, &Tables(&statement.tables))?,
+        Format::Sqlite => sqlite::plan(&rows, &Tables(&statement.tables))?,
     };
     let data = ExplainData {
         plan: tree,
@@ -229,7 +229,7 @@ fn wrap_checked(
 ) -> Result<Statement, Failure> {
     let sql = format.wrap(&statement.sql);
     let statements = plenum_gate::check(&sql, dialect, Tier::Read).map_err(|error| {
-        if error.code() == "PARSE_ERROR" {
+        if matches!(error, GateError::Parse { .. } | GateError::Empty) {
             Failure::invalid_input(format!(
                 "{} cannot be explained on this engine: {error}",
                 statement.kind

@@ -16,12 +16,12 @@
 //!   `cost_info.query_cost` / `cost_info.prefix_cost` (MySQL) the cost; the rest goes to
 //!   `detail` in document order.
 
-use super::names::Names;
+use super::relations::Tables;
 use super::tree::{document, Detail, Json, PlanNode};
 use crate::error::Failure;
 
 /// The plan tree from the rows of `EXPLAIN FORMAT=JSON …`.
-pub fn plan(rows: &[Vec<Json>], names: &Names) -> Result<PlanNode, Failure> {
+pub fn plan(rows: &[Vec<Json>], tables: &Tables<'_>) -> Result<PlanNode, Failure> {
     let [row] = rows else {
         return Err(Failure::plugin(format!(
             "the server returned {} rows for EXPLAIN FORMAT=JSON; one was expected",
@@ -37,14 +37,14 @@ pub fn plan(rows: &[Vec<Json>], names: &Names) -> Result<PlanNode, Failure> {
     };
     // The usual document is `{"query_block": {…}}`: that block is the root.
     if let [(key, value @ Json::Object(_))] = fields.as_slice() {
-        return Ok(node(key, value, &[], names));
+        return Ok(node(key, value, &[], tables));
     }
-    Ok(node("QUERY", &document, &[], names))
+    Ok(node("QUERY", &document, &[], tables))
 }
 
 /// The node named `name` for `value` (an object), with `inherited` flat fields of the array
 /// element that wrapped it.
-fn node(name: &str, value: &Json, inherited: &[(String, Json)], names: &Names) -> PlanNode {
+fn node(name: &str, value: &Json, inherited: &[(String, Json)], tables: &Tables<'_>) -> PlanNode {
     let mut node = PlanNode::named(name);
     let mut detail = Detail::default();
     let empty = Vec::new();
@@ -65,20 +65,20 @@ fn node(name: &str, value: &Json, inherited: &[(String, Json)], names: &Names) -
                     }
                 }
             }
-            Json::Object(_) => node.children.push(self::node(key, value, &[], names)),
+            Json::Object(_) => node.children.push(self::node(key, value, &[], tables)),
             Json::Array(items) if !value.is_flat() => {
                 let mut list = PlanNode::named(key.as_str());
                 let mut list_detail = Detail::default();
                 for item in items {
                     match item {
-                        Json::Object(_) => list.children.push(element(key, item, names)),
+                        Json::Object(_) => list.children.push(element(key, item, tables)),
                         scalar => list_detail.push_text(scalar.to_string()),
                     }
                 }
                 list.detail = list_detail.finish();
                 node.children.push(list);
             }
-            flat => describe(&mut node, &mut detail, key, flat, names),
+            flat => describe(&mut node, &mut detail, key, flat, tables),
         }
     }
     node.detail = detail.finish();
@@ -87,7 +87,7 @@ fn node(name: &str, value: &Json, inherited: &[(String, Json)], names: &Names) -
 
 /// One element of an array of objects: `{"table": {…}}` (with perhaps flat fields beside
 /// it) is the node `table`; anything else is a node named by the array's key.
-fn element(array_key: &str, item: &Json, names: &Names) -> PlanNode {
+fn element(array_key: &str, item: &Json, tables: &Tables<'_>) -> PlanNode {
     let Json::Object(fields) = item else {
         return PlanNode::named(array_key);
     };
@@ -100,9 +100,9 @@ fn element(array_key: &str, item: &Json, names: &Names) -> PlanNode {
             .filter(|(other, _)| other != key)
             .cloned()
             .collect();
-        return node(key, value, &flat, names);
+        return node(key, value, &flat, tables);
     }
-    node(array_key, item, &[], names)
+    node(array_key, item, &[], tables)
 }
 
 /// Whether an object describes its node rather than being one: MySQL's `cost_info`, made
@@ -113,10 +113,16 @@ fn is_attributes(key: &str, value: &Json) -> bool {
 }
 
 /// Applies one flat field to `node`.
-fn describe(node: &mut PlanNode, detail: &mut Detail, key: &str, value: &Json, names: &Names) {
+fn describe(
+    node: &mut PlanNode,
+    detail: &mut Detail,
+    key: &str,
+    value: &Json,
+    tables: &Tables<'_>,
+) {
     match (key, value) {
         ("table_name", Json::String(name)) if node.relation.is_none() && !name.starts_with('<') => {
-            let resolved = names.resolve(name);
+            let resolved = tables.resolve(name);
             node.relation = resolved.relation;
             node.alias = resolved.alias;
         }
@@ -142,8 +148,8 @@ mod tests {
         vec![vec![Json::String(captured.to_owned())]]
     }
 
-    fn plain() -> Names {
-        Names::default()
+    fn plain() -> Tables<'static> {
+        Tables::default()
     }
 
     /// Node names from the root down, depth-first, with their relations.
@@ -190,8 +196,9 @@ mod tests {
     #[test]
     fn join_names_both_tables_through_their_aliases() {
         let sql = "SELECT u.name, o.total FROM xpl_users u JOIN xpl_orders o ON o.user_id = u.id WHERE o.total > 10";
-        let names = Names::scan(sql, true, true);
-        let root = plan(&rows(JOIN), &names).expect("plan");
+        let statements =
+            plenum_gate::classify(sql, plenum_gate::Dialect::MySql).expect("classifies");
+        let root = plan(&rows(JOIN), &Tables(&statements[0].tables)).expect("plan");
         assert_eq!(
             outline_of(&root),
             [

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::names::Names;
+use super::relations::Tables;
 use super::tree::{Json, PlanNode, MAX_DEPTH};
 use crate::error::{ErrorCode, Failure};
 
@@ -43,7 +43,7 @@ const OPERATIONS: &[&str] = &[
 
 /// The plan tree from the rows of `EXPLAIN QUERY PLAN …`: a node `QUERY` whose children are
 /// the top-level rows.
-pub fn plan(rows: &[Vec<Json>], names: &Names) -> Result<PlanNode, Failure> {
+pub fn plan(rows: &[Vec<Json>], tables: &Tables<'_>) -> Result<PlanNode, Failure> {
     // (id, parent, node) in SQLite's order, which lists a parent before its children.
     let mut entries: Vec<(i64, i64, PlanNode)> = Vec::with_capacity(rows.len());
     for row in rows {
@@ -60,7 +60,7 @@ pub fn plan(rows: &[Vec<Json>], names: &Names) -> Result<PlanNode, Failure> {
                 "an EXPLAIN QUERY PLAN row is not (id, parent, notused, detail)",
             ));
         };
-        entries.push((id, parent, node(detail, names)));
+        entries.push((id, parent, node(detail, tables)));
     }
     // Each row's parent is the latest earlier row with that id; a row whose parent is
     // unknown hangs from the root. Rows list a parent before its children, so walking them
@@ -102,7 +102,7 @@ pub fn plan(rows: &[Vec<Json>], names: &Names) -> Result<PlanNode, Failure> {
 }
 
 /// One row's node: the operation, the table and index it names, and the whole text.
-fn node(detail: &str, names: &Names) -> PlanNode {
+fn node(detail: &str, tables: &Tables<'_>) -> PlanNode {
     let operation = OPERATIONS
         .iter()
         .find(|operation| {
@@ -124,7 +124,7 @@ fn node(detail: &str, names: &Names) -> PlanNode {
     };
     // A subquery without a name is written `(subquery-2)`, `(join-3)`: not a relation.
     if let Some(reported) = reported.filter(|name| !name.is_empty() && !name.starts_with('(')) {
-        let resolved = names.resolve(reported);
+        let resolved = tables.resolve(reported);
         node.relation = resolved.relation;
         node.alias = resolved.alias;
     }
@@ -188,7 +188,9 @@ mod tests {
     }
 
     fn outline_of(rows: &[Vec<Json>], sql: &str) -> Vec<String> {
-        let root = plan(rows, &Names::scan(sql, false, false)).expect("plan");
+        let statements =
+            plenum_gate::classify(sql, plenum_gate::Dialect::Sqlite).expect("classifies");
+        let root = plan(rows, &Tables(&statements[0].tables)).expect("plan");
         assert!(root
             .children
             .iter()
@@ -443,7 +445,7 @@ mod tests {
             row(4, 0, 0, "SCAN t VIRTUAL TABLE INDEX 0:"),
             row(5, 0, 0, "BLOOM FILTER ON t (a=?)"),
         ];
-        let root = plan(&rows, &Names::default()).expect("plan");
+        let root = plan(&rows, &Tables::default()).expect("plan");
         assert_eq!(root.children[0].relation, None);
         assert_eq!(root.children[1].node, "SOMETHING");
         assert_eq!(
@@ -452,15 +454,15 @@ mod tests {
         );
         assert_eq!(root.children[2].relation.as_deref(), Some("t"));
         assert_eq!(root.children[3].relation.as_deref(), Some("t"));
-        assert!(plan(&[vec![Json::Null]], &Names::default()).is_err());
+        assert!(plan(&[vec![Json::Null]], &Tables::default()).is_err());
     }
 
     #[test]
     fn depth_is_bounded() {
         let rows: Vec<_> = (1..=200).map(|id| row(id, id - 1, 0, "SCAN t")).collect();
-        let failure = plan(&rows, &Names::default()).expect_err("too deep");
+        let failure = plan(&rows, &Tables::default()).expect_err("too deep");
         assert_eq!(failure.code, ErrorCode::QueryFailed);
         let rows: Vec<_> = (1..=100).map(|id| row(id, id - 1, 0, "SCAN t")).collect();
-        assert!(plan(&rows, &Names::default()).is_ok());
+        assert!(plan(&rows, &Tables::default()).is_ok());
     }
 }

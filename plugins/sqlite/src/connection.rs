@@ -56,7 +56,7 @@ impl SqliteConnection {
         let path = Path::new(file);
         if access < AccessMode::Ddl && !path.exists() {
             return Err(PluginError::connection(format!(
-                "database file does not exist: {file} (a new database is created only with --allow-ddl)"
+                "database file does not exist: {file} (only a session in the ddl tier creates a new database)"
             )));
         }
         if path.is_dir() {

@@ -52,7 +52,9 @@ impl Plugin for SqlitePlugin {
 
     fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>> {
         let file = params.file.as_ref().into_option().ok_or_else(|| {
-            PluginError::connection("the sqlite engine needs a database file (--file)")
+            PluginError::connection(
+                "the sqlite engine needs a database file (the `file` connection parameter)",
+            )
         })?;
         let max_memory = params
             .option("max_memory_bytes")
