@@ -15,8 +15,6 @@
 //! With `PLENUM_TESTPLUGIN_BAD_INFO=1` its description is not valid UTF-8; with
 //! `PLENUM_TESTPLUGIN_INFO=print` its `info` prints to stdout, with `=exit` it calls `exit(0)`.
 // `unsafe` only in `raw`, which makes strings that are not UTF-8 on purpose.
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
