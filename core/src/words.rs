@@ -23,7 +23,7 @@ pub enum Term<'a> {
     Hint(&'a str),
 }
 
-/// A reference to the option `name` (snake_case, as [`crate::options`] declares it).
+/// A reference to the option `name`, in snake_case (`allow_write` for `--allow-write`).
 pub fn option(name: &str) -> String {
     format!("{OPEN}{name}{CLOSE}")
 }
@@ -81,8 +81,15 @@ mod tests {
 
     #[test]
     fn references_are_worded_and_other_text_kept() {
-        let text = format!("pass {} or see {}.", option("allow_write"), hint("list_tables"));
-        assert_eq!(render(&text, &cli), "pass --allow-write or see <list_tables>.");
+        let text = format!(
+            "pass {} or see {}.",
+            option("allow_write"),
+            hint("list_tables")
+        );
+        assert_eq!(
+            render(&text, &cli),
+            "pass --allow-write or see <list_tables>."
+        );
         assert!(matches!(render("plain", &cli), Cow::Borrowed("plain")));
     }
 

@@ -186,7 +186,7 @@ extern "C" fn load_probe() -> RootModuleResult {
     __call_root_module_loader(probe_module)
 }
 
-/// The root module abi_stable looks for, built by [`probe_module`] instead of
+/// The root module abi_stable looks for, built by `probe_module` instead of
 /// `export_plugin!`'s constructor.
 #[allow(unsafe_code)] // `no_mangle` export and `from_constructor`, as `export_plugin!` does.
 #[no_mangle]

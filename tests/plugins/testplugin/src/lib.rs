@@ -8,7 +8,7 @@
 //! * `test-hang`: sleeps forever in `execute` and ignores cancel.
 //! * `test-liar`: declares one column and returns rows of two.
 //! * `test-connect-panic`: panics inside `connect`.
-//! * the engines of [`hostile::ENGINES`]: one misbehaviour each (printing, hanging in
+//! * the engines of `hostile::ENGINES`: one misbehaviour each (printing, hanging in
 //!   `cancel()` or in the close, panicking in a `Drop`, `exit`, secrets in side fields, strings
 //!   that are not UTF-8, values and lists beyond every limit).
 //!
