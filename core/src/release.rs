@@ -4,7 +4,7 @@
 //! In the CLI the drops wait until the envelope is out ([`after_answer`]) and get a bounded
 //! time there; a close that does not finish in it is abandoned as the process exits with the
 //! envelope's code. In `plenum mcp` each drop runs on a thread of its own, and at most
-//! [`MAX_CLOSE_THREADS`] of them at once: past that, the value is leaked rather than letting
+//! `MAX_CLOSE_THREADS` of them at once: past that, the value is leaked rather than letting
 //! a plugin that never closes take threads without bound.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

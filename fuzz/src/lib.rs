@@ -1,36 +1,14 @@
 //! What the fuzz targets exercise, with the properties each input must keep.
 //!
-//! The gate is a library and is called directly. The DSN parser and the config-file parser live
-//! in the `plenum` binary crate, which no other crate can depend on, so their source files (and
-//! the few host modules they use) are compiled here from the host's own files with `#[path]`:
-//! the code under test is the host's code, byte for byte. When the host exposes these parsers
-//! from a library target, replace the `#[path]` modules with a dependency on it.
+//! Each target calls the code under test through its crate: the gate (`plenum-gate`), the DSN
+//! and saved-connection parsers and the sanitizer (`plenum-core`), and the MCP server's
+//! JSON-RPC envelope check (`plenum`'s `mcp::jsonrpc`).
+// Its own workspace (see Cargo.toml), so it does not take the main workspace's lints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../host/src/capability.rs"]
-mod capability;
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../host/src/connection/mod.rs"]
-mod connection;
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../host/src/error.rs"]
-mod error;
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../host/src/mcp/jsonrpc.rs"]
-mod mcp_jsonrpc;
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../host/src/sanitize.rs"]
-mod sanitize;
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../host/src/saved/store.rs"]
-mod saved_store;
-/// The host's `saved` module, as far as the parsers use it.
-mod saved {
-    pub(crate) use super::saved_store as store;
-}
-
+use plenum::mcp::jsonrpc;
+use plenum_core::{connection, sanitize, saved};
 use plenum_gate::{check, classify, Dialect, Tier};
 use sanitize::Sanitizer;
 use secrecy::ExposeSecret;
@@ -95,7 +73,7 @@ pub fn gate(data: &[u8], dialect: Dialect) {
 /// * a request that passes has `"jsonrpc": "2.0"`, a string or 64-bit integer id and a method
 ///   the server offers; anything else that passes is a response.
 pub fn mcp_message(data: &[u8]) {
-    use mcp_jsonrpc::{triage, Triage, OFFERED_METHODS};
+    use jsonrpc::{triage, Triage, OFFERED_METHODS};
     use serde_json::Value as Json;
     let Ok(value) = serde_json::from_slice::<Json>(data) else {
         return;

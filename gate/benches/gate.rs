@@ -6,7 +6,6 @@
 //! ```sh
 //! taskset -c 0 cargo bench -p plenum-gate --bench gate
 //! ```
-#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 

@@ -2,9 +2,6 @@
 //! unless a human-set ceiling and the caller's flags allow more.
 //!
 //! See `docs/ARCHITECTURE.md` for the map of this crate.
-// `unsafe` only in `output::stdio` (the private stdout and the exit guard), which says why.
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 use plenum::cli;
 

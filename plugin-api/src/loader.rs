@@ -11,6 +11,10 @@
 //! When a minor version appends a field, freeze the previous version's root module here (as
 //! [`v1_0`] freezes 1.0 and [`v1_1`] 1.1) and check libraries of that minor version against
 //! it; the same for methods appended to a trait object ([`v1_1_connection`]).
+//!
+//! [`v1_0`]: crate::loader::v1_0
+//! [`v1_1`]: crate::loader::v1_1
+//! [`v1_1_connection`]: crate::loader::v1_1_connection
 // abi_stable's derive expands to `unsafe` code and impls inside consts.
 #![allow(unsafe_code, non_local_definitions)]
 

@@ -4,7 +4,6 @@
 //!
 //! Each test creates its own database and drops it afterwards. Skipped with a notice when the
 //! plugin is missing or the server is unreachable; under `CI=true` an unreachable server fails.
-#![forbid(unsafe_code)]
 
 mod live_support;
 

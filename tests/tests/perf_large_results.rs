@@ -3,7 +3,6 @@
 //! stdout past 1 MiB. Every row must arrive once, in order, with its values, whether the
 //! result is whole or cut by a limit in the middle of a chunk. (How fast is measured by
 //! `bench/run.sh`, not here.)
-#![forbid(unsafe_code)]
 
 use plenum_e2e::{
     engine_available, mysql_url, postgres_url, server_available, Plenum, SqliteFixture,

@@ -3,7 +3,6 @@
 //! outcome (files on the server's machine, rows, the catalog), for a superuser and for an
 //! ordinary login; the privilege report before and after the least-privilege SQL of
 //! docs/CONNECTIONS.md; and every built-in function of the server classified by the gate.
-#![forbid(unsafe_code)]
 
 mod live_support;
 mod mcp_support;

@@ -1,5 +1,5 @@
 //! Turning a saved connection, a DSN and flags into the parameters a plugin opens a session
-//! with ([`resolve`]). Secrets stay in [`SecretString`] until the moment they cross to the
+//! with ([`resolve()`]). Secrets stay in [`SecretString`] until the moment they cross to the
 //! plugin, and every secret resolved here is handed to the request's [`Sanitizer`].
 
 mod dsn;
@@ -150,7 +150,7 @@ pub fn absolute_file(path: &std::path::Path) -> Result<PathBuf, Failure> {
 
 impl ConnectionSpec {
     /// The target that a DSN and flags alone describe; `--connection` and the saved
-    /// connections are not consulted (commands use [`resolve`]). Flags override the DSN.
+    /// connections are not consulted (commands use [`resolve()`]). Flags override the DSN.
     pub fn from_args(args: &ConnectionArgs, sanitizer: &mut Sanitizer) -> Result<Self, Failure> {
         let mut spec = match &args.dsn {
             Some(dsn) => {

@@ -4,7 +4,7 @@
 //! The statement is wrapped in the engine's plan-only form (`EXPLAIN (FORMAT JSON)` on
 //! PostgreSQL, `EXPLAIN FORMAT=JSON` on MySQL/MariaDB, `EXPLAIN QUERY PLAN` on SQLite; never
 //! `ANALYZE`), the wrapped text goes through the gate again, and the rows the engine returns
-//! are read into [`tree::PlanNode`]s. See `docs/EXPLAIN.md` for the output.
+//! are read into a tree of `PlanNode`s. See `docs/EXPLAIN.md` for the output.
 
 mod mysql;
 mod postgres;

@@ -2,7 +2,7 @@
 //!
 //! Discovery looks in a small fixed search path (never the current directory). Loading a
 //! library runs its code, so every library is first judged from the file system alone
-//! ([`trust`]: path, permissions, manifest, sha256, allow-list), then loaded on a thread with a
+//! (`trust`: path, permissions, manifest, sha256, allow-list), then loaded on a thread with a
 //! time limit, then checked against its manifest. The registry loads only what a command
 //! needs: for `--engine X` the libraries whose manifest or file name mentions X first, then
 //! the rest until one serves X.

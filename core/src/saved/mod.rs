@@ -1,6 +1,6 @@
 //! `plenum connect`: save, list, remove and test named connections, and pick the project's
 //! default. The files and their format are in [`store`]; how a command uses a saved
-//! connection is in [`crate::connection::resolve`].
+//! connection is in [`crate::connection::resolve()`].
 
 mod save;
 pub mod store;

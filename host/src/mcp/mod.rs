@@ -14,7 +14,7 @@
 mod arguments;
 mod calls;
 mod http;
-mod jsonrpc;
+pub mod jsonrpc;
 mod log;
 mod server;
 mod settings;

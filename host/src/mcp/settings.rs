@@ -80,7 +80,7 @@ impl Settings {
     /// When the client cancels the request (`notifications/cancelled`, which `rmcp` turns into
     /// `context.ct`), work that has not started never starts, and running work is stopped
     /// through its watchdog, as at its timeout: the statement is cancelled on the server and
-    /// rolled back. The call still waits (at most [`CANCEL_WAIT`]) for the work to end; `rmcp`
+    /// rolled back. The call still waits (at most `CANCEL_WAIT`) for the work to end; `rmcp`
     /// then drops the answer, as the protocol wants for a cancelled request.
     pub async fn run_blocking<F>(
         &self,

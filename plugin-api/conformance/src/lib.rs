@@ -36,8 +36,6 @@
 //! target.type_probes = vec![TypeProbe::new("SELECT 42", vec![api::Value::Int(42)])];
 //! plenum_plugin_conformance::run(&target).assert_passed();
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 mod checks;
 mod session;

@@ -50,8 +50,6 @@
 //!   `max_recursive_iterations` becomes an error instead of a short result.
 //!
 //! Other engine-specific connection options (`ConnectParams::options`) are not used.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 mod cancel;
 mod cursor;

@@ -23,8 +23,6 @@
 //!
 //! Results are decoded from the binary wire format by type; see [`decode`] for the mapping.
 //! Types without a decoder here are cast to `text` by the server (see [`statement`]).
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 use plenum_plugin_api::{
     Capabilities, ConnectParams, Connection, Plugin, PluginInfo, PluginResult,

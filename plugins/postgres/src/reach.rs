@@ -4,7 +4,7 @@
 //! Judgements made here (the host decides with them):
 //! * a routine is `system` when it lives in `pg_catalog` or `information_schema`, or belongs
 //!   to an extension installed from the server's packages that cannot reach past the
-//!   session; members of extensions that can ([`OUTREACHING_EXTENSIONS`]) are user code;
+//!   session; members of extensions that can (`OUTREACHING_EXTENSIONS`, below) are user code;
 //! * a login "escapes" when code it runs could act outside the session: superuser,
 //!   CREATEROLE (it can grant itself the server-file roles), REPLICATION, membership in
 //!   `pg_execute_server_program`, `pg_read_server_files`, `pg_write_server_files`,

@@ -43,7 +43,7 @@ pub struct OpenStatement {
     portal: Portal,
 }
 
-/// Rows read by one [`OpenStatement::fetch`] call.
+/// The rows read for one fetch, by one or more [`OpenStatement::read`] calls.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
     /// The values, row-major.

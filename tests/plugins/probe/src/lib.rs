@@ -12,8 +12,6 @@
 //!
 //! Exporting a root module by hand and registering a loader initialiser need `unsafe`
 //! attributes; they are allowed on exactly those items.
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 use std::io::Write;
 
@@ -188,7 +186,7 @@ extern "C" fn load_probe() -> RootModuleResult {
     __call_root_module_loader(probe_module)
 }
 
-/// The root module abi_stable looks for, built by [`probe_module`] instead of
+/// The root module abi_stable looks for, built by `probe_module` instead of
 /// `export_plugin!`'s constructor.
 #[allow(unsafe_code)] // `no_mangle` export and `from_constructor`, as `export_plugin!` does.
 #[no_mangle]

@@ -8,15 +8,13 @@
 //! * `test-hang`: sleeps forever in `execute` and ignores cancel.
 //! * `test-liar`: declares one column and returns rows of two.
 //! * `test-connect-panic`: panics inside `connect`.
-//! * the engines of [`hostile::ENGINES`]: one misbehaviour each (printing, hanging in
+//! * the engines of `hostile::ENGINES`: one misbehaviour each (printing, hanging in
 //!   `cancel()` or in the close, panicking in a `Drop`, `exit`, secrets in side fields, strings
 //!   that are not UTF-8, values and lists beyond every limit).
 //!
 //! With `PLENUM_TESTPLUGIN_BAD_INFO=1` its description is not valid UTF-8; with
 //! `PLENUM_TESTPLUGIN_INFO=print` its `info` prints to stdout, with `=exit` it calls `exit(0)`.
 // `unsafe` only in `raw`, which makes strings that are not UTF-8 on purpose.
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
