@@ -11,6 +11,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod introspect;
+pub mod limits;
 pub mod options;
 pub mod output;
 pub mod params;

@@ -8,7 +8,7 @@
 #![warn(missing_docs)]
 
 use plenum::mcp::jsonrpc;
-use plenum_core::{connection, sanitize, saved};
+use plenum_core::{connection, sanitize};
 use plenum_gate::{check, classify, Dialect, Tier};
 use sanitize::Sanitizer;
 use secrecy::ExposeSecret;
@@ -170,7 +170,7 @@ fn passwords_in(value: &serde_json::Value, found: &mut Vec<String>) {
 /// host prints it, never holds a stored password.
 pub fn config(data: &[u8]) {
     let mut sanitizer = Sanitizer::new();
-    let parsed = saved::store::parse_config(data, &mut sanitizer);
+    let parsed = connection::store::parse_config(data, &mut sanitizer);
     if let Err(message) = parsed {
         let mut passwords = Vec::new();
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {

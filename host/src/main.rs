@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     // Before any plugin can load: the host keeps the real stdout for itself, and a plugin that
     // ends the process cannot leave a success code with no document.
     output::stdio::take_stdout();
-    output::stdio::guard_exit(args.get(1).is_some_and(|command| command == "mcp"));
+    output::guard_exit(args.get(1).is_some_and(|command| command == "mcp"));
     let code = run(args);
     output::stdio::host_exits();
     code

@@ -5,6 +5,7 @@
 mod dsn;
 pub mod limits;
 pub mod resolve;
+pub mod store;
 
 use std::path::PathBuf;
 

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::store::{Loaded, Locations, SavedConnection, Scope};
 use super::{absolute_file, parse_dsn, parse_ssl_mode, password_from_env, ConnectionArgs};
 use super::{ConnectionSpec, SessionLimits};
 use crate::capability::{ceiling_from_env, parse_tier, Ceiling};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
-use crate::saved::store::{Loaded, Locations, SavedConnection, Scope};
 use crate::words::hint;
 
 /// A resolved connection with the ceilings in force for it.
@@ -288,7 +288,7 @@ impl Chosen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saved::store::StoredPassword;
+    use crate::connection::store::StoredPassword;
     use plenum_gate::Tier;
 
     fn project_with(config: &str) -> (tempfile::TempDir, Locations) {

@@ -12,7 +12,7 @@ mod values;
 
 pub use values::{Given, Values};
 
-use crate::exec::Limits;
+use crate::limits::Limits;
 
 /// The kind of value an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,6 @@
 //! The one JSON document every invocation prints: whole envelopes, and the pieces of a
 //! streamed one (its prefix and its tails). Every byte of envelope JSON is written here.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use plenum_plugin_api::AccessMode;
@@ -308,31 +307,6 @@ impl Response {
     }
 }
 
-static PRINTED: AtomicBool = AtomicBool::new(false);
-
-/// Claims stdout for the one document of this process; false if it was claimed before.
-pub fn claim_stdout() -> bool {
-    !PRINTED.swap(true, Ordering::SeqCst)
-}
-
-/// Prints `json` and a newline on stdout unless something was printed already, so a
-/// watchdog and the main thread can never produce two documents. Returns whether it printed.
-pub fn print_once(json: &str) -> bool {
-    if !claim_stdout() {
-        return false;
-    }
-    // The envelope starts with `ok`, which decides the exit code.
-    let ok = json.starts_with(r#"{"ok":true"#);
-    let json = super::pretty::document(json);
-    let mut line = Vec::with_capacity(json.len() + 1);
-    line.extend_from_slice(json.as_bytes());
-    line.push(b'\n');
-    // A closed stdout (e.g. `| head`) is not worth a second error.
-    let _ = super::stdio::write_all(&line);
-    super::stdio::document_printed(ok);
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,5 +373,19 @@ mod tests {
         // The rows already written stay: the error schema allows `data` on a failure.
         assert_eq!(streamed["data"]["rows"], parse("[[1]]"));
         assert_eq!(streamed["data"]["rows_affected"], Json::Null);
+    }
+}
+
+/// Prints the failure document for a plugin that ended the process with `message`: the end
+/// of a streamed envelope, or a whole one.
+pub fn answer_for_plugin_exit(message: &str) {
+    let failure = Failure::plugin(message);
+    let sanitizer = Sanitizer::new();
+    if super::stream::started() {
+        super::stream::finish(&streamed_failure_tail(&failure, &sanitizer));
+    } else {
+        super::print::print_once(
+            &Envelope::failure(None, "unknown", &failure, &sanitizer).to_json(),
+        );
     }
 }

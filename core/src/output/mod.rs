@@ -3,10 +3,18 @@
 pub mod data;
 pub mod envelope;
 pub mod pretty;
+pub mod print;
 pub mod rows;
 pub mod schema;
 pub mod stdio;
 pub mod stream;
 
-pub use envelope::{print_once, Envelope, ErrorBody, Meta, Response, Truncation};
+pub use envelope::{Envelope, ErrorBody, Meta, Response, Truncation};
+pub use print::print_once;
 pub use rows::{RowWriter, RowsOut};
+
+/// Registers the exit handler that answers for a plugin ending the process (see [`stdio`]).
+/// `protocol`: stdout carries `plenum mcp`'s JSON-RPC, not one document.
+pub fn guard_exit(protocol: bool) {
+    stdio::guard_exit(protocol, envelope::answer_for_plugin_exit);
+}

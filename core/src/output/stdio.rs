@@ -27,6 +27,9 @@ static HOST_STDOUT: OnceLock<File> = OnceLock::new();
 /// Set when the host itself decided to exit (`main` returned, or a deliberate exit).
 static HOST_EXITING: AtomicBool = AtomicBool::new(false);
 
+/// Prints the document that answers for a plugin's exit; set by [`guard_exit`].
+static ANSWER: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
+
 /// What the exit handler must do for a process that did not end by the host's decision.
 static MODE: AtomicU8 = AtomicU8::new(MODE_NONE);
 const MODE_NONE: u8 = 0;
@@ -111,8 +114,11 @@ pub fn exit(code: i32) -> ! {
 
 /// Registers the exit handler. `protocol`: stdout carries `plenum mcp`'s JSON-RPC, not one
 /// document.
+/// `answer` prints the failure document for a plugin's exit (the envelope is above this
+/// module, which only owns the file descriptors).
 #[cfg(unix)]
-pub fn guard_exit(protocol: bool) {
+pub fn guard_exit(protocol: bool, answer: fn(&str)) {
+    let _ = ANSWER.set(answer);
     MODE.store(
         if protocol {
             MODE_PROTOCOL
@@ -128,7 +134,7 @@ pub fn guard_exit(protocol: bool) {
 
 /// Without `atexit`, a plugin's `exit` cannot be noticed.
 #[cfg(not(unix))]
-pub fn guard_exit(_protocol: bool) {}
+pub fn guard_exit(_protocol: bool, _answer: fn(&str)) {}
 
 #[cfg(unix)]
 extern "C" fn on_exit() {
@@ -150,16 +156,8 @@ fn answer_for_the_plugin() -> i32 {
         let _ = writeln!(std::io::stderr(), "plenum mcp: {message}; exiting");
         return 1;
     }
-    let failure = crate::error::Failure::plugin(message);
-    let sanitizer = crate::sanitize::Sanitizer::new();
-    if super::stream::started() {
-        super::stream::finish(&super::envelope::streamed_failure_tail(
-            &failure, &sanitizer,
-        ));
-    } else {
-        super::print_once(
-            &super::Envelope::failure(None, "unknown", &failure, &sanitizer).to_json(),
-        );
+    if let Some(answer) = ANSWER.get() {
+        answer(message);
     }
     match DOCUMENT_CODE.load(Ordering::SeqCst) {
         0 => 0,

@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use super::envelope::claim_stdout;
+use super::print::claim_stdout;
 
 /// Bytes of row JSON held in memory before the result is streamed instead.
 pub const SPILL_THRESHOLD: usize = 1 << 20;

@@ -1,9 +1,8 @@
 //! `plenum connect`: save, list, remove and test named connections, and pick the project's
-//! default. The files and their format are in [`store`]; how a command uses a saved
+//! default. The files and their format are in [`crate::connection::store`]; how a command uses a saved
 //! connection is in [`crate::connection::resolve()`].
 
 mod save;
-pub mod store;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::connection::store::{Loaded, Locations, SavedConnection, Scope};
 use crate::connection::{known_names, resolve, ConnectionArgs, ConnectionSpec, SessionLimits};
 use crate::error::Failure;
 use crate::exec::plugin_failure;
@@ -23,7 +23,6 @@ use crate::plugins::Registry;
 use crate::sanitize::Sanitizer;
 use crate::session::open_session;
 use crate::words::option;
-use store::{Loaded, Locations, SavedConnection, Scope};
 
 /// What `plenum connect` was asked (the options of [`crate::options::CONNECT`] after
 /// [`crate::options::CONNECTION`]).

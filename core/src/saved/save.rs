@@ -10,9 +10,9 @@ use plenum_plugin_api::SslMode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::store::{Locations, SavedConnection, Scope, StoredPassword};
 use super::{describe, render, test_target, ConnectArgs, Listed, Outcome, ServerOut};
 use crate::capability::parse_tier;
+use crate::connection::store::{Locations, SavedConnection, Scope, StoredPassword};
 use crate::connection::{password_from_env, ConnectionSpec, SessionLimits};
 use crate::error::Failure;
 use crate::sanitize::Sanitizer;
