@@ -4,30 +4,29 @@
 //! Run it with `cargo test -p plenum-core --test layers`.
 //!
 //! The test reads the sources under `core/src` and `host/src` and builds the graph of module
-//! dependencies. A module is a file or folder directly under `src/` (`pipeline.rs`, `output/`,
-//! `introspect.rs` together with `introspect/`); inside a folder, each file or folder is a
-//! second-level module (`output::stdio`). An edge is a path the code names: `crate::a::b…`
-//! (in `use` items, brace groups such as `use crate::{a, b::{c, d}}`, and expressions),
+//! dependencies. A module is a file or folder under `src/` (`services/output/stdio.rs` is
+//! `services::output::stdio`; `introspect.rs` goes together with `introspect/`). An edge is a
+//! path the code names: `crate::a::b…` (in `use` items, brace groups such as `use crate::{a, b::{c, d}}`, and expressions),
 //! `super::…` and `self::…`, resolved against the module the file (or inline `mod`) is.
 //!
 //! It then looks for cycles — a module that depends, directly or through others, on a module
-//! that depends on it — at two levels: between the top-level modules of each crate, and
-//! between the second-level modules of one folder (a child naming its own folder's `mod.rs`
-//! through `super::` is how a folder shares its items, and is not counted).
+//! that depends on it — at every level: between the top-level modules of each crate, and
+//! between the children of every folder (an edge `a::b::x -> a::c` counts as `b -> c` inside
+//! `a`; a child naming its own folder's `mod.rs` through `super::` is how a folder shares its
+//! items, and is not counted).
 //!
-//! A cycle is recorded by the imports that close it: `a -> b` where `a` names `b` and `b` leads
-//! back to `a` (the edges inside a strongly connected component). Not by listing every cycle:
-//! today's ten tangled modules of `plenum-core` form over a hundred distinct cycles, and an
-//! edge list only ever shrinks when an import is removed. A failure shows, for each edge, a
-//! shortest cycle through it and where each of its imports is named.
+//! A cycle is reported by the imports that close it: `a -> b` where `a` names `b` and `b` leads
+//! back to `a` (the edges inside a strongly connected component), each with a shortest cycle
+//! through it and where each of its imports is named.
 //!
 //! What is not code does not count: comments (so intra-doc links such as
 //! ``[`crate::pipeline`]`` are not dependencies: they shape no build order), string and
 //! character literals, and `#[cfg(test)]` items (unit tests may reach anywhere).
 //!
-//! The imports that close a cycle today are listed in [`KNOWN_CYCLES`], so the test passes
-//! now, fails on any import that closes a new cycle, and fails when a listed one no longer
-//! closes a cycle, so the list only shrinks as the layering is repaired.
+//! There are no cycles, and [`KNOWN_CYCLES`] is empty; an entry there would let one stand, and
+//! the test also fails when a listed one no longer exists. A third test holds the core's
+//! layers in order: `commands` may name `pipeline` and `services`, `pipeline` may name
+//! `services`, and `services` names neither.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -36,53 +35,7 @@ use std::path::{Path, PathBuf};
 /// leads back to `a` (at the same level: both top-level, or both children of one folder).
 /// Remove an entry once its import is gone or no longer closes a cycle; never add one without
 /// a reason.
-const KNOWN_CYCLES: &[(&str, &str)] = &[
-    // The pipeline and the modules it calls name each other: `check` and `explain` use the
-    // pipeline's helpers (tiers, paging, timing) while the pipeline calls them; `output`'s
-    // schemas name the reports of `check` and `explain`, and its exit guard the pipeline's
-    // streamed-failure tail; `request` names `output`'s envelope, and `connection` resolves
-    // through `saved`, which runs the pipeline (`connect --test`).
-    ("core", "check -> output"),
-    ("core", "check -> pipeline"),
-    ("core", "check -> plugins"),
-    ("core", "check -> request"),
-    ("core", "connection -> saved"),
-    ("core", "exec -> output"),
-    ("core", "explain -> exec"),
-    ("core", "explain -> output"),
-    ("core", "explain -> pipeline"),
-    ("core", "explain -> plugins"),
-    ("core", "explain -> request"),
-    ("core", "output -> check"),
-    ("core", "output -> explain"),
-    ("core", "output -> pipeline"),
-    ("core", "pipeline -> check"),
-    ("core", "pipeline -> connection"),
-    ("core", "pipeline -> exec"),
-    ("core", "pipeline -> explain"),
-    ("core", "pipeline -> output"),
-    ("core", "pipeline -> plugins"),
-    ("core", "pipeline -> pool"),
-    ("core", "pipeline -> request"),
-    ("core", "plugins -> request"),
-    ("core", "pool -> exec"),
-    ("core", "request -> connection"),
-    ("core", "request -> exec"),
-    ("core", "request -> output"),
-    ("core", "saved -> connection"),
-    ("core", "saved -> exec"),
-    ("core", "saved -> pipeline"),
-    ("core", "saved -> plugins"),
-    ("core", "saved -> request"),
-    // Inside `output`: the envelope, the stream and the exit guard print through each other.
-    ("core", "output::envelope -> output::stdio"),
-    ("core", "output::stdio -> output::stream"),
-    ("core", "output::stream -> output::envelope"),
-    ("core", "output::stream -> output::stdio"),
-    // The MCP server routes tool calls to `calls`, which reads the server's settings.
-    ("host", "mcp::calls -> mcp::server"),
-    ("host", "mcp::server -> mcp::calls"),
-];
+const KNOWN_CYCLES: &[(&str, &str)] = &[];
 
 /// The crates scanned: a name for the report and the source folder, relative to this crate.
 const CRATES: &[(&str, &str)] = &[("core", "src"), ("host", "../host/src")];
@@ -427,9 +380,9 @@ fn use_tree(tokens: &[Spanned], mut i: usize) -> (Vec<Vec<String>>, usize) {
 
 /// One crate's modules and the edges between them, each edge with where it is named.
 struct Graph {
-    /// Top-level module names, and for folder modules the names of their children.
-    modules: BTreeMap<String, BTreeSet<String>>,
-    /// (from, to) → first place it is named, as "file:line". Nodes are `a` or `a::b`.
+    /// Every module, by its path (`a`, `a::b`, `a::b::c`).
+    modules: BTreeSet<String>,
+    /// (from, to) → first place it is named, as "file:line". Nodes are module paths.
     edges: BTreeMap<(String, String), String>,
 }
 
@@ -469,7 +422,7 @@ fn module_of(relative: &Path) -> Option<Vec<String>> {
 fn build(src: &Path) -> Graph {
     let mut files = Vec::new();
     rust_files(src, &mut files);
-    let mut modules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut modules: BTreeSet<String> = BTreeSet::new();
     let mut parsed = Vec::new();
     for file in &files {
         let relative = file
@@ -479,20 +432,17 @@ fn build(src: &Path) -> Graph {
         let Some(module) = module_of(&relative) else {
             continue;
         };
-        let children = modules.entry(module[0].clone()).or_default();
-        if let Some(child) = module.get(1) {
-            children.insert(child.clone());
+        for depth in 1..=module.len() {
+            modules.insert(module[..depth].join("::"));
         }
         parsed.push((relative, module));
     }
-    // A path names the deepest known module it starts with, at most two levels deep.
+    // A path names the deepest known module it starts with.
     let node_of = |path: &[String]| -> Option<String> {
-        let top = path.first()?;
-        let children = modules.get(top)?;
-        match path.get(1) {
-            Some(child) if children.contains(child) => Some(format!("{top}::{child}")),
-            _ => Some(top.clone()),
-        }
+        (1..=path.len())
+            .rev()
+            .map(|depth| path[..depth].join("::"))
+            .find(|candidate| modules.contains(candidate))
     };
     let mut edges = BTreeMap::new();
     for (relative, module) in &parsed {
@@ -594,34 +544,54 @@ struct Cyclic {
 /// place it is first named.
 type Level = BTreeMap<(String, String), String>;
 
-/// The levels of one crate: top-level modules (an edge from or to `a::b` counts as one of `a`),
-/// then the children of each folder module.
+/// The levels of one crate: its top-level modules, and the children of every folder module
+/// at any depth. An edge between two modules counts, at the level of the deepest folder that
+/// holds both, as an edge between the children of that folder they are in (`a::b::x -> a::c`
+/// is `b -> c` inside `a`).
 fn levels(graph: &Graph) -> Vec<Level> {
-    let top = |node: &str| node.split("::").next().unwrap_or(node).to_owned();
-    let mut top_level = Level::new();
-    for ((from, to), at) in &graph.edges {
-        let edge = (top(from), top(to));
-        if edge.0 != edge.1 {
-            top_level.entry(edge).or_insert_with(|| at.clone());
-        }
-    }
-    let mut all = vec![top_level];
-    for (folder, children) in &graph.modules {
-        let inside = |node: &str| {
-            node.strip_prefix(folder.as_str())
+    let child_of = |folder: &str, node: &str| -> Option<String> {
+        let rest = if folder.is_empty() {
+            Some(node)
+        } else {
+            node.strip_prefix(folder)
                 .and_then(|rest| rest.strip_prefix("::"))
-                .is_some_and(|child| children.contains(child))
-        };
-        all.push(
-            graph
-                .edges
-                .iter()
-                .filter(|((from, to), _)| inside(from) && inside(to))
-                .map(|(edge, at)| (edge.clone(), at.clone()))
-                .collect(),
-        );
-    }
-    all
+        }?;
+        Some(rest.split("::").next().unwrap_or(rest).to_owned())
+    };
+    let folders = std::iter::once(String::new()).chain(
+        graph
+            .modules
+            .iter()
+            .filter(|module| {
+                graph
+                    .modules
+                    .iter()
+                    .any(|other| other.starts_with(&format!("{module}::")))
+            })
+            .cloned(),
+    );
+    folders
+        .map(|folder| {
+            let mut level = Level::new();
+            for ((from, to), at) in &graph.edges {
+                if let (Some(a), Some(b)) = (child_of(&folder, from), child_of(&folder, to)) {
+                    if a != b {
+                        let name = |child: String| {
+                            if folder.is_empty() {
+                                child
+                            } else {
+                                format!("{folder}::{child}")
+                            }
+                        };
+                        level
+                            .entry((name(a), name(b)))
+                            .or_insert_with(|| at.clone());
+                    }
+                }
+            }
+            level
+        })
+        .collect()
 }
 
 /// The imports of `level` that close a cycle: the edges inside a strongly connected component.
@@ -719,6 +689,38 @@ fn no_new_import_cycles() {
     assert!(
         report.is_empty(),
         "import cycles differ from KNOWN_CYCLES in core/tests/layers.rs:\n{report}"
+    );
+}
+
+/// The layers of `plenum-core`, highest first: a module may name its own layer's modules and
+/// those of the layers below, never one above.
+const CORE_LAYERS: &[&str] = &["commands", "pipeline", "services"];
+
+#[test]
+fn core_layers_only_point_down() {
+    let graph = build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let rank = |node: &str| {
+        let top = node.split("::").next().unwrap_or(node);
+        CORE_LAYERS.iter().position(|layer| *layer == top)
+    };
+    for module in &graph.modules {
+        if !module.contains("::") {
+            assert!(
+                rank(module).is_some(),
+                "core/src/{module} is outside the layers {CORE_LAYERS:?}: put it in one"
+            );
+        }
+    }
+    let upward: Vec<String> = graph
+        .edges
+        .iter()
+        .filter(|((from, to), _)| matches!((rank(from), rank(to)), (Some(a), Some(b)) if b < a))
+        .map(|((from, to), at)| format!("  {from} -> {to} ({at})"))
+        .collect();
+    assert!(
+        upward.is_empty(),
+        "modules that name a layer above their own:\n{}",
+        upward.join("\n")
     );
 }
 

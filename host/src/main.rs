@@ -8,10 +8,11 @@ use plenum::cli;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use plenum_core::error::{self, Failure};
-use plenum_core::output::{self, print_once, Envelope};
-use plenum_core::sanitize::Sanitizer;
-use plenum_core::{exec, pipeline};
+use plenum_core::pipeline::exec;
+use plenum_core::services::error::{self, Failure};
+use plenum_core::services::output::{self, print_once, Envelope};
+use plenum_core::services::release;
+use plenum_core::services::sanitize::Sanitizer;
 
 static PANIC_MESSAGE: Mutex<Option<String>> = Mutex::new(None);
 
@@ -57,7 +58,7 @@ fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
     {
         exec::stop_on_signals(stopped_by_signal);
         // One call per process: sessions close after the envelope is out.
-        exec::release::defer_until_answered();
+        release::defer_until_answered();
     }
     let (json, ok) = match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(cli::Outcome::Respond(response)) => {
@@ -65,7 +66,7 @@ fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
             (response.to_json(&cli::words::word), ok)
         }
         Ok(cli::Outcome::Exit(code)) => {
-            exec::release::after_answer(code);
+            release::after_answer(code);
             return ExitCode::from(u8::try_from(code).unwrap_or(1));
         }
         Err(_) => {
@@ -84,7 +85,7 @@ fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     print_once(&json);
-    exec::release::after_answer(i32::from(!ok));
+    release::after_answer(i32::from(!ok));
     if ok {
         ExitCode::SUCCESS
     } else {
@@ -100,7 +101,7 @@ fn stopped_by_signal(signal: &'static str) {
         format!("plenum received {signal} and stopped before the call finished"),
     );
     if output::stream::started() {
-        output::stream::finish(&pipeline::streamed_failure_tail(
+        output::stream::finish(&output::envelope::streamed_failure_tail(
             &failure,
             &Sanitizer::new(),
         ));

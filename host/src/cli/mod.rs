@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use plenum_core::connection::{resolve, ConnectionArgs};
-use plenum_core::error::{ErrorCode, Failure};
-use plenum_core::pipeline::StreamedOutcome;
-use plenum_core::request::{QueryInput, Response};
-use plenum_core::sanitize::Sanitizer;
-use plenum_core::saved::ConnectArgs;
+use plenum_core::commands::connect::ConnectArgs;
+use plenum_core::commands::query::StreamedOutcome;
+use plenum_core::pipeline::request::{QueryInput, Response};
+use plenum_core::services::connection::{resolve, ConnectionArgs};
+use plenum_core::services::error::{ErrorCode, Failure};
+use plenum_core::services::sanitize::Sanitizer;
 
 use options::{ConnectOptions, IntrospectOptions, QueryOptions};
 
@@ -103,11 +103,11 @@ enum PluginsCommand {
 
 fn plugins(args: PluginsArgs) -> Response {
     match args.command.unwrap_or(PluginsCommand::List) {
-        PluginsCommand::List => plenum_core::plugins::list(),
+        PluginsCommand::List => plenum_core::commands::plugins::list(),
         PluginsCommand::Verify { path, write } => {
-            plenum_core::plugins::verify_library(&path, write)
+            plenum_core::commands::plugins::verify_library(&path, write)
         }
-        PluginsCommand::Info { engine } => plenum_core::plugins::info(engine),
+        PluginsCommand::Info { engine } => plenum_core::commands::plugins::info(engine),
     }
 }
 
@@ -118,7 +118,7 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Err(error) => return usage(error),
     };
     if cli.pretty {
-        plenum_core::output::pretty::enable();
+        plenum_core::services::output::pretty::enable();
     }
     Outcome::Respond(match cli.command {
         Command::Query(args) => return query(args),
@@ -126,13 +126,13 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Command::Schema => Response::data(
             None,
             "schema",
-            &plenum_core::output::schema::all(),
+            &plenum_core::services::output::schema::all(),
             None,
             Sanitizer::new(),
         ),
-        Command::Introspect(options) => plenum_core::introspect::introspect(&options.0),
+        Command::Introspect(options) => plenum_core::commands::introspect::introspect(&options.0),
         Command::Connect(options) => {
-            plenum_core::saved::connect(ConnectArgs::from_values(&options.0))
+            plenum_core::commands::connect::connect(ConnectArgs::from_values(&options.0))
         }
         Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args.options())),
         Command::Completions { shell } => {
@@ -147,14 +147,14 @@ pub fn run(args: Vec<OsString>) -> Outcome {
 /// A parse error, `--help` or `--version`: clap's own text for a person at a terminal, one
 /// JSON document for a program reading stdout.
 fn usage(error: clap::Error) -> Outcome {
-    if plenum_core::output::stdio::is_terminal() {
+    if plenum_core::services::output::stdio::is_terminal() {
         // Help and version go to the host's stdout (fd 1 is not it: see output::stdio),
         // errors to stderr.
         let text = error.render().to_string();
         let _ = if error.use_stderr() {
             std::io::stderr().write_all(text.as_bytes())
         } else {
-            plenum_core::output::stdio::write_all(text.as_bytes())
+            plenum_core::services::output::stdio::write_all(text.as_bytes())
         };
         return Outcome::Exit(error.exit_code());
     }
@@ -163,7 +163,7 @@ fn usage(error: clap::Error) -> Outcome {
 
 /// Prints a document that is not an envelope (a script, a man page) and exits.
 fn print_text(bytes: &[u8]) -> Outcome {
-    let written = plenum_core::output::stdio::write_all(bytes);
+    let written = plenum_core::services::output::stdio::write_all(bytes);
     Outcome::Exit(if written.is_ok() { 0 } else { 1 })
 }
 
@@ -246,13 +246,13 @@ fn query(options: QueryOptions) -> Outcome {
             return Outcome::Respond(Response::failure(engine, "query", failure, sanitizer))
         }
     };
-    let on_stuck = plenum_core::pipeline::exit_on_stuck(
+    let on_stuck = plenum_core::pipeline::session::exit_on_stuck(
         Some(request.connection.engine.clone()),
         "query",
         request.limits.timeout,
         sanitizer.clone(),
     );
-    match plenum_core::pipeline::run_query_to_stdout(request, sanitizer, on_stuck) {
+    match plenum_core::commands::query::run_query_to_stdout(request, sanitizer, on_stuck) {
         StreamedOutcome::Respond(response) => Outcome::Respond(response),
         StreamedOutcome::Printed(ok) => Outcome::Exit(if ok { 0 } else { 1 }),
     }

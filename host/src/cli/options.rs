@@ -1,11 +1,11 @@
 //! The core's option lists as clap arguments: each flag, its help, default, range and
-//! relations come from [`plenum_core::options`], declared there once for both front ends.
+//! relations come from [`plenum_core::services::options`], declared there once for both front ends.
 
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
-use plenum_core::options::{Given, Kind, Opt, Values};
+use plenum_core::services::options::{Given, Kind, Opt, Values};
 use secrecy::SecretString;
 
 /// The flag that stands for `opt`: its name with dashes, unless it declares another.
@@ -163,7 +163,7 @@ macro_rules! option_args {
     };
 }
 
-use plenum_core::options::{CONNECT, CONNECTION, INTROSPECT, QUERY};
+use plenum_core::services::options::{CONNECT, CONNECTION, INTROSPECT, QUERY};
 
 option_args!(
     /// The flags of `plenum query`.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use plenum_core::capability::requested_tier;
-use plenum_core::pool::Settings;
+use plenum_core::services::capability::requested_tier;
+use plenum_core::services::pool::Settings;
 
 use crate::mcp::ServeOptions;
 

@@ -1,13 +1,13 @@
-//! The command line's words for what the core's messages name ([`plenum_core::words`]).
+//! The command line's words for what the core's messages name ([`plenum_core::services::words`]).
 
 use std::borrow::Cow;
 
-use plenum_core::words::Term;
+use plenum_core::services::words::Term;
 
 /// Says `term` as a person at a shell would type it.
 pub fn word(term: Term<'_>) -> Cow<'static, str> {
     match term {
-        Term::Option(name) => match plenum_core::options::find(name) {
+        Term::Option(name) => match plenum_core::services::options::find(name) {
             Some(opt) => format!("--{}", super::options::long(opt)).into(),
             None => format!("--{}", name.replace('_', "-")).into(),
         },

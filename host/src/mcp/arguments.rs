@@ -7,12 +7,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use plenum_core::error::Failure;
-use plenum_core::options::{Given, Kind, Mcp, Opt, Values, CONNECTION};
+use plenum_core::services::error::Failure;
+use plenum_core::services::options::{Given, Kind, Mcp, Opt, Values, CONNECTION};
 use serde_json::json;
 
 /// The input schema of a tool whose arguments are the options of `lists` that MCP offers
-/// ([`plenum_core::options`]), in the plain JSON Schema [`input_schema`] describes; `required`
+/// ([`plenum_core::services::options`]), in the plain JSON Schema [`input_schema`] describes; `required`
 /// names the ones a call must give.
 pub fn options_schema(lists: &[&[Opt]], required: &[&str]) -> Map<String, Json> {
     let mut properties = Map::new();
@@ -324,7 +324,7 @@ mod tests {
         value.as_object().cloned()
     }
 
-    const QUERY_LISTS: &[&[Opt]] = &[CONNECTION, plenum_core::options::QUERY];
+    const QUERY_LISTS: &[&[Opt]] = &[CONNECTION, plenum_core::services::options::QUERY];
 
     fn query_schema() -> Map<String, Json> {
         options_schema(QUERY_LISTS, &["sql"])
@@ -429,7 +429,10 @@ mod tests {
     fn optional_integers_are_plain_integers_with_standard_keywords_only() {
         for schema in [
             query_schema(),
-            options_schema(&[CONNECTION, plenum_core::options::INTROSPECT], &[]),
+            options_schema(
+                &[CONNECTION, plenum_core::services::options::INTROSPECT],
+                &[],
+            ),
         ] {
             for (name, property) in schema["properties"].as_object().into_iter().flatten() {
                 assert!(property["type"].is_string(), "{name}: {property}");

@@ -10,15 +10,15 @@ use serde_json::{json, Value as Json};
 use super::arguments::{self, has_direct_fields, ListConnectionsArguments, NoArguments};
 use super::settings::Settings;
 use super::{log, tools, wording};
-use plenum_core::capability::Ceiling;
-use plenum_core::connection::{ConnectionArgs, ConnectionSpec};
-use plenum_core::error::Failure;
-use plenum_core::exec::{OnStuck, CANCEL_GRACE};
-use plenum_core::introspect::{IntrospectSpec, IntrospectWhat};
-use plenum_core::options::{Given, Values, CONNECTION, INTROSPECT, QUERY};
-use plenum_core::plugins::Registry;
-use plenum_core::request::{QueryInput, QueryRequest, Response};
-use plenum_core::sanitize::Sanitizer;
+use plenum_core::commands::introspect::{IntrospectSpec, IntrospectWhat};
+use plenum_core::pipeline::exec::{OnStuck, CANCEL_GRACE};
+use plenum_core::pipeline::request::{QueryInput, QueryRequest, Response};
+use plenum_core::services::capability::Ceiling;
+use plenum_core::services::connection::{ConnectionArgs, ConnectionSpec};
+use plenum_core::services::error::Failure;
+use plenum_core::services::options::{Given, Values, CONNECTION, INTROSPECT, QUERY};
+use plenum_core::services::plugins::Registry;
+use plenum_core::services::sanitize::Sanitizer;
 
 /// The source named in errors when the server's ceiling refuses a call.
 pub const CEILING_SOURCE: &str = "plenum mcp";
@@ -58,7 +58,7 @@ pub async fn query(
     let pipeline_sanitizer = sanitizer.clone();
     let response = settings
         .run_blocking(context, budget, move || {
-            plenum_core::pipeline::run_query(request, pipeline_sanitizer, on_stuck)
+            plenum_core::commands::query::run_query(request, pipeline_sanitizer, on_stuck)
         })
         .await
         .unwrap_or_else(|failure| Response::failure(Some(engine), "query", failure, sanitizer));
@@ -93,7 +93,7 @@ pub async fn introspect(
     let pipeline_sanitizer = sanitizer.clone();
     let response = settings
         .run_blocking(context, budget, move || {
-            plenum_core::introspect::run_introspect(spec, pipeline_sanitizer, on_stuck)
+            plenum_core::commands::introspect::run_introspect(spec, pipeline_sanitizer, on_stuck)
         })
         .await
         .unwrap_or_else(|failure| {
@@ -142,7 +142,7 @@ pub async fn list_connections(
 /// Time a `list_connections` call with `test` may take: a connect and a few catalog reads
 /// within the default query timeout.
 const TEST_BUDGET: Duration =
-    Duration::from_millis(plenum_core::exec::Limits::DEFAULT_TIMEOUT_MS + 5_000);
+    Duration::from_millis(plenum_core::pipeline::exec::Limits::DEFAULT_TIMEOUT_MS + 5_000);
 
 /// The saved connection `name` opened read-only: the server and the login's powers (what
 /// `plenum connect --test --connection NAME` answers).
@@ -150,12 +150,14 @@ fn test_saved_connection(name: &str) -> Response {
     let mut values = Values::new();
     values.set("connection", Given::Text(name.to_owned()));
     values.set("test", Given::Flag(true));
-    plenum_core::saved::connect(plenum_core::saved::ConnectArgs::from_values(&values))
+    plenum_core::commands::connect::connect(
+        plenum_core::commands::connect::ConnectArgs::from_values(&values),
+    )
 }
 
 /// The saved connections (what `plenum connect --list` answers).
 fn list_saved_connections() -> Response {
-    plenum_core::saved::list_saved()
+    plenum_core::commands::connect::list_saved()
 }
 
 /// Runs the `list_engines` tool: the same data as `plenum plugins`.
@@ -258,7 +260,7 @@ fn resolve_connection(
     // No DSN and no ceilings: MCP offers neither (a DSN could carry a password, and
     // passwords never come through arguments; ceilings are a human's).
     let args = fields;
-    let resolved = plenum_core::connection::resolve(&args, sanitizer)?;
+    let resolved = plenum_core::services::connection::resolve(&args, sanitizer)?;
     Ok((resolved.spec, resolved.ceilings))
 }
 

@@ -48,7 +48,7 @@ pub struct ServeOptions {
     /// With `http`: host names clients may reach the server by.
     pub allowed_hosts: Vec<String>,
     /// Warm sessions.
-    pub pool: plenum_core::pool::Settings,
+    pub pool: plenum_core::services::pool::Settings,
 }
 
 /// How long shutdown waits for blocking engine calls still running after stdin closed.
@@ -68,7 +68,7 @@ pub fn serve(args: ServeOptions) -> i32 {
         }
     };
     let settings = Settings::new(ceiling, args.password_envs);
-    plenum_core::pool::install(args.pool);
+    plenum_core::services::pool::install(args.pool);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-mcp")
@@ -102,7 +102,7 @@ async fn run(settings: Settings) -> i32 {
     let (reader, writer) = rmcp::transport::stdio_pipes();
     // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches the
     // protocol stream.
-    let transport = match plenum_core::output::stdio::host_stdout() {
+    let transport = match plenum_core::services::output::stdio::host_stdout() {
         Some(private) => LineTransport::new(
             reader,
             tokio::fs::File::from_std(private),

@@ -10,9 +10,9 @@ use rmcp::service::{RequestContext, RoleServer};
 use tokio::sync::Semaphore;
 
 use super::tools;
-use plenum_core::error::{ErrorCode, Failure};
-use plenum_core::exec::{Interrupt, CANCEL_GRACE};
-use plenum_core::request::Response;
+use plenum_core::pipeline::exec::{Interrupt, CANCEL_GRACE};
+use plenum_core::pipeline::request::Response;
+use plenum_core::services::error::{ErrorCode, Failure};
 
 /// Engine calls that may run at once; more wait their turn (the wait is not part of their
 /// timeout, but it is bounded by it: a call that finds every slot held by a stuck plugin for

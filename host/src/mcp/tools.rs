@@ -13,7 +13,7 @@ use plenum_gate::Tier;
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{json, Map, Value as Json};
 
-use plenum_core::options::{self, CONNECTION};
+use plenum_core::services::options::{self, CONNECTION};
 
 use super::arguments::{input_schema, options_schema, ListConnectionsArguments, NoArguments};
 

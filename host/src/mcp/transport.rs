@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use super::jsonrpc::{triage, Triage, OFFERED_METHODS};
 use super::log;
-use plenum_core::pipeline::MAX_SQL_BYTES;
+use plenum_core::commands::query::MAX_SQL_BYTES;
 
 /// The largest message accepted: room for the largest SQL the pipeline accepts, escaped.
 pub const MAX_MESSAGE_BYTES: usize = MAX_SQL_BYTES + (4 << 20);

@@ -1,9 +1,9 @@
-//! MCP's words for what the core's messages name ([`plenum_core::words`]): an option is the
+//! MCP's words for what the core's messages name ([`plenum_core::services::words`]): an option is the
 //! tool argument of the same name, and a hint points at a tool instead of a command line.
 
 use std::borrow::Cow;
 
-use plenum_core::words::Term;
+use plenum_core::services::words::Term;
 
 /// Says `term` as a tool caller would act on it.
 pub fn word(term: Term<'_>) -> Cow<'static, str> {
@@ -34,7 +34,7 @@ fn hint(key: &str, value: &str) -> Cow<'static, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plenum_core::words::{hint as hint_ref, option, render, tier_option};
+    use plenum_core::services::words::{hint as hint_ref, option, render, tier_option};
 
     #[test]
     fn options_are_tool_arguments_and_hints_point_at_tools() {
