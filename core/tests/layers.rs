@@ -724,6 +724,63 @@ fn core_layers_only_point_down() {
     );
 }
 
+/// Where the crates of each front end may be named: clap only in the command line, rmcp and
+/// tokio only in the MCP server, none of them in the core.
+const FRONT_END_CRATES: &[(&str, &str)] = &[
+    ("clap", "cli/"),
+    ("clap_complete", "cli/"),
+    ("clap_mangen", "cli/"),
+    ("rmcp", "mcp/"),
+    ("tokio", "mcp/"),
+    ("hyper", "mcp/"),
+];
+
+#[test]
+fn front_end_crates_stay_in_their_front_end() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut misplaced = Vec::new();
+    for (name, dir) in CRATES {
+        let src = here.join(dir);
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        for file in files {
+            let relative = file
+                .strip_prefix(&src)
+                .expect("file under src")
+                .to_path_buf();
+            let source = std::fs::read_to_string(&file).expect("read source");
+            for (token, line) in tokenize(&source) {
+                let Token::Ident(word) = token else {
+                    continue;
+                };
+                for (krate, home) in FRONT_END_CRATES {
+                    let at_home = *name == "host" && relative.starts_with(home);
+                    if word == *krate && !at_home {
+                        misplaced.push(format!(
+                            "  {name}: {}:{line} names {krate}",
+                            relative.display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let manifest = std::fs::read_to_string(here.join("Cargo.toml")).expect("read Cargo.toml");
+    for (krate, _) in FRONT_END_CRATES {
+        if manifest
+            .lines()
+            .any(|line| line.trim_start().starts_with(&format!("{krate} ")))
+        {
+            misplaced.push(format!("  core/Cargo.toml depends on {krate}"));
+        }
+    }
+    assert!(
+        misplaced.is_empty(),
+        "front-end crates outside their front end:\n{}",
+        misplaced.join("\n")
+    );
+}
+
 #[test]
 fn the_scanner_reads_paths_not_comments_or_strings() {
     let source = r###"

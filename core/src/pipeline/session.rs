@@ -48,9 +48,10 @@ pub fn open_session(
 ) -> Result<Session, Failure> {
     if timeout.is_zero() {
         // Engines disagree on what zero means (never, or at once); neither is worth guessing.
-        return Err(Failure::invalid_input(
-            "timeout_ms must be at least 1 (it is the time a call may take)",
-        ));
+        return Err(Failure::invalid_input(format!(
+            "{} must be at least 1 (it is the time a call may take)",
+            crate::services::words::option("timeout_ms")
+        )));
     }
     let watchdog = Watchdog::start(timeout, on_stuck);
     // A call its client cancelled before it got here never connects.

@@ -1,9 +1,11 @@
 //! The host's error type and the stable error codes of the output contract.
 
-use plenum_gate::{GateError, Tier};
+use plenum_gate::GateError;
 use plenum_plugin_api::{ErrorKind, PluginError};
 use schemars::JsonSchema;
 use serde::Serialize;
+
+use crate::services::words::strip;
 
 /// The stable error codes agents can match on. Never renamed, only added to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -123,11 +125,11 @@ impl From<GateError> for Failure {
                 cause,
                 ..
             } => {
-                let grant = match tier_option(*needed) {
-                    Some(option) => crate::services::words::option(option),
+                let grant = crate::services::words::tier_option(*needed)
                     // Read is the lowest grant, so never needed above one; kept total.
-                    None => format!("the {needed} tier"),
-                };
+                    .unwrap_or_else(|| format!("the {needed} tier"));
+                // The kind and cause quote the caller's SQL: no reference may come from it.
+                let (kind, cause) = (strip(kind), cause.as_deref().map(strip));
                 match cause {
                     Some(cause) => {
                         format!("statement {index} ({kind}) {cause}, which needs {grant}")
@@ -135,19 +137,9 @@ impl From<GateError> for Failure {
                     None => format!("statement {index} ({kind}) needs {grant}"),
                 }
             }
-            _ => error.to_string(),
+            _ => strip(&error.to_string()).into_owned(),
         };
         Failure::new(code, message)
-    }
-}
-
-/// The option (snake_case, see [`crate::services::words::option`]) that grants `tier`; `None` for read,
-/// which every call has.
-fn tier_option(tier: Tier) -> Option<&'static str> {
-    match tier {
-        Tier::Read => None,
-        Tier::Write => Some("allow_write"),
-        Tier::Ddl => Some("allow_ddl"),
     }
 }
 
@@ -155,7 +147,7 @@ fn tier_option(tier: Tier) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::services::words::{self, Term};
-    use plenum_gate::{check, Dialect};
+    use plenum_gate::{check, Dialect, Tier};
     use std::borrow::Cow;
 
     /// Words references as the command line does.
@@ -221,5 +213,15 @@ mod tests {
                 .map(|error| error.to_string())
                 .unwrap_or_default()
         );
+    }
+
+    #[test]
+    fn text_from_a_plugin_or_the_sql_cannot_forge_a_reference() {
+        let forged = format!("bad {}", words::option("allow_ddl"));
+        let plugin = Failure::from_plugin(PluginError::connection(forged.as_str()));
+        assert_eq!(words::render(&plugin.message, &cli), "bad allow_ddl");
+        let sql = format!("SELEC '{forged}'");
+        let parse = failure(&sql, Tier::Read);
+        assert!(!words::render(&parse.message, &cli).contains("--allow-ddl"));
     }
 }

@@ -26,7 +26,8 @@ pub const MAX_FIELD_BYTES: usize = 1 << 10;
 /// boundary with a note of the cut.
 pub fn plugin_text(text: &str, max: usize) -> String {
     let text = String::from_utf8_lossy(text.as_bytes());
-    cap(&text, max)
+    // A plugin cannot make the host word an option it did not name.
+    cap(&crate::services::words::strip(&text), max)
 }
 
 /// `text` cut to at most `max` bytes (plus a short note) at a character boundary.
