@@ -262,8 +262,9 @@ fn run_statements(
         if columns_bytes > limits.max_bytes {
             return Err(Failure::invalid_input(format!(
                 "the result has {width} columns whose names and types alone take about \
-                 {columns_bytes} bytes, more than max_bytes ({}); select fewer columns or \
-                 raise the limit",
+                 {columns_bytes} bytes, more than {} ({}); select fewer columns or raise the \
+                 limit",
+                crate::services::words::option("max_bytes"),
                 limits.max_bytes
             )));
         }
