@@ -339,5 +339,6 @@ fn the_shipped_example_answers_the_quick_start_query_and_stays_untouched() {
 fn a_zero_timeout_is_refused() {
     let db = SqliteFixture::new(SCHEMA);
     let run = db.query("SELECT 1", &["--timeout-ms", "0"]);
-    assert_error_mentions(&run, "INVALID_INPUT", "timeout_ms");
+    // Worded as the caller gave it: the flag, not the MCP argument.
+    assert_error_mentions(&run, "INVALID_INPUT", "--timeout-ms");
 }
