@@ -7,8 +7,13 @@ Runs a fixed scenario against a SQLite database and prints one JSON object per s
 stdout ({"step": NAME, ...}); the Rust test tests/tests/mcp_client.rs judges the output. The
 server's stderr passes through to this process's stderr.
 
-    client.py --plenum BIN --db FILE [--mode auto|legacy] [--server-arg ARG]... [--env K=V]...
+    client.py --plenum BIN --db FILE [--mode MODE] [--server-arg ARG]... [--env K=V]...
               [--cwd DIR] [--http URL]
+
+MODE is one of the SDK's own: `auto` (server/discover, else initialize), `legacy` (the
+initialize handshake, offering the newest handshake revision, 2025-11-25) or `2026-07-28` (that
+revision adopted without a probe); or an older handshake revision such as `2025-06-18`, which
+the SDK's initialize then offers instead.
 """
 
 import argparse
@@ -17,10 +22,15 @@ import json
 import os
 import sys
 
+import mcp.client.session
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
+
+
+# Revisions reached only through the initialize handshake, older than the SDK's default offer.
+HANDSHAKE_ONLY = ("2025-06-18", "2025-03-26", "2024-11-05")
 
 
 def emit(step, **fields):
@@ -56,7 +66,13 @@ async def scenario(args):
             args.http, http_client=create_mcp_http_client(headers=headers)
         )
     sqlite = {"engine": "sqlite", "file": args.db}
-    async with Client(server, mode=args.mode) as client:
+    mode = args.mode
+    if mode in HANDSHAKE_ONLY:
+        # SDK 2.3.0 has no option to offer an older handshake revision: its initialize offers
+        # the module's LATEST_HANDSHAKE_VERSION, read at call time, so that is what is set.
+        mcp.client.session.LATEST_HANDSHAKE_VERSION = mode
+        mode = "legacy"
+    async with Client(server, mode=mode) as client:
         emit(
             "initialize",
             protocol_version=client.protocol_version,
@@ -64,11 +80,14 @@ async def scenario(args):
             instructions=client.instructions,
             tools_capability=client.server_capabilities.tools is not None,
         )
-        if args.mode == "legacy":
+        if mode == "legacy":
             await client.send_ping()
             emit("ping", ok=True)
         tools = await client.list_tools()
-        emit("tools", tools=[dump(tool) for tool in tools.tools])
+        # The cache hints as the server sent them (the model defaults them when absent).
+        hints = {name: getattr(tools, name) for name in ("ttl_ms", "cache_scope")
+                 if name in tools.model_fields_set}
+        emit("tools", tools=[dump(tool) for tool in tools.tools], cache=hints)
 
         await call(client, "read", "query",
                    {"sql": "SELECT id, name FROM items ORDER BY id", **sqlite})
@@ -102,7 +121,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plenum", required=True)
     parser.add_argument("--db", required=True)
-    parser.add_argument("--mode", default="auto", choices=["auto", "legacy"])
+    parser.add_argument("--mode", default="auto",
+                        choices=["auto", "legacy", "2026-07-28", *HANDSHAKE_ONLY])
     parser.add_argument("--server-arg", action="append", default=[])
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--cwd", default=None)

@@ -143,9 +143,13 @@ fn code<'a>(steps: &'a BTreeMap<String, Json>, step: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn common_checks(steps: &BTreeMap<String, Json>, stderr: &str) {
+/// What a client that asked the server about itself (`server/discover` or `initialize`) heard.
+fn introduced(steps: &BTreeMap<String, Json>) {
     assert_eq!(steps["initialize"]["server_name"], "plenum");
     assert_eq!(steps["initialize"]["tools_capability"], true);
+}
+
+fn common_checks(steps: &BTreeMap<String, Json>, stderr: &str) {
     let tools = steps["tools"]["tools"]
         .as_array()
         .cloned()
@@ -243,10 +247,15 @@ fn official_client_with_a_write_ceiling_negotiating_the_newest_protocol() {
     let fixture = SqliteFixture::new(SETUP);
     let (steps, stderr) = run_scenario(&fixture, "auto", &["--allow-write"]);
     assert_eq!(steps["initialize"]["protocol_version"], "2026-07-28");
+    introduced(&steps);
     common_checks(&steps, &stderr);
     assert_eq!(
         steps["tools"]["tools"][0]["annotations"]["readOnlyHint"],
         false
+    );
+    assert_eq!(
+        steps["tools"]["cache"],
+        json!({"ttl_ms": 300_000, "cache_scope": "public"})
     );
 
     // No flag: refused by the gate, or by the read-only session behind it.
@@ -277,45 +286,6 @@ fn official_client_with_a_write_ceiling_negotiating_the_newest_protocol() {
     assert!(fixture
         .direct("SELECT name FROM sqlite_master WHERE name = 'made_by_agent'")
         .is_empty());
-}
-
-#[test]
-fn official_client_with_the_default_read_ceiling_over_the_initialize_handshake() {
-    if !sdk_available() {
-        return;
-    }
-    let fixture = SqliteFixture::new(SETUP);
-    let before = fixture.snapshot();
-    let (steps, stderr) = run_scenario(&fixture, "legacy", &[]);
-    assert_eq!(steps["initialize"]["protocol_version"], "2025-11-25");
-    assert_eq!(steps["ping"]["ok"], true);
-    common_checks(&steps, &stderr);
-    assert_eq!(
-        steps["tools"]["tools"][0]["annotations"]["readOnlyHint"],
-        true
-    );
-
-    for step in ["write_with_flag", "ddl_with_flag"] {
-        assert_eq!(
-            code(&steps, step),
-            "CAPABILITY_VIOLATION",
-            "{}",
-            steps[step]
-        );
-        assert!(envelope(&steps, step)["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("ceiling is read (set by plenum mcp)"));
-    }
-    assert_eq!(
-        envelope(&steps, "after_errors")["data"]["rows"],
-        json!([[2]])
-    );
-    assert_eq!(
-        fixture.snapshot(),
-        before,
-        "a read-ceiling session changed the database file"
-    );
 }
 
 /// A `plenum mcp --http 127.0.0.1:0` server, killed when dropped.
@@ -389,33 +359,86 @@ impl Drop for HttpServer {
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
+/// The protocol revisions a client may speak, each with the SDK mode that speaks it: the newest
+/// pinned (adopted without a probe, as a client that knows the server does), the others
+/// through the initialize handshake.
+const REVISIONS: [(&str, &str); 3] = [
+    ("2026-07-28", "2026-07-28"),
+    ("legacy", "2025-11-25"),
+    ("2025-06-18", "2025-06-18"),
+];
+
+/// Each revision over stdio and over Streamable HTTP (with a token), at the default read
+/// ceiling: the version agreed on, the tool list (with cache hints only at 2026-07-28), reads
+/// and every tool working, and writes refused with the database file untouched.
 #[test]
-fn official_client_over_streamable_http_in_both_protocol_modes() {
+fn official_client_in_every_protocol_revision_over_stdio_and_http() {
     if !sdk_available() {
         return;
     }
-    for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
-        let fixture = SqliteFixture::new(SETUP);
-        let server =
-            HttpServer::start(&fixture, &["--allow-write"], &[("PLENUM_MCP_TOKEN", TOKEN)]);
-        let (steps, client_stderr) =
-            run_client(&fixture, mode, &[], Some((&server.url, Some(TOKEN))));
-        let stderr = format!("{client_stderr}{}", server.stderr());
-        assert_eq!(steps["initialize"]["protocol_version"], version, "{mode}");
-        common_checks(&steps, &stderr);
-        // The same ceiling rules as stdio: write allowed, ddl refused by the server's ceiling.
-        assert_eq!(
-            envelope(&steps, "write_with_flag")["data"]["rows_affected"],
-            1
-        );
-        assert_eq!(code(&steps, "ddl_with_flag"), "CAPABILITY_VIOLATION");
-        assert!(envelope(&steps, "ddl_with_flag")["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("set by plenum mcp"));
-        assert!(fixture
-            .direct("SELECT name FROM sqlite_master WHERE name = 'made_by_agent'")
-            .is_empty());
+    for (mode, version) in REVISIONS {
+        for http in [false, true] {
+            let fixture = SqliteFixture::new(SETUP);
+            let before = fixture.snapshot();
+            let (steps, stderr) = if http {
+                let server = HttpServer::start(&fixture, &[], &[("PLENUM_MCP_TOKEN", TOKEN)]);
+                let (steps, client_stderr) =
+                    run_client(&fixture, mode, &[], Some((&server.url, Some(TOKEN))));
+                (steps, format!("{client_stderr}{}", server.stderr()))
+            } else {
+                run_scenario(&fixture, mode, &[])
+            };
+            let case = format!("{version} over {}", if http { "HTTP" } else { "stdio" });
+            assert_eq!(steps["initialize"]["protocol_version"], version, "{case}");
+            if version == "2026-07-28" {
+                // Pinned, the client skips server/discover: it learns no name or capabilities.
+                assert_eq!(steps["initialize"]["server_name"], Json::Null, "{case}");
+                assert_eq!(
+                    steps["tools"]["cache"],
+                    json!({"ttl_ms": 300_000, "cache_scope": "public"}),
+                    "{case}"
+                );
+            } else {
+                introduced(&steps);
+                assert_eq!(steps["ping"]["ok"], true, "{case}");
+                assert_eq!(steps["tools"]["cache"], json!({}), "{case}");
+            }
+            common_checks(&steps, &stderr);
+            assert_eq!(
+                steps["tools"]["tools"][0]["annotations"]["readOnlyHint"], true,
+                "{case}"
+            );
+            for step in ["write_without_flag", "write_with_flag", "ddl_with_flag"] {
+                let refused = code(&steps, step);
+                // Without the flag the read-only session refuses it if the gate did not.
+                assert!(
+                    refused == "CAPABILITY_VIOLATION"
+                        || (step == "write_without_flag" && refused == "QUERY_FAILED"),
+                    "{case}: {}",
+                    steps[step]
+                );
+            }
+            for step in ["write_with_flag", "ddl_with_flag"] {
+                assert!(
+                    envelope(&steps, step)["error"]["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("ceiling is read (set by plenum mcp)"),
+                    "{case}: {}",
+                    steps[step]
+                );
+            }
+            assert_eq!(
+                envelope(&steps, "after_errors")["data"]["rows"],
+                json!([[2]]),
+                "{case}"
+            );
+            assert_eq!(
+                fixture.snapshot(),
+                before,
+                "{case}: a read-ceiling session changed the database file"
+            );
+        }
     }
 }
 
@@ -561,7 +584,15 @@ fn several_clients_share_one_http_server_each_in_its_own_session() {
             .collect();
         for run in runs {
             let (steps, stderr) = run.join().expect("a client thread");
+            assert_eq!(steps["initialize"]["protocol_version"], "2026-07-28");
+            introduced(&steps);
             common_checks(&steps, &stderr);
+            // The write ceiling holds over HTTP as on stdio: DDL refused, naming who set it.
+            assert_eq!(code(&steps, "ddl_with_flag"), "CAPABILITY_VIOLATION");
+            assert!(envelope(&steps, "ddl_with_flag")["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("set by plenum mcp"));
             // Each client's write landed in its own database, once.
             assert_eq!(
                 envelope(&steps, "after_errors")["data"]["rows"],

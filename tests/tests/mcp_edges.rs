@@ -46,21 +46,29 @@ fn started(args: &[&str]) -> McpServer {
     server
 }
 
-/// The raw `tools/list` line the server writes, and its parsed tools.
-fn tools_list_line(server: &mut McpServer) -> (usize, Vec<Json>) {
+/// The raw `tools/list` answer the server writes (its size, and the result), with `params`.
+fn tools_list_line(server: &mut McpServer, params: Json) -> (usize, Json) {
     let id = server.fresh_id();
-    server.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
+    server.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}));
     let answer = server
         .next_message(Duration::from_secs(10))
         .expect("tools/list answer");
     assert_eq!(answer["id"], id, "{answer}");
     // Compact JSON, as the server writes it: the same bytes a client reads.
     let bytes = answer.to_string().len();
-    let tools = answer["result"]["tools"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    (bytes, tools)
+    (bytes, answer["result"].clone())
+}
+
+/// `tools/list` as a 2026-07-28 client sends it: no handshake, the revision in `_meta`.
+fn tools_list_2026(args: &[&str]) -> (usize, Json) {
+    let mut server = McpServer::start(args, &[]);
+    tools_list_line(
+        &mut server,
+        json!({"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }}),
+    )
 }
 
 /// Every `format` anywhere in `schema`.
@@ -81,12 +89,29 @@ fn formats(schema: &Json, found: &mut Vec<String>) {
 fn tools_list_fits_the_budget_with_plain_schemas_at_every_ceiling() {
     for args in [&[][..], &["--allow-write"], &["--allow-ddl"]] {
         let mut server = started(args);
-        let (bytes, tools) = tools_list_line(&mut server);
-        eprintln!("tools/list with {args:?}: {bytes} bytes");
+        let (bytes, result) = tools_list_line(&mut server, json!({}));
+        eprintln!("tools/list with {args:?}, 2025-06-18: {bytes} bytes");
         assert!(
             bytes <= LIST_BUDGET,
             "{args:?}: tools/list is {bytes} bytes"
         );
+        // Cache hints are 2026-07-28's: an older peer does not pay for them.
+        assert!(
+            result.get("ttlMs").is_none() && result.get("cacheScope").is_none(),
+            "{result}"
+        );
+        // The newest revision's answer is the largest (resultType and the cache hints).
+        let (modern_bytes, modern) = tools_list_2026(args);
+        eprintln!("tools/list with {args:?}, 2026-07-28: {modern_bytes} bytes");
+        assert!(
+            modern_bytes <= LIST_BUDGET,
+            "{args:?}: tools/list is {modern_bytes} bytes at 2026-07-28"
+        );
+        // The list is fixed for the server's life and the same for every client.
+        assert_eq!(modern["ttlMs"], 300_000, "{modern}");
+        assert_eq!(modern["cacheScope"], "public", "{modern}");
+        assert_eq!(modern["tools"], result["tools"]);
+        let tools = result["tools"].as_array().cloned().unwrap_or_default();
         assert_eq!(tools.len(), 4);
         for tool in &tools {
             let name = tool["name"].as_str().unwrap_or_default();

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CacheScope, CallToolRequestParams, CallToolResponse, DiscoverResult, Implementation,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
@@ -47,13 +47,28 @@ impl ServerHandler for PlenumServer {
             ))
     }
 
+    async fn discover(
+        &self,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        // What discovery says (versions, capabilities, the ceiling in the instructions) is
+        // fixed for the server's life, like the tool list: the same hints.
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        )
+        .with_ttl_ms(tools::LIST_TTL_MS)
+        .with_cache_scope(CacheScope::Public))
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(
-            self.settings.tools().to_vec(),
+        Ok(tools::list(
+            self.settings.tools(),
+            speaks_cache_hints(&context),
         ))
     }
 
@@ -85,4 +100,12 @@ impl ServerHandler for PlenumServer {
         };
         Ok(CallToolResponse::Complete(result))
     }
+}
+
+/// Whether the request's peer speaks 2026-07-28 or later, the first revision with cache hints.
+fn speaks_cache_hints(context: &RequestContext<RoleServer>) -> bool {
+    // Revisions are ISO dates: they compare as strings in time order.
+    context
+        .protocol_version()
+        .is_some_and(|version| version.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
 }

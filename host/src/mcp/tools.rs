@@ -6,11 +6,14 @@
 //! compact output schema (what every envelope has: `ok`, `data`, `meta`, `error`). The full
 //! envelope schemas, one per command, stay in `plenum schema`, and every envelope the tools
 //! return is one of them (tested there).
+//!
+//! The list depends only on the ceiling set at start, so a 2026-07-28 client is told it may
+//! reuse it for [`LIST_TTL_MS`], in any authorization context (SEP-2549 cache hints).
 
 use std::sync::Arc;
 
 use plenum_gate::Tier;
-use rmcp::model::{Tool, ToolAnnotations};
+use rmcp::model::{CacheScope, ListToolsResult, Tool, ToolAnnotations};
 use serde_json::{json, Map, Value as Json};
 
 use plenum_core::services::options::{self, CONNECTION};
@@ -30,9 +33,28 @@ pub const LIST_ENGINES: &str = "list_engines";
 #[cfg(test)]
 const LIST_BUDGET: usize = 4000;
 
-const CONNECTING: &str = "Connect with `connection` (list_connections) or `engine` \
-(list_engines) plus file, or host, port, user, database, password_env (an env var the server \
-allows).";
+// Which tool names the connections and engines is said by those tools ("for `connection`"),
+// not here: the 2026-07-28 answer's cache hints need the room.
+const CONNECTING: &str = "Connect with `connection` or `engine` plus file, or host, port, user, \
+database, password_env (a server-allowed env var).";
+
+/// How long a 2026-07-28 client may reuse `tools/list`, in milliseconds. The list never
+/// changes while the server runs, but a restart with another ceiling changes it (the query
+/// tool's `readOnlyHint` among others), so a cached copy is kept minutes, not days.
+pub const LIST_TTL_MS: u64 = 5 * 60 * 1000;
+
+/// The `tools/list` answer. Only 2026-07-28 defines cache hints (`ttlMs`, `cacheScope`):
+/// older peers would carry them as dead bytes, so they get them only with `cache_hints`.
+pub fn list(tools: &[Tool], cache_hints: bool) -> ListToolsResult {
+    let list = ListToolsResult::with_all_items(tools.to_vec());
+    if cache_hints {
+        // Public: the list is the same for every client and token of this server.
+        list.with_ttl_ms(LIST_TTL_MS)
+            .with_cache_scope(CacheScope::Public)
+    } else {
+        list
+    }
+}
 
 /// Every tool, for a server whose ceiling is `ceiling`.
 pub fn all(ceiling: Tier) -> Vec<Tool> {
@@ -60,7 +82,7 @@ fn query(ceiling: Tier, output: &Arc<Map<String, Json>>) -> Tool {
          is refused; nothing runs. {CONNECTING} Bind values with params. Rows stop at \
          max_rows/max_bytes (meta.truncated): narrow the query or page with \
          offset=meta.next_offset. check_only checks without connecting; explain gives the \
-         plan. Failure: isError, error.code.",
+         plan. Failures carry error.code.",
         ceiling_sentence(ceiling)
     );
     // openWorld: it connects to whatever host the call names.
@@ -154,7 +176,6 @@ fn output_schema() -> Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rmcp::model::ListToolsResult;
 
     #[test]
     fn query_annotations_follow_the_ceiling() {
@@ -191,7 +212,8 @@ mod tests {
     #[test]
     fn the_list_fits_its_budget_at_every_ceiling() {
         for ceiling in [Tier::Read, Tier::Write, Tier::Ddl] {
-            let list = ListToolsResult::with_all_items(all(ceiling));
+            // With the cache hints: the largest shape, the one 2026-07-28 clients get.
+            let list = list(&all(ceiling), true);
             let bytes = serde_json::to_vec(&list)
                 .map(|b| b.len())
                 .unwrap_or(usize::MAX);
