@@ -775,9 +775,16 @@ fn no_one_is_asked_without_the_flag_or_without_a_client_that_can_ask() {
     if !sdk_available() {
         return;
     }
-    let cases: [(&str, &[&str], &[&str], &str); 3] = [
+    let cases: [(&str, &[&str], &[&str], &str); 4] = [
         // No --approve-up-to: the ceiling is the ceiling, as before.
         ("legacy", &[], &[], "only a human can raise it"),
+        // Another ceiling in force binds an approvable call: refused before asking.
+        (
+            "legacy",
+            APPROVE_WRITE,
+            &["--env=PLENUM_MAX_CAPABILITY=read"],
+            "ceiling is read (set by PLENUM_MAX_CAPABILITY)",
+        ),
         // A client that declared no elicitation capability.
         (
             "legacy",
