@@ -609,3 +609,302 @@ fn several_clients_share_one_http_server_each_in_its_own_session() {
         server.stderr()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A human in the loop: `plenum mcp --approve-up-to`, with the SDK's elicitation callback as the
+// human (`tests/mcp/approval.py`).
+
+/// Runs the approval scenario's `steps`; returns each step's output by name, and stderr.
+fn run_approval(
+    fixture: &SqliteFixture,
+    mode: &str,
+    server_args: &[&str],
+    client_args: &[&str],
+    steps: &str,
+) -> (BTreeMap<String, Json>, String) {
+    let home = fixture.dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("mcp")
+        .join("approval.py");
+    let mut command = Command::new(python());
+    command
+        .arg(script)
+        .arg("--plenum")
+        .arg(plenum_bin())
+        .arg("--db")
+        .arg(&fixture.file)
+        .args(["--mode", mode, "--steps", steps])
+        .args(client_args)
+        .arg(format!("--env=HOME={}", home.display()))
+        .arg(format!(
+            "--env=XDG_CONFIG_HOME={}",
+            home.join(".config").display()
+        ));
+    for arg in server_args {
+        command.arg(format!("--server-arg={arg}"));
+    }
+    let output = command.output().expect("run the Python MCP client");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "client failed:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let steps: BTreeMap<String, Json> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Json>(line).expect("a JSON line"))
+        .map(|step| (step["step"].as_str().unwrap_or("").to_owned(), step))
+        .collect();
+    assert!(steps.contains_key("done"), "{stdout}\nstderr:\n{stderr}");
+    (steps, stderr)
+}
+
+/// How many approval requests the server sent during `step`.
+fn asked(steps: &BTreeMap<String, Json>, step: &str) -> usize {
+    steps[step]["asked"].as_array().map_or(0, Vec::len)
+}
+
+fn message<'a>(steps: &'a BTreeMap<String, Json>, step: &str) -> &'a str {
+    envelope(steps, step)["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+}
+
+const APPROVE_WRITE: &[&str] = &["--approve-up-to", "write", "--approve-wait-secs", "2"];
+
+#[test]
+fn a_write_above_the_ceiling_runs_only_when_the_user_approves_it() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let (steps, stderr) = run_approval(
+        &fixture,
+        "legacy",
+        APPROVE_WRITE,
+        &[],
+        "approve,decline,cancel,approve_false,extra_field,approve_string,no_content,\
+         client_error,too_late,ddl,check_only,gate_refused,spoof,cancel_call,count",
+    );
+    assert_eq!(steps["initialize"]["protocol_version"], "2025-11-25");
+
+    // The approved call ran, once, and the request showed what it ran and where.
+    let approved = envelope(&steps, "approve");
+    assert_eq!(approved["data"]["rows_affected"], 1, "{approved}");
+    assert_eq!(asked(&steps, "approve"), 1);
+    let request = &steps["approve"]["asked"][0];
+    let shown = request["message"].as_str().unwrap_or("");
+    for expected in [
+        "with the write tier (allow_write)",
+        "allows the read tier",
+        &format!("Target: sqlite, file \"{}\"", fixture.file.display()),
+        "1. INSERT (tier write)",
+        "\"INSERT INTO items (name) VALUES (?)\"",
+        "Bound values: [\"approved\"]",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    // The form is one boolean.
+    assert_eq!(
+        request["requestedSchema"]["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["approve".to_owned()]),
+        "{request}"
+    );
+    assert_eq!(
+        request["requestedSchema"]["properties"]["approve"]["type"],
+        "boolean"
+    );
+
+    // A multi-statement call shows every statement with the gate's verdict.
+    let declined = steps["decline"]["asked"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(declined.contains("1. UPDATE (tier write)"), "{declined}");
+    assert!(declined.contains("2. DELETE (tier write)"), "{declined}");
+
+    // Anything but an exact approval refuses the call with the ceiling's own code.
+    for (step, why) in [
+        ("decline", "the human declined"),
+        ("cancel", "cancelled the approval request"),
+        ("approve_false", "did not approve"),
+        ("extra_field", "did not approve"),
+        ("approve_string", "did not approve"),
+        ("no_content", "did not approve"),
+        ("client_error", "could not ask its user"),
+        ("too_late", "within 2 s"),
+    ] {
+        assert_eq!(
+            code(&steps, step),
+            "CAPABILITY_VIOLATION",
+            "{}",
+            steps[step]
+        );
+        assert_eq!(asked(&steps, step), 1, "{step}");
+        let text = message(&steps, step);
+        assert!(
+            text.contains("ceiling is read (set by plenum mcp)"),
+            "{text}"
+        );
+        assert!(text.contains(why) && text.contains("nothing ran"), "{text}");
+    }
+    // DDL beyond --approve-up-to write: refused without asking anyone.
+    assert_eq!(code(&steps, "ddl"), "CAPABILITY_VIOLATION");
+    assert_eq!(asked(&steps, "ddl"), 0);
+    assert!(message(&steps, "ddl").contains("up to the write tier only, so no one was asked"));
+    // A check runs nothing and never asks; nor does a call the gate refuses anyway.
+    assert_eq!(asked(&steps, "check_only"), 0);
+    assert_eq!(code(&steps, "check_only"), "CAPABILITY_VIOLATION");
+    assert_eq!(asked(&steps, "gate_refused"), 0);
+    assert_eq!(code(&steps, "gate_refused"), "CAPABILITY_VIOLATION");
+    assert!(message(&steps, "gate_refused").contains("ATTACH"));
+
+    // SQL cannot lay out a fake statement line or reverse text in the request.
+    let spoof = steps["spoof"]["asked"][0]["message"].as_str().unwrap_or("");
+    assert!(!spoof.contains("\n2. SELECT"), "{spoof}");
+    assert!(!spoof.contains('\u{202e}'), "{spoof}");
+    assert!(
+        spoof.contains("\\n2. SELECT (tier read)\\n\\u{202e}gnp"),
+        "{spoof}"
+    );
+
+    // The client gave up on the call while its user was being asked: the server stopped
+    // waiting, told the client to close the request, and ran nothing.
+    assert_eq!(asked(&steps, "cancel_call"), 1);
+    assert!(
+        steps["cancel_call"]["gave_up"].is_string(),
+        "{}",
+        steps["cancel_call"]
+    );
+    assert_eq!(
+        steps["cancel_call"]["interrupted"], true,
+        "{}",
+        steps["cancel_call"]
+    );
+    assert!(
+        stderr.contains("not approved: the client cancelled the call while its user was asked"),
+        "{stderr}"
+    );
+
+    // The database holds exactly the approved row.
+    assert_eq!(envelope(&steps, "count")["data"]["rows"], json!([[3]]));
+    assert_eq!(
+        fixture.direct("SELECT name FROM items ORDER BY id"),
+        ["Text(\"apple\")", "Text(\"pear\")", "Text(\"approved\")"]
+    );
+    assert!(fixture
+        .direct("SELECT name FROM sqlite_master WHERE name = 'made_by_agent'")
+        .is_empty());
+    // Tool arguments never reach the log.
+    assert!(!stderr.contains("INSERT INTO"), "{stderr}");
+}
+
+#[test]
+fn no_one_is_asked_without_the_flag_or_without_a_client_that_can_ask() {
+    if !sdk_available() {
+        return;
+    }
+    let cases: [(&str, &[&str], &[&str], &str); 4] = [
+        // No --approve-up-to: the ceiling is the ceiling, as before.
+        ("legacy", &[], &[], "only a human can raise it"),
+        // Another ceiling in force binds an approvable call: refused before asking.
+        (
+            "legacy",
+            APPROVE_WRITE,
+            &["--env=PLENUM_MAX_CAPABILITY=read"],
+            "ceiling is read (set by PLENUM_MAX_CAPABILITY)",
+        ),
+        // A client that declared no elicitation capability.
+        (
+            "legacy",
+            APPROVE_WRITE,
+            &["--no-elicitation"],
+            "did not declare the elicitation capability",
+        ),
+        // Protocol 2026-07-28 allows no server-to-client request.
+        ("auto", APPROVE_WRITE, &[], "on protocol 2026-07-28"),
+    ];
+    for (mode, server_args, client_args, why) in cases {
+        let fixture = SqliteFixture::new(SETUP);
+        let before = fixture.snapshot();
+        let (steps, _) = run_approval(&fixture, mode, server_args, client_args, "approve,count");
+        assert_eq!(code(&steps, "approve"), "CAPABILITY_VIOLATION", "{why}");
+        assert_eq!(asked(&steps, "approve"), 0, "{why}");
+        assert!(
+            message(&steps, "approve").contains(why),
+            "{}",
+            message(&steps, "approve")
+        );
+        assert_eq!(envelope(&steps, "count")["data"]["rows"], json!([[2]]));
+        assert_eq!(fixture.snapshot(), before, "{why}: the database changed");
+        // The query tool says what the server allows, and whether the user is asked.
+        let description = steps["tools"]["tools"][0]["description"]
+            .as_str()
+            .unwrap_or("");
+        let asks = description.contains("writes need the user's OK.");
+        assert_eq!(asks, !server_args.is_empty(), "{description}");
+    }
+}
+
+#[test]
+fn approvals_over_streamable_http_and_ddl_when_approvals_reach_it() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let server = HttpServer::start(&fixture, &["--allow-write", "--approve-up-to", "ddl"], &[]);
+    let (steps, _) = run_client_approval_http(&fixture, &server.url, "approve,ddl,decline");
+    // The write needs no approval at this ceiling; the DDL does, and ran once approved.
+    assert_eq!(asked(&steps, "approve"), 0);
+    assert_eq!(envelope(&steps, "approve")["ok"], true);
+    assert_eq!(asked(&steps, "ddl"), 1);
+    assert_eq!(envelope(&steps, "ddl")["ok"], true, "{}", steps["ddl"]);
+    let shown = steps["ddl"]["asked"][0]["message"].as_str().unwrap_or("");
+    assert!(shown.contains("1. CREATE TABLE (tier ddl)"), "{shown}");
+    assert!(shown.contains("allows the write tier"), "{shown}");
+    // The decline step's write is within the ceiling: it runs without asking.
+    assert_eq!(asked(&steps, "decline"), 0);
+    assert_eq!(
+        fixture.direct("SELECT count(*) FROM sqlite_master WHERE name = 'made_by_agent'"),
+        ["Integer(1)"]
+    );
+    assert!(
+        server
+            .stderr()
+            .contains("a human may approve calls up to ddl"),
+        "{}",
+        server.stderr()
+    );
+}
+
+fn run_client_approval_http(
+    fixture: &SqliteFixture,
+    url: &str,
+    steps: &str,
+) -> (BTreeMap<String, Json>, String) {
+    let http = format!("--http={url}");
+    run_approval(fixture, "legacy", &[], &[&http], steps)
+}
+
+#[test]
+fn approve_up_to_below_the_ceiling_is_a_usage_error() {
+    let output = Command::new(plenum_bin())
+        .args(["mcp", "--allow-ddl", "--approve-up-to", "write"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run plenum mcp");
+    // Answered like any usage error of a program reading stdout: one envelope, exit code 1.
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("below the server's ceiling"), "{text}");
+    assert!(text.contains("INVALID_INPUT"), "{text}");
+    let help = Command::new(plenum_bin())
+        .args(["mcp", "--help"])
+        .output()
+        .expect("run plenum mcp --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--approve-up-to <TIER>"), "{help}");
+    assert!(help.contains("--approve-wait-secs <SECS>"), "{help}");
+}

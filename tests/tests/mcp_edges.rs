@@ -87,7 +87,15 @@ fn formats(schema: &Json, found: &mut Vec<String>) {
 
 #[test]
 fn tools_list_fits_the_budget_with_plain_schemas_at_every_ceiling() {
-    for args in [&[][..], &["--allow-write"], &["--allow-ddl"]] {
+    for args in [
+        &[][..],
+        &["--allow-write"],
+        &["--allow-ddl"],
+        // With approvals the query tool says what needs the user's OK.
+        &["--approve-up-to", "write"],
+        &["--approve-up-to", "ddl"],
+        &["--allow-write", "--approve-up-to", "ddl"],
+    ] {
         let mut server = started(args);
         let (bytes, result) = tools_list_line(&mut server, json!({}));
         eprintln!("tools/list with {args:?}, 2025-06-18: {bytes} bytes");

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use plenum_gate::Statement;
 use plenum_plugin_api::{AccessMode, Column};
 use serde_json::value::RawValue;
 
@@ -96,12 +97,18 @@ pub fn run_query_to_stdout(
     }
 }
 
-fn query(
-    request: &QueryRequest,
-    on_stuck: OnStuck,
-    may_stream: bool,
-) -> Result<QueryOutput, Failure> {
-    let started = Instant::now();
+/// The gate's verdict on `request`'s statements at the tier it asks for — each statement's
+/// text, kind, tier and cause — after every ceiling in force, the SQL's size and the plugin
+/// were checked exactly as a run checks them, without connecting. For a front end that shows
+/// a human what a call would run before asking them to allow it: what it shows is what the
+/// same checks accept, so a call that would be refused anyway is never put to the human.
+pub fn classify(request: &QueryRequest) -> Result<Vec<Statement>, Failure> {
+    prepare(request).map(|(_, plan)| plan.statements)
+}
+
+/// The checks every query passes before anything connects: the ceilings, the SQL's size, the
+/// plugin and the gate's plan.
+fn prepare(request: &QueryRequest) -> Result<(LoadedPlugin, Plan), Failure> {
     enforce(request.requested, &request.ceilings)?;
     if request.sql.len() > MAX_SQL_BYTES {
         return Err(Failure::invalid_input(format!(
@@ -111,6 +118,16 @@ fn query(
     }
     let plugin = Registry::discover().load_engine(&request.connection.engine)?;
     let plan = Plan::new(request, &plugin)?;
+    Ok((plugin, plan))
+}
+
+fn query(
+    request: &QueryRequest,
+    on_stuck: OnStuck,
+    may_stream: bool,
+) -> Result<QueryOutput, Failure> {
+    let started = Instant::now();
+    let (plugin, plan) = prepare(request)?;
     let (data, meta) = match plan.mode {
         QueryMode::CheckOnly => crate::commands::check::check_only(&plan, request, started)?,
         QueryMode::Explain => crate::commands::explain::explain(&plugin, request, &plan, on_stuck)?,

@@ -134,7 +134,15 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Command::Connect(options) => {
             plenum_core::commands::connect::connect(ConnectArgs::from_values(&options.0))
         }
-        Command::Mcp(args) => return Outcome::Exit(crate::mcp::serve(args.options())),
+        Command::Mcp(args) => {
+            return match args.options() {
+                Ok(options) => Outcome::Exit(crate::mcp::serve(options)),
+                // Flags that contradict each other are a usage error like any clap finds.
+                Err(message) => {
+                    usage(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message))
+                }
+            };
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plenum", &mut script);

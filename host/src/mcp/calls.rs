@@ -9,11 +9,11 @@ use serde_json::{json, Value as Json};
 
 use super::arguments::{self, has_direct_fields, ListConnectionsArguments, NoArguments};
 use super::settings::Settings;
-use super::{log, tools, wording};
+use super::{approval, log, tools, wording};
 use plenum_core::commands::introspect::{IntrospectSpec, IntrospectWhat};
 use plenum_core::pipeline::exec::{OnStuck, CANCEL_GRACE};
-use plenum_core::pipeline::request::{QueryInput, QueryRequest, Response};
-use plenum_core::services::capability::Ceiling;
+use plenum_core::pipeline::request::{QueryInput, QueryMode, QueryRequest, Response};
+use plenum_core::services::capability::{enforce, Ceiling};
 use plenum_core::services::connection::{ConnectionArgs, ConnectionSpec};
 use plenum_core::services::error::Failure;
 use plenum_core::services::options::{Given, Values, CONNECTION, INTROSPECT, QUERY};
@@ -22,6 +22,10 @@ use plenum_core::services::sanitize::Sanitizer;
 
 /// The source named in errors when the server's ceiling refuses a call.
 pub const CEILING_SOURCE: &str = "plenum mcp";
+
+/// The source of the server's ceiling raised for one call by its user's approval (never the
+/// lowest ceiling a call exceeds, since it equals the tier asked for: named for the record).
+const APPROVED_SOURCE: &str = "plenum mcp, raised for this call by its user's approval";
 
 /// Time beyond the call's timeout and the cancel grace before the server stops waiting:
 /// covers loading the plugin and connecting, which run before the watchdog starts.
@@ -39,10 +43,13 @@ pub async fn query(
     let started = Instant::now();
     let mut sanitizer = Sanitizer::new();
     let schema = settings.input_schema(tools::QUERY);
-    let prepared = arguments::parse_options(&schema, arguments, &[CONNECTION, QUERY])
-        .and_then(|values| query_request(settings, &values, &mut sanitizer));
-    let request = match prepared {
-        Ok(request) => request,
+    let prepared =
+        arguments::parse_options(&schema, arguments, &[CONNECTION, QUERY]).and_then(|values| {
+            let request = query_request(settings, &values, &mut sanitizer)?;
+            Ok((request, values))
+        });
+    let (mut request, values) = match prepared {
+        Ok(prepared) => prepared,
         Err(failure) => {
             return finish(
                 context,
@@ -53,6 +60,19 @@ pub async fn query(
         }
     };
     let engine = request.connection.engine.clone();
+    // The server's own ceiling, or, above it, what the client's user approves for this call.
+    let ceiling = match server_ceiling_for(settings, context, &request, &values).await {
+        Ok(ceiling) => ceiling,
+        Err(failure) => {
+            return finish(
+                context,
+                tools::QUERY,
+                started,
+                Response::failure(Some(engine), "query", failure, sanitizer),
+            )
+        }
+    };
+    request.ceilings.push(ceiling);
     let budget = wait_budget(request.limits.timeout);
     let on_stuck = log_when_stuck(engine.clone(), request.limits.timeout);
     let pipeline_sanitizer = sanitizer.clone();
@@ -193,14 +213,97 @@ pub async fn list_engines(
     finish(context, tools::LIST_ENGINES, started, response)
 }
 
+/// The request of a `query` call, with every ceiling in force but the server's own, which
+/// [`server_ceiling_for`] decides.
 fn query_request(
     settings: &Settings,
     values: &Values,
     sanitizer: &mut Sanitizer,
 ) -> Result<QueryRequest, Failure> {
-    let (connection, mut ceilings) = resolve_connection(settings, values, sanitizer)?;
-    ceilings.push(server_ceiling(settings));
+    let (connection, ceilings) = resolve_connection(settings, values, sanitizer)?;
     Ok(QueryInput::from_values(values)?.at(connection, ceilings))
+}
+
+/// The server's ceiling for this call: the one its human set, unless the call asks for more,
+/// a run, within `--approve-up-to`, and the client's user approves it; then the tier asked
+/// for, for this call only. A refusal on the way is the call's answer.
+async fn server_ceiling_for(
+    settings: &Settings,
+    context: &RequestContext<RoleServer>,
+    request: &QueryRequest,
+    values: &Values,
+) -> Result<Ceiling, Failure> {
+    let approvals = match settings.approvals() {
+        Some(approvals) if request.requested > settings.ceiling() => approvals,
+        _ => return Ok(server_ceiling(settings)),
+    };
+    // A check or a plan runs nothing to approve; they get the server's ceiling as they are.
+    if request.mode != QueryMode::Run {
+        return Ok(server_ceiling(settings));
+    }
+    if request.requested > approvals.up_to {
+        return Err(refusal(
+            settings,
+            request,
+            &format!(
+                "a human may approve calls up to the {} tier only, so no one was asked",
+                approvals.up_to.as_str()
+            ),
+        ));
+    }
+    approval::can_ask(context).map_err(|why| refusal(settings, request, &why))?;
+    let raised = Ceiling {
+        tier: request.requested,
+        source: APPROVED_SOURCE.to_owned(),
+    };
+    // What the human is shown is what the pipeline's own checks make of the call with the
+    // raised ceiling: a call they would refuse anyway (another ceiling, the gate, an unknown
+    // engine) is answered with that refusal and no one is asked.
+    let mut preview = request.clone();
+    preview.ceilings.push(raised.clone());
+    let statements = settings
+        .run_blocking(context, LISTING_BUDGET, move || {
+            plenum_core::commands::query::classify(&preview)
+        })
+        .await??;
+    let params = match values.get("params") {
+        Some(Given::ParamValues(params)) => params.clone(),
+        _ => Vec::new(),
+    };
+    let shown = approval::Shown {
+        statements: &statements,
+        params: &params,
+        target: approval::target(&request.connection, values.text("connection").as_deref()),
+        tier: request.requested,
+        ceiling: settings.ceiling(),
+    };
+    let asked = Instant::now();
+    log(&format!(
+        "query: asking the client's user to approve one call with the {} tier",
+        request.requested.as_str()
+    ));
+    let answer = approval::ask(context, approvals.wait, &shown).await;
+    // The reason, not the call: tool arguments are never logged.
+    log(&format!(
+        "query: {} after {} ms",
+        match &answer {
+            Ok(()) => "the user approved the call".to_owned(),
+            Err(why) => format!("not approved: {why}"),
+        },
+        asked.elapsed().as_millis()
+    ));
+    answer
+        .map(|()| raised)
+        .map_err(|why| refusal(settings, request, &why))
+}
+
+/// The server ceiling's refusal of `request`, followed by why no human raised it.
+fn refusal(settings: &Settings, request: &QueryRequest, why: &str) -> Failure {
+    let ceiling = enforce(request.requested, &[server_ceiling(settings)])
+        .err()
+        .map(|failure| failure.message)
+        .unwrap_or_default();
+    Failure::capability(format!("{ceiling}; {why}; nothing ran"))
 }
 
 fn introspect_spec(

@@ -147,7 +147,11 @@ pub async fn run(settings: Settings, options: HttpOptions) -> i32 {
     config.allowed_origins = allowed_origins(&hosts);
     config.allowed_hosts = hosts;
     config.max_request_body_bytes = MAX_MESSAGE_BYTES;
-    let ceiling = settings.ceiling().as_str();
+    let ceiling = format!(
+        "{}{}",
+        settings.ceiling().as_str(),
+        super::approvals_note(&settings)
+    );
     let server = PlenumServer::new(settings);
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),

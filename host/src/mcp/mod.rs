@@ -11,6 +11,7 @@
 //! PostgreSQL driver inside a plugin runs its own runtime), and every call is bounded by its
 //! timeout, so a stuck plugin costs one thread, not the server.
 
+mod approval;
 mod arguments;
 mod calls;
 mod http;
@@ -28,6 +29,7 @@ use plenum_gate::Tier;
 use rmcp::service::ServerInitializeError;
 use rmcp::ServiceExt;
 
+pub use approval::Approvals;
 pub use log::log;
 pub use server::PlenumServer;
 pub use settings::Settings;
@@ -37,8 +39,10 @@ pub use transport::{LineTransport, MAX_MESSAGE_BYTES};
 /// to, which password variables a call may name, the transport and the warm-session pool.
 #[derive(Debug)]
 pub struct ServeOptions {
-    /// The highest tier any call may use.
+    /// The highest tier any call may use without a human's approval.
     pub ceiling: Tier,
+    /// Whether, and up to which tier, the client's user may approve a call above `ceiling`.
+    pub approvals: Option<Approvals>,
     /// Environment variables of this process a call may name as `password_env`.
     pub password_envs: Vec<String>,
     /// Serve Streamable HTTP at this address instead of stdio.
@@ -67,7 +71,7 @@ pub fn serve(args: ServeOptions) -> i32 {
             return 2;
         }
     };
-    let settings = Settings::new(ceiling, args.password_envs);
+    let settings = Settings::new(ceiling, args.approvals, args.password_envs);
     plenum_core::services::pool::install(args.pool);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -91,13 +95,14 @@ pub fn serve(args: ServeOptions) -> i32 {
 
 async fn run(settings: Settings) -> i32 {
     log(&format!(
-        "serving MCP on stdio; tier ceiling {} (set by plenum mcp{})",
+        "serving MCP on stdio; tier ceiling {} (set by plenum mcp{}){}",
         settings.ceiling().as_str(),
         match settings.ceiling() {
             Tier::Read => "",
             Tier::Write => " --allow-write",
             Tier::Ddl => " --allow-ddl",
-        }
+        },
+        approvals_note(&settings)
     ));
     let (reader, writer) = rmcp::transport::stdio_pipes();
     // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches the
@@ -135,6 +140,21 @@ async fn run(settings: Settings) -> i32 {
             1
         }
     }
+}
+
+/// What the start-up log says about approvals: nothing when no one can be asked.
+fn approvals_note(settings: &Settings) -> String {
+    settings
+        .approvals()
+        .filter(|approvals| approvals.up_to > settings.ceiling())
+        .map(|approvals| {
+            format!(
+                ", a human may approve calls up to {} (waited for {} s)",
+                approvals.up_to.as_str(),
+                approvals.wait.as_secs()
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// A short description of an initialization failure that never quotes the client's message.

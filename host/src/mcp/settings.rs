@@ -1,5 +1,5 @@
-//! What every call of the server shares: the ceiling and password variables its human set,
-//! its tools, and the slots and waits that run engine work off the async workers.
+//! What every call of the server shares: the ceiling, approvals and password variables its
+//! human set, its tools, and the slots and waits that run engine work off the async workers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +9,9 @@ use rmcp::model::{JsonObject, Tool};
 use rmcp::service::{RequestContext, RoleServer};
 use tokio::sync::Semaphore;
 
+use super::approval::Approvals;
 use super::tools;
 use plenum_core::pipeline::exec::{Interrupt, CANCEL_GRACE};
-use plenum_core::pipeline::request::Response;
 use plenum_core::services::error::{ErrorCode, Failure};
 
 /// Engine calls that may run at once; more wait their turn (the wait is not part of their
@@ -27,19 +27,22 @@ const CANCEL_WAIT: Duration = CANCEL_GRACE.saturating_add(Duration::from_millis(
 /// What the human who started the server decided, and what every call shares.
 pub struct Settings {
     ceiling: Tier,
+    approvals: Option<Approvals>,
     password_envs: Vec<String>,
     tools: Vec<Tool>,
     engine_slots: Arc<Semaphore>,
 }
 
 impl Settings {
-    /// Settings for a server whose tier ceiling is `ceiling` and whose calls may name the
-    /// environment variables `password_envs` as `password_env`.
-    pub fn new(ceiling: Tier, password_envs: Vec<String>) -> Self {
+    /// Settings for a server whose tier ceiling is `ceiling`, whose client's user may approve
+    /// calls above it as `approvals` allows, and whose calls may name the environment
+    /// variables `password_envs` as `password_env`.
+    pub fn new(ceiling: Tier, approvals: Option<Approvals>, password_envs: Vec<String>) -> Self {
         Settings {
             ceiling,
+            approvals,
             password_envs,
-            tools: tools::all(ceiling),
+            tools: tools::all(ceiling, approvals.map(|approvals| approvals.up_to)),
             engine_slots: Arc::new(Semaphore::new(MAX_ENGINE_CALLS)),
         }
     }
@@ -47,6 +50,12 @@ impl Settings {
     /// The tier ceiling set when the server was started.
     pub fn ceiling(&self) -> Tier {
         self.ceiling
+    }
+
+    /// Up to which tier, and how long waited for, a human may approve a call above the
+    /// ceiling (`plenum mcp --approve-up-to`); `None`: no one is ever asked.
+    pub fn approvals(&self) -> Option<Approvals> {
+        self.approvals
     }
 
     /// Whether a call may name `variable` as its `password_env`.
@@ -82,14 +91,15 @@ impl Settings {
     /// through its watchdog, as at its timeout: the statement is cancelled on the server and
     /// rolled back. The call still waits (at most `CANCEL_WAIT`) for the work to end; `rmcp`
     /// then drops the answer, as the protocol wants for a cancelled request.
-    pub async fn run_blocking<F>(
+    pub async fn run_blocking<F, T>(
         &self,
         context: &RequestContext<RoleServer>,
         budget: Duration,
         work: F,
-    ) -> Result<Response, Failure>
+    ) -> Result<T, Failure>
     where
-        F: FnOnce() -> Response + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
     {
         let cancelled = context.ct.cancelled();
         tokio::pin!(cancelled);

@@ -56,26 +56,32 @@ pub fn list(tools: &[Tool], cache_hints: bool) -> ListToolsResult {
     }
 }
 
-/// Every tool, for a server whose ceiling is `ceiling`.
-pub fn all(ceiling: Tier) -> Vec<Tool> {
+/// Every tool, for a server whose ceiling is `ceiling` and whose client's user may approve
+/// calls up to `approve_up_to`.
+pub fn all(ceiling: Tier, approve_up_to: Option<Tier>) -> Vec<Tool> {
     let output = Arc::new(output_schema());
     vec![
-        query(ceiling, &output),
+        query(ceiling, approve_up_to, &output),
         introspect(&output),
         list_connections(&output),
         list_engines(&output),
     ]
 }
 
-fn ceiling_sentence(ceiling: Tier) -> &'static str {
-    match ceiling {
-        Tier::Read => "This server allows reads only.",
-        Tier::Write => "This server allows allow_write, not allow_ddl.",
-        Tier::Ddl => "This server allows allow_write and allow_ddl.",
+/// What the server allows, and what a human may approve beyond it: one sentence, since the
+/// list is within its budget by a few dozen bytes.
+fn ceiling_sentence(ceiling: Tier, approve_up_to: Option<Tier>) -> &'static str {
+    match (ceiling, approve_up_to) {
+        (Tier::Read, Some(Tier::Write)) => "Reads only; writes need the user's OK.",
+        (Tier::Read, Some(Tier::Ddl)) => "Reads only; writes/DDL need the user's OK.",
+        (Tier::Write, Some(Tier::Ddl)) => "Writes allowed; DDL needs the user's OK.",
+        (Tier::Read, _) => "This server allows reads only.",
+        (Tier::Write, _) => "This server allows allow_write, not allow_ddl.",
+        (Tier::Ddl, _) => "This server allows allow_write and allow_ddl.",
     }
 }
 
-fn query(ceiling: Tier, output: &Arc<Map<String, Json>>) -> Tool {
+fn query(ceiling: Tier, approve_up_to: Option<Tier>, output: &Arc<Map<String, Json>>) -> Tool {
     let description = format!(
         "Run SQL. Reads only unless allow_write \
          (INSERT/UPDATE/DELETE) or allow_ddl (CREATE/DROP/ALTER). {} A statement needing more \
@@ -83,12 +89,14 @@ fn query(ceiling: Tier, output: &Arc<Map<String, Json>>) -> Tool {
          max_rows/max_bytes (meta.truncated): narrow the query or page with \
          offset=meta.next_offset. check_only checks without connecting; explain gives the \
          plan. Failures carry error.code.",
-        ceiling_sentence(ceiling)
+        ceiling_sentence(ceiling, approve_up_to)
     );
+    // A call the user approves may write: the hints follow the highest tier reachable.
+    let reachable = approve_up_to.map_or(ceiling, |up_to| up_to.max(ceiling));
     // openWorld: it connects to whatever host the call names.
-    let mut annotations = ToolAnnotations::with_title("Run SQL").read_only(ceiling == Tier::Read);
+    let mut annotations = ToolAnnotations::with_title("Run SQL").read_only(reachable == Tier::Read);
     // Destructive and idempotent hints mean something only for a tool that may write.
-    if ceiling != Tier::Read {
+    if reachable != Tier::Read {
         annotations = annotations.destructive(true).idempotent(false);
     }
     annotations.open_world_hint = Some(true);
@@ -180,18 +188,28 @@ mod tests {
     #[test]
     fn query_annotations_follow_the_ceiling() {
         let output = Arc::new(output_schema());
-        let read = query(Tier::Read, &output).annotations.unwrap_or_default();
+        let read = query(Tier::Read, None, &output)
+            .annotations
+            .unwrap_or_default();
         assert_eq!(read.read_only_hint, Some(true));
         assert_eq!(read.destructive_hint, None);
         assert_eq!(read.open_world_hint, Some(true));
-        let ddl = query(Tier::Ddl, &output).annotations.unwrap_or_default();
+        let ddl = query(Tier::Ddl, None, &output)
+            .annotations
+            .unwrap_or_default();
         assert_eq!(ddl.read_only_hint, Some(false));
         assert_eq!(ddl.destructive_hint, Some(true));
+        // A read ceiling whose user may approve writes is not a read-only tool.
+        let approved = query(Tier::Read, Some(Tier::Write), &output)
+            .annotations
+            .unwrap_or_default();
+        assert_eq!(approved.read_only_hint, Some(false));
+        assert_eq!(approved.destructive_hint, Some(true));
     }
 
     #[test]
     fn every_tool_has_description_schemas_and_annotations() {
-        for tool in all(Tier::Write) {
+        for tool in all(Tier::Write, None) {
             assert!(
                 tool.description.as_deref().is_some_and(|d| d.len() > 60),
                 "{}",
@@ -211,14 +229,24 @@ mod tests {
 
     #[test]
     fn the_list_fits_its_budget_at_every_ceiling() {
-        for ceiling in [Tier::Read, Tier::Write, Tier::Ddl] {
+        for (ceiling, approvals) in [
+            (Tier::Read, None),
+            (Tier::Write, None),
+            (Tier::Ddl, None),
+            (Tier::Read, Some(Tier::Write)),
+            (Tier::Read, Some(Tier::Ddl)),
+            (Tier::Write, Some(Tier::Ddl)),
+        ] {
             // With the cache hints: the largest shape, the one 2026-07-28 clients get.
-            let list = list(&all(ceiling), true);
+            let list = list(&all(ceiling, approvals), true);
             let bytes = serde_json::to_vec(&list)
                 .map(|b| b.len())
                 .unwrap_or(usize::MAX);
             // Room for the JSON-RPC wrapper around the result.
-            assert!(bytes <= LIST_BUDGET - 50, "{ceiling:?}: {bytes} bytes");
+            assert!(
+                bytes <= LIST_BUDGET - 50,
+                "{ceiling:?} {approvals:?}: {bytes} bytes"
+            );
         }
     }
 

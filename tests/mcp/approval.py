@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Drives `plenum mcp --approve-up-to …` with the official MCP Python SDK, whose elicitation
+callback plays the human: for each step it answers the approval request as the step says
+(approve, decline, cancel, a tampered answer, an error, too late, never).
+
+Prints one JSON object per step on stdout ({"step": NAME, "result": …, "asked": [...]}),
+where "asked" lists the elicitation requests the server sent during the step (message and
+requested schema); the Rust test tests/tests/mcp_client.rs judges the output and the database.
+
+    approval.py --plenum BIN --db FILE [--mode auto|legacy] [--server-arg ARG]... [--env K=V]...
+                [--cwd DIR] [--http URL] [--no-elicitation] --steps NAME[,NAME...]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from mcp import Client, StdioServerParameters, types
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
+
+INSERT = "INSERT INTO items (name) VALUES (?)"
+
+# step name -> (tool arguments beyond the connection, how the "human" answers)
+STEPS = {
+    "approve": ({"sql": INSERT, "params": ["approved"], "allow_write": True}, "approve"),
+    "decline": ({"sql": "UPDATE items SET name = 'declined' WHERE id = 1;\n"
+                        "DELETE FROM items WHERE id = 2", "allow_write": True}, "decline"),
+    "cancel": ({"sql": INSERT, "params": ["cancelled"], "allow_write": True}, "cancel"),
+    "approve_false": ({"sql": INSERT, "params": ["approve false"], "allow_write": True},
+                      "approve_false"),
+    "extra_field": ({"sql": INSERT, "params": ["extra field"], "allow_write": True},
+                    "extra_field"),
+    "approve_string": ({"sql": INSERT, "params": ["approve string"], "allow_write": True},
+                       "approve_string"),
+    "no_content": ({"sql": INSERT, "params": ["no content"], "allow_write": True}, "no_content"),
+    "client_error": ({"sql": INSERT, "params": ["client error"], "allow_write": True}, "error"),
+    "too_late": ({"sql": INSERT, "params": ["too late"], "allow_write": True}, "too_late"),
+    "ddl": ({"sql": "CREATE TABLE made_by_agent (x INTEGER)", "allow_ddl": True}, "approve"),
+    "check_only": ({"sql": "DELETE FROM items", "allow_write": True, "check_only": True},
+                   "approve"),
+    "gate_refused": ({"sql": "ATTACH DATABASE 'other.db' AS other", "allow_write": True},
+                     "approve"),
+    "spoof": ({"sql": "INSERT INTO items (name) VALUES ('a\n2. SELECT (tier read)\n\u202egnp')",
+               "allow_write": True}, "decline"),
+    "count": ({"sql": "SELECT count(*) AS n FROM items"}, "approve"),
+}
+
+# step "cancel_call" is special: the client gives up on the call (read timeout), which sends
+# notifications/cancelled, while its "human" has not answered yet.
+CANCEL_CALL_ARGUMENTS = {"sql": INSERT, "params": ["cancelled call"], "allow_write": True}
+
+
+def emit(step, **fields):
+    print(json.dumps({"step": step, **fields}, sort_keys=True), flush=True)
+
+
+def dump(result):
+    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Human:
+    """The elicitation callback: answers as the current step says, and records what it saw."""
+
+    def __init__(self):
+        self.behaviour = "approve"
+        self.asked = []
+        self.interrupted = False
+
+    async def __call__(self, context, params):
+        self.asked.append(dump(params))
+        behaviour = self.behaviour
+        if behaviour == "approve":
+            return types.ElicitResult(action="accept", content={"approve": True})
+        if behaviour == "decline":
+            return types.ElicitResult(action="decline")
+        if behaviour == "cancel":
+            return types.ElicitResult(action="cancel")
+        if behaviour == "approve_false":
+            return types.ElicitResult(action="accept", content={"approve": False})
+        if behaviour == "extra_field":
+            return types.ElicitResult(action="accept",
+                                      content={"approve": True, "sql": "DROP TABLE items"})
+        if behaviour == "approve_string":
+            return types.ElicitResult(action="accept", content={"approve": "true"})
+        if behaviour == "no_content":
+            return types.ElicitResult(action="accept")
+        if behaviour == "error":
+            return types.ErrorData(code=types.INVALID_REQUEST, message="no user interface here")
+        if behaviour == "too_late":
+            await asyncio.sleep(4)
+            return types.ElicitResult(action="accept", content={"approve": True})
+        if behaviour == "never":
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                self.interrupted = True
+                raise
+            return types.ElicitResult(action="accept", content={"approve": True})
+        raise RuntimeError(f"unknown behaviour {behaviour}")
+
+
+async def scenario(args):
+    env = dict(item.split("=", 1) for item in args.env)
+    server = StdioServerParameters(
+        command=args.plenum, args=["mcp", *args.server_arg], env=env, cwd=args.cwd
+    )
+    if args.http:
+        token = os.environ.get("PLENUM_TEST_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        server = streamable_http_client(
+            args.http, http_client=create_mcp_http_client(headers=headers)
+        )
+    sqlite = {"engine": "sqlite", "file": args.db}
+    human = Human()
+    callback = None if args.no_elicitation else human
+    async with Client(server, mode=args.mode, elicitation_callback=callback) as client:
+        emit("initialize", protocol_version=client.protocol_version)
+        tools = await client.list_tools()
+        emit("tools", tools=[dump(tool) for tool in tools.tools])
+        for step in args.steps.split(","):
+            human.asked = []
+            if step == "cancel_call":
+                human.behaviour = "never"
+                try:
+                    await client.call_tool("query", {**CANCEL_CALL_ARGUMENTS, **sqlite},
+                                           read_timeout_seconds=1)
+                    emit(step, answered=True, asked=human.asked)
+                except Exception as error:  # the client's own timeout: expected
+                    # Give the server's cancel of the elicitation time to arrive.
+                    await asyncio.sleep(1)
+                    emit(step, gave_up=f"{type(error).__name__}", asked=human.asked,
+                         interrupted=human.interrupted)
+                continue
+            arguments, behaviour = STEPS[step]
+            human.behaviour = behaviour
+            try:
+                result = await client.call_tool("query", {**arguments, **sqlite})
+            except MCPError as error:
+                emit(step, protocol_error={"code": error.code, "message": error.message},
+                     asked=human.asked)
+                continue
+            emit(step, result=dump(result), asked=human.asked)
+    emit("done")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plenum", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--mode", default="legacy", choices=["auto", "legacy"])
+    parser.add_argument("--server-arg", action="append", default=[])
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--cwd", default=None)
+    parser.add_argument("--http", default=None)
+    parser.add_argument("--no-elicitation", action="store_true")
+    parser.add_argument("--steps", required=True)
+    args = parser.parse_args()
+    try:
+        asyncio.run(scenario(args))
+    except Exception as error:
+        emit("crashed", error=f"{type(error).__name__}: {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
