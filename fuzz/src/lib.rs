@@ -8,7 +8,7 @@
 #![warn(missing_docs)]
 
 use plenum::mcp::jsonrpc;
-use plenum_core::{connection, sanitize};
+use plenum_core::services::{connection, sanitize};
 use plenum_gate::{check, classify, Dialect, Tier};
 use sanitize::Sanitizer;
 use secrecy::ExposeSecret;
