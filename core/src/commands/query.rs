@@ -67,11 +67,13 @@ pub fn run_query(request: QueryRequest, sanitizer: Sanitizer, on_stuck: OnStuck)
     }
 }
 
-/// Runs one query request for the CLI: a result too large to hold streams to stdout.
+/// Runs one query request for the CLI: a result too large to hold streams to stdout. A failure
+/// after rows went out ends the streamed envelope with its message worded by `vocabulary`.
 pub fn run_query_to_stdout(
     request: QueryRequest,
     sanitizer: Sanitizer,
     on_stuck: OnStuck,
+    vocabulary: &dyn crate::words::Vocabulary,
 ) -> StreamedOutcome {
     let engine = request.connection.engine.clone();
     let command = request.mode.command();
@@ -85,7 +87,8 @@ pub fn run_query_to_stdout(
         Ok(QueryOutput::Streamed(meta, rows_affected)) => {
             StreamedOutcome::Printed(stream::finish(&streamed_success_tail(rows_affected, &meta)))
         }
-        Err(failure) if stream::started() => {
+        Err(mut failure) if stream::started() => {
+            failure.message = crate::words::render(&failure.message, vocabulary).into_owned();
             stream::finish(&crate::services::output::envelope::streamed_failure_tail(
                 &failure, &sanitizer,
             ));

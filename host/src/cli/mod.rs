@@ -260,7 +260,12 @@ fn query(options: QueryOptions) -> Outcome {
         request.limits.timeout,
         sanitizer.clone(),
     );
-    match plenum_core::commands::query::run_query_to_stdout(request, sanitizer, on_stuck) {
+    match plenum_core::commands::query::run_query_to_stdout(
+        request,
+        sanitizer,
+        on_stuck,
+        &words::word,
+    ) {
         StreamedOutcome::Respond(response) => Outcome::Respond(response),
         StreamedOutcome::Printed(ok) => Outcome::Exit(if ok { 0 } else { 1 }),
     }
