@@ -14,13 +14,12 @@ requested schema); the Rust test tests/tests/mcp_client.rs judges the output and
 import argparse
 import asyncio
 import json
-import os
 import sys
 
-from mcp import Client, StdioServerParameters, types
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp import Client, types
 from mcp.shared.exceptions import MCPError
+
+from client import server_for
 
 INSERT = "INSERT INTO items (name) VALUES (?)"
 
@@ -104,16 +103,7 @@ class Human:
 
 
 async def scenario(args):
-    env = dict(item.split("=", 1) for item in args.env)
-    server = StdioServerParameters(
-        command=args.plenum, args=["mcp", *args.server_arg], env=env, cwd=args.cwd
-    )
-    if args.http:
-        token = os.environ.get("PLENUM_TEST_TOKEN")
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        server = streamable_http_client(
-            args.http, http_client=create_mcp_http_client(headers=headers)
-        )
+    server = server_for(args)
     sqlite = {"engine": "sqlite", "file": args.db}
     human = Human()
     callback = None if args.no_elicitation else human

@@ -54,17 +54,23 @@ async def call(client, step, tool, arguments):
     emit(step, result=dump(result))
 
 
-async def scenario(args):
+def server_for(args):
+    """The server the arguments name: `plenum mcp` on stdio, or a running one over HTTP (with
+    the bearer token of PLENUM_TEST_TOKEN). tests/mcp/approval.py uses it too."""
     env = dict(item.split("=", 1) for item in args.env)
-    server = StdioServerParameters(
-        command=args.plenum, args=["mcp", *args.server_arg], env=env, cwd=args.cwd
-    )
     if args.http:
         token = os.environ.get("PLENUM_TEST_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        server = streamable_http_client(
+        return streamable_http_client(
             args.http, http_client=create_mcp_http_client(headers=headers)
         )
+    return StdioServerParameters(
+        command=args.plenum, args=["mcp", *args.server_arg], env=env, cwd=args.cwd
+    )
+
+
+async def scenario(args):
+    server = server_for(args)
     sqlite = {"engine": "sqlite", "file": args.db}
     mode = args.mode
     if mode in HANDSHAKE_ONLY:
