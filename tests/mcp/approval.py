@@ -48,9 +48,50 @@ STEPS = {
     "count": ({"sql": "SELECT count(*) AS n FROM items"}, "approve"),
 }
 
+# Steps that drive the rounds of protocol 2026-07-28 by hand (the SDK's session, not its
+# driver), to send what an honest client never would: another call's arguments with an
+# approval, a spent or made-up request state, answers without a state.
+APPROVAL = {"approval": types.ElicitResult(action="accept", content={"approve": True})}
+MANUAL = {
+    "tampered": {"sql": INSERT, "params": ["shown"], "allow_write": True},
+    "replay": {"sql": INSERT, "params": ["replayed"], "allow_write": True},
+    "forged": {"sql": INSERT, "params": ["forged"], "allow_write": True},
+    "no_state": {"sql": INSERT, "params": ["no state"], "allow_write": True},
+}
+
 # step "cancel_call" is special: the client gives up on the call (read timeout), which sends
 # notifications/cancelled, while its "human" has not answered yet.
 CANCEL_CALL_ARGUMENTS = {"sql": INSERT, "params": ["cancelled call"], "allow_write": True}
+
+
+async def manual(step, client, sqlite):
+    """One of the MANUAL steps; returns the fields to emit."""
+    arguments = {**MANUAL[step], **sqlite}
+    session = client.session
+
+    async def call(args, **retry):
+        result = await session.call_tool("query", args, allow_input_required=True, **retry)
+        return dump(result)
+
+    if step == "forged":
+        return {"result": await call(arguments, input_responses=APPROVAL,
+                                     request_state="plenum-approval-" + "0" * 32)}
+    if step == "no_state":
+        return {"result": await call(arguments, input_responses=APPROVAL)}
+    first = await session.call_tool("query", arguments, allow_input_required=True)
+    fields = {"first": dump(first),
+              "asked": [dump(request.params) for request in (first.input_requests or {}).values()]}
+    state = first.request_state
+    if step == "tampered":
+        other = {**arguments, "sql": "DELETE FROM items", "params": []}
+        fields["result"] = await call(other, input_responses=APPROVAL, request_state=state)
+        # The handle is spent: not even the call that was shown runs with it now.
+        fields["then_shown"] = await call(arguments, input_responses=APPROVAL,
+                                          request_state=state)
+    elif step == "replay":
+        fields["result"] = await call(arguments, input_responses=APPROVAL, request_state=state)
+        fields["again"] = await call(arguments, input_responses=APPROVAL, request_state=state)
+    return fields
 
 
 def emit(step, **fields):
@@ -124,6 +165,9 @@ async def scenario(args):
                     await asyncio.sleep(1)
                     emit(step, gave_up=f"{type(error).__name__}", asked=human.asked,
                          interrupted=human.interrupted)
+                continue
+            if step in MANUAL:
+                emit(step, **await manual(step, client, sqlite))
                 continue
             arguments, behaviour = STEPS[step]
             human.behaviour = behaviour

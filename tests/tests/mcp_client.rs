@@ -823,8 +823,13 @@ fn no_one_is_asked_without_the_flag_or_without_a_client_that_can_ask() {
             &["--no-elicitation"],
             "did not declare the elicitation capability",
         ),
-        // Protocol 2026-07-28 allows no server-to-client request.
-        ("auto", APPROVE_WRITE, &[], "on protocol 2026-07-28"),
+        // The same on protocol 2026-07-28, where capabilities come with each request.
+        (
+            "auto",
+            APPROVE_WRITE,
+            &["--no-elicitation"],
+            "did not declare the elicitation capability",
+        ),
     ];
     for (mode, server_args, client_args, why) in cases {
         let fixture = SqliteFixture::new(SETUP);
@@ -846,6 +851,150 @@ fn no_one_is_asked_without_the_flag_or_without_a_client_that_can_ask() {
         let asks = description.contains("writes need the user's OK.");
         assert_eq!(asks, !server_args.is_empty(), "{description}");
     }
+}
+
+/// The error message of the envelope in `result`, a tool result as the client dumped it.
+fn refusal_in(result: &Json) -> (&str, &str) {
+    let envelope = &result["structuredContent"];
+    (
+        envelope["error"]["code"].as_str().unwrap_or(""),
+        envelope["error"]["message"].as_str().unwrap_or(""),
+    )
+}
+
+#[test]
+fn on_protocol_2026_07_28_the_user_is_asked_through_an_input_required_result() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let (steps, stderr) = run_approval(
+        &fixture,
+        "auto",
+        APPROVE_WRITE,
+        &[],
+        "approve,decline,cancel,approve_false,extra_field,approve_string,no_content,\
+         client_error,too_late,ddl,check_only,gate_refused,spoof,tampered,replay,forged,\
+         no_state,count",
+    );
+    assert_eq!(steps["initialize"]["protocol_version"], "2026-07-28");
+
+    // The SDK's own driver: the call came back input-required, the client asked its user and
+    // retried; the approved call ran once, and its user saw what it ran and where.
+    let approved = envelope(&steps, "approve");
+    assert_eq!(approved["data"]["rows_affected"], 1, "{approved}");
+    assert_eq!(asked(&steps, "approve"), 1);
+    let shown = steps["approve"]["asked"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    for expected in [
+        "with the write tier (allow_write)",
+        "1. INSERT (tier write)",
+        "Bound values: [\"approved\"]",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    assert_eq!(
+        steps["approve"]["asked"][0]["requestedSchema"]["properties"]["approve"]["type"],
+        "boolean"
+    );
+    // Anything but an exact approval refuses the retry with the ceiling's own code.
+    for (step, why) in [
+        ("decline", "the human declined"),
+        ("cancel", "cancelled the approval request"),
+        ("approve_false", "did not approve"),
+        ("extra_field", "did not approve"),
+        ("approve_string", "did not approve"),
+        ("no_content", "did not approve"),
+        ("too_late", "within 2 s"),
+    ] {
+        assert_eq!(
+            code(&steps, step),
+            "CAPABILITY_VIOLATION",
+            "{}",
+            steps[step]
+        );
+        assert_eq!(asked(&steps, step), 1, "{step}");
+        let text = message(&steps, step);
+        assert!(
+            text.contains("ceiling is read (set by plenum mcp)"),
+            "{text}"
+        );
+        assert!(text.contains(why) && text.contains("nothing ran"), "{text}");
+    }
+    // A client whose user interface failed never retries: the SDK reports it, nothing ran.
+    assert!(
+        steps["client_error"]["protocol_error"].is_object(),
+        "{}",
+        steps["client_error"]
+    );
+    // Refused before anyone is asked, as on older revisions.
+    for step in ["ddl", "check_only", "gate_refused"] {
+        assert_eq!(code(&steps, step), "CAPABILITY_VIOLATION", "{step}");
+        assert_eq!(asked(&steps, step), 0, "{step}");
+    }
+    let spoof = steps["spoof"]["asked"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        !spoof.contains("\n2. SELECT") && !spoof.contains('\u{202e}'),
+        "{spoof}"
+    );
+
+    // By hand: the first round is an input-required result whose state is an opaque handle.
+    let first = &steps["tampered"]["first"];
+    assert_eq!(first["resultType"], "input_required", "{first}");
+    assert!(
+        first["requestState"]
+            .as_str()
+            .is_some_and(|state| state.starts_with("plenum-approval-") && state.len() == 48),
+        "{first}"
+    );
+    assert_eq!(
+        first["inputRequests"]["approval"]["method"], "elicitation/create",
+        "{first}"
+    );
+    // An approval sent back with other arguments approves nothing, and spends the handle.
+    let (code_of, text) = refusal_in(&steps["tampered"]["result"]);
+    assert_eq!(code_of, "CAPABILITY_VIOLATION");
+    assert!(
+        text.contains("arguments differ from the call its user was asked about"),
+        "{text}"
+    );
+    let (code_of, text) = refusal_in(&steps["tampered"]["then_shown"]);
+    assert_eq!(code_of, "CAPABILITY_VIOLATION");
+    assert!(text.contains("unknown or was already used"), "{text}");
+    // An approval is used once.
+    assert_eq!(
+        steps["replay"]["result"]["structuredContent"]["data"]["rows_affected"], 1,
+        "{}",
+        steps["replay"]
+    );
+    let (code_of, text) = refusal_in(&steps["replay"]["again"]);
+    assert_eq!(code_of, "CAPABILITY_VIOLATION");
+    assert!(text.contains("already used"), "{text}");
+    // A made-up state, or answers with no state, approve nothing.
+    let (code_of, text) = refusal_in(&steps["forged"]["result"]);
+    assert_eq!(code_of, "CAPABILITY_VIOLATION");
+    assert!(text.contains("unknown"), "{text}");
+    let (code_of, text) = refusal_in(&steps["no_state"]["result"]);
+    assert_eq!(code_of, "CAPABILITY_VIOLATION");
+    assert!(text.contains("not the request state"), "{text}");
+
+    // The database holds exactly the two approved rows: no DELETE, no DDL, nothing else.
+    assert_eq!(envelope(&steps, "count")["data"]["rows"], json!([[4]]));
+    assert_eq!(
+        fixture.direct("SELECT name FROM items ORDER BY id"),
+        [
+            "Text(\"apple\")",
+            "Text(\"pear\")",
+            "Text(\"approved\")",
+            "Text(\"replayed\")"
+        ]
+    );
+    assert!(fixture
+        .direct("SELECT name FROM sqlite_master WHERE name = 'made_by_agent'")
+        .is_empty());
+    assert!(stderr.contains("(input required"), "{stderr}");
+    assert!(!stderr.contains("INSERT INTO"), "{stderr}");
 }
 
 #[test]
@@ -876,6 +1025,29 @@ fn approvals_over_streamable_http_and_ddl_when_approvals_reach_it() {
             .contains("a human may approve calls up to ddl"),
         "{}",
         server.stderr()
+    );
+}
+
+#[test]
+fn approvals_on_protocol_2026_07_28_over_streamable_http() {
+    if !sdk_available() {
+        return;
+    }
+    let fixture = SqliteFixture::new(SETUP);
+    let server = HttpServer::start(&fixture, &["--approve-up-to", "write"], &[]);
+    let http = format!("--http={}", server.url);
+    let (steps, _) = run_approval(&fixture, "auto", &[], &[&http], "approve,tampered,decline");
+    assert_eq!(steps["initialize"]["protocol_version"], "2026-07-28");
+    assert_eq!(asked(&steps, "approve"), 1);
+    assert_eq!(envelope(&steps, "approve")["data"]["rows_affected"], 1);
+    assert_eq!(
+        refusal_in(&steps["tampered"]["result"]).0,
+        "CAPABILITY_VIOLATION"
+    );
+    assert_eq!(code(&steps, "decline"), "CAPABILITY_VIOLATION");
+    assert_eq!(
+        fixture.direct("SELECT name FROM items ORDER BY id"),
+        ["Text(\"apple\")", "Text(\"pear\")", "Text(\"approved\")"]
     );
 }
 

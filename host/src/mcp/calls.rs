@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock, InputResponses, JsonObject, ProtocolVersion,
+};
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{json, Value as Json};
 
@@ -19,6 +21,7 @@ use plenum_core::services::error::Failure;
 use plenum_core::services::options::{Given, Values, CONNECTION, INTROSPECT, QUERY};
 use plenum_core::services::plugins::Registry;
 use plenum_core::services::sanitize::Sanitizer;
+use plenum_gate::Tier;
 
 /// The source named in errors when the server's ceiling refuses a call.
 pub const CEILING_SOURCE: &str = "plenum mcp";
@@ -34,15 +37,30 @@ const WAIT_MARGIN: Duration = Duration::from_secs(2);
 /// The longest a call that has no timeout argument (listing engines, connections) may take.
 const LISTING_BUDGET: Duration = Duration::from_secs(30);
 
-/// Runs the `query` tool.
+/// What a retried call carries beyond its arguments (protocol 2026-07-28): its user's answers
+/// and the state of the input-required result it answers.
+#[derive(Default)]
+pub struct Retry {
+    pub state: Option<String>,
+    pub responses: Option<InputResponses>,
+}
+
+/// Runs the `query` tool; on protocol 2026-07-28 a call that needs its user's approval is
+/// answered with an input-required result instead.
 pub async fn query(
     settings: &Settings,
     context: &RequestContext<RoleServer>,
     arguments: Option<JsonObject>,
-) -> CallToolResult {
+    retry: Retry,
+) -> CallToolResponse {
     let started = Instant::now();
     let mut sanitizer = Sanitizer::new();
     let schema = settings.input_schema(tools::QUERY);
+    // Kept to bind an approval to the exact call its user was shown.
+    let call = Call {
+        arguments: arguments.clone(),
+        retry,
+    };
     let prepared =
         arguments::parse_options(&schema, arguments, &[CONNECTION, QUERY]).and_then(|values| {
             let request = query_request(settings, &values, &mut sanitizer)?;
@@ -57,12 +75,16 @@ pub async fn query(
                 started,
                 Response::failure(None, "query", failure, sanitizer),
             )
+            .into()
         }
     };
     let engine = request.connection.engine.clone();
     // The server's own ceiling, or, above it, what the client's user approves for this call.
-    let ceiling = match server_ceiling_for(settings, context, &request, &values).await {
-        Ok(ceiling) => ceiling,
+    let ceiling = match server_ceiling_for(settings, context, &request, &values, &call).await {
+        Ok(Decision::Run(ceiling)) => ceiling,
+        Ok(Decision::Ask(input_required)) => {
+            return CallToolResponse::InputRequired(input_required)
+        }
         Err(failure) => {
             return finish(
                 context,
@@ -70,6 +92,7 @@ pub async fn query(
                 started,
                 Response::failure(Some(engine), "query", failure, sanitizer),
             )
+            .into()
         }
     };
     request.ceilings.push(ceiling);
@@ -82,7 +105,7 @@ pub async fn query(
         })
         .await
         .unwrap_or_else(|failure| Response::failure(Some(engine), "query", failure, sanitizer));
-    finish(context, tools::QUERY, started, response)
+    finish(context, tools::QUERY, started, response).into()
 }
 
 /// Runs the `introspect` tool.
@@ -224,6 +247,19 @@ fn query_request(
     Ok(QueryInput::from_values(values)?.at(connection, ceilings))
 }
 
+/// A `query` call as it arrived: its arguments, and what a retry carries beyond them.
+struct Call {
+    arguments: Option<JsonObject>,
+    retry: Retry,
+}
+
+/// What [`server_ceiling_for`] decided: run under a ceiling, or ask the client's user first
+/// (protocol 2026-07-28: the call's answer is the question).
+enum Decision {
+    Run(Ceiling),
+    Ask(rmcp::model::InputRequiredResult),
+}
+
 /// The server's ceiling for this call: the one its human set, unless the call asks for more,
 /// a run, within `--approve-up-to`, and the client's user approves it; then the tier asked
 /// for, for this call only. A refusal on the way is the call's answer.
@@ -232,14 +268,15 @@ async fn server_ceiling_for(
     context: &RequestContext<RoleServer>,
     request: &QueryRequest,
     values: &Values,
-) -> Result<Ceiling, Failure> {
+    call: &Call,
+) -> Result<Decision, Failure> {
     let approvals = match settings.approvals() {
         Some(approvals) if request.requested > settings.ceiling() => approvals,
-        _ => return Ok(server_ceiling(settings)),
+        _ => return Ok(Decision::Run(server_ceiling(settings))),
     };
     // A check or a plan runs nothing to approve; they get the server's ceiling as they are.
     if request.mode != QueryMode::Run {
-        return Ok(server_ceiling(settings));
+        return Ok(Decision::Run(server_ceiling(settings)));
     }
     if request.requested > approvals.up_to {
         return Err(refusal(
@@ -251,14 +288,14 @@ async fn server_ceiling_for(
             ),
         ));
     }
-    approval::can_ask(context).map_err(|why| refusal(settings, request, &why))?;
     let raised = Ceiling {
         tier: request.requested,
         source: APPROVED_SOURCE.to_owned(),
     };
     // What the human is shown is what the pipeline's own checks make of the call with the
     // raised ceiling: a call they would refuse anyway (another ceiling, the gate, an unknown
-    // engine) is answered with that refusal and no one is asked.
+    // engine) is answered with that refusal and no one is asked. A retry is checked again:
+    // nothing about the call is taken from the first round.
     let mut preview = request.clone();
     preview.ceilings.push(raised.clone());
     let statements = settings
@@ -266,6 +303,31 @@ async fn server_ceiling_for(
             plenum_core::commands::query::classify(&preview)
         })
         .await??;
+    // A retry answers an approval asked for earlier: judged against what was kept, once.
+    if let Some(state) = &call.retry.state {
+        let answer = settings.pending().answer(
+            state,
+            call.retry.responses.as_ref(),
+            &call.arguments,
+            request.requested,
+        );
+        return judged(
+            answer,
+            "the retry with its user's answer",
+            request.requested,
+        )
+        .map(|()| Decision::Run(raised))
+        .map_err(|why| refusal(settings, request, &why));
+    }
+    if call.retry.responses.is_some() {
+        return Err(refusal(
+            settings,
+            request,
+            "the call carried answers but not the request state they answer, so they approve \
+             nothing",
+        ));
+    }
+    approval::can_ask(context).map_err(|why| refusal(settings, request, &why))?;
     let params = match values.get("params") {
         Some(Given::ParamValues(params)) => params.clone(),
         _ => Vec::new(),
@@ -277,24 +339,54 @@ async fn server_ceiling_for(
         tier: request.requested,
         ceiling: settings.ceiling(),
     };
+    if speaks_input_required(context) {
+        // Nothing waits here: the client asks its user and retries the call.
+        log(&format!(
+            "query: asking the client's user to approve one call with the {} tier (input \
+             required; the answer may come for {} s)",
+            request.requested.as_str(),
+            approvals.wait.as_secs()
+        ));
+        return settings
+            .pending()
+            .ask(&call.arguments, &shown, approvals.wait)
+            .map(Decision::Ask)
+            .map_err(|why| refusal(settings, request, &why));
+    }
     let asked = Instant::now();
     log(&format!(
         "query: asking the client's user to approve one call with the {} tier",
         request.requested.as_str()
     ));
     let answer = approval::ask(context, approvals.wait, &shown).await;
-    // The reason, not the call: tool arguments are never logged.
+    judged(
+        answer,
+        &format!("after {} ms", asked.elapsed().as_millis()),
+        request.requested,
+    )
+    .map(|()| Decision::Run(raised))
+    .map_err(|why| refusal(settings, request, &why))
+}
+
+/// Logs the verdict on an approval (the reason, not the call: tool arguments are never
+/// logged) and passes it on.
+fn judged(answer: Result<(), String>, when: &str, tier: Tier) -> Result<(), String> {
     log(&format!(
-        "query: {} after {} ms",
+        "query: {} ({when})",
         match &answer {
-            Ok(()) => "the user approved the call".to_owned(),
+            Ok(()) => format!("the user approved the call with the {} tier", tier.as_str()),
             Err(why) => format!("not approved: {why}"),
-        },
-        asked.elapsed().as_millis()
+        }
     ));
     answer
-        .map(|()| raised)
-        .map_err(|why| refusal(settings, request, &why))
+}
+
+/// Whether the call's client speaks 2026-07-28 or later, where a server asks its client by
+/// answering with an input-required result (no request from server to client is allowed).
+fn speaks_input_required(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
 }
 
 /// The server ceiling's refusal of `request`, followed by why no human raised it.

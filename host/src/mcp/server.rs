@@ -81,7 +81,13 @@ impl ServerHandler for PlenumServer {
         let context = &context;
         let arguments = request.arguments;
         let result = match request.name.as_ref() {
-            tools::QUERY => calls::query(settings, context, arguments).await,
+            tools::QUERY => {
+                let retry = calls::Retry {
+                    state: request.request_state,
+                    responses: request.input_responses,
+                };
+                return Ok(calls::query(settings, context, arguments, retry).await);
+            }
             tools::INTROSPECT => calls::introspect(settings, context, arguments).await,
             tools::LIST_CONNECTIONS => calls::list_connections(settings, context, arguments).await,
             tools::LIST_ENGINES => calls::list_engines(settings, context, arguments).await,

@@ -9,7 +9,7 @@ use rmcp::model::{JsonObject, Tool};
 use rmcp::service::{RequestContext, RoleServer};
 use tokio::sync::Semaphore;
 
-use super::approval::Approvals;
+use super::approval::{Approvals, Pending};
 use super::tools;
 use plenum_core::pipeline::exec::{Interrupt, CANCEL_GRACE};
 use plenum_core::services::error::{ErrorCode, Failure};
@@ -28,6 +28,8 @@ const CANCEL_WAIT: Duration = CANCEL_GRACE.saturating_add(Duration::from_millis(
 pub struct Settings {
     ceiling: Tier,
     approvals: Option<Approvals>,
+    /// Approvals asked for on protocol 2026-07-28 and not yet answered.
+    pending: Pending,
     password_envs: Vec<String>,
     tools: Vec<Tool>,
     engine_slots: Arc<Semaphore>,
@@ -41,6 +43,7 @@ impl Settings {
         Settings {
             ceiling,
             approvals,
+            pending: Pending::default(),
             password_envs,
             tools: tools::all(ceiling, approvals.map(|approvals| approvals.up_to)),
             engine_slots: Arc::new(Semaphore::new(MAX_ENGINE_CALLS)),
@@ -56,6 +59,11 @@ impl Settings {
     /// ceiling (`plenum mcp --approve-up-to`); `None`: no one is ever asked.
     pub fn approvals(&self) -> Option<Approvals> {
         self.approvals
+    }
+
+    /// The approvals asked for through an input-required result and not yet answered.
+    pub fn pending(&self) -> &Pending {
+        &self.pending
     }
 
     /// Whether a call may name `variable` as its `password_env`.

@@ -1,167 +1,46 @@
-//! A human in the loop for writes: a `query` call that asks for a tier above the server's
-//! ceiling is put to the client's user through MCP elicitation (`elicitation/create`, form
-//! mode), when the human who started the server allowed it (`plenum mcp --approve-up-to`).
-//!
-//! Why a model cannot approve its own call: the answer is the client's reply to a request the
-//! server sends it, produced by the client's elicitation handler (its user interface), never
-//! read from tool arguments, which are all a model writes. The request is made inside the call
-//! in flight and awaited there, so an approval has nothing to keep or replay: it covers that
-//! call's SQL, values and target, once. It raises only the server's own ceiling, only for that
-//! call; every other ceiling, the gate, the reach check and the limits still apply (the caller
-//! runs the call through the same pipeline).
+//! What the human is shown and the only answer that approves: the form (one boolean), the
+//! message (every statement with the gate's verdict, everything the call supplied quoted and
+//! escaped), and the verdict on the client's answer. Both ways of asking use it: an
+//! `elicitation/create` request (protocol 2025-11-25 and earlier, [`super::elicit`]) and an
+//! input-required result (2026-07-28, [`super::input_required`]).
 
-use std::time::Duration;
-
-use plenum_gate::{Statement, Tier};
-use rmcp::model::{
-    ClientResult, ElicitRequest, ElicitRequestParams, ElicitationAction, ElicitationSchema,
-    ProtocolVersion, ServerRequest,
-};
-use rmcp::service::{PeerRequestOptions, RequestContext, RoleServer, ServiceError};
+use plenum_gate::Tier;
+use rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema};
 use serde_json::{json, Value as Json};
 
 use plenum_core::services::connection::ConnectionSpec;
 
-/// What the human who started the server allowed to be approved, and how long to wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Approvals {
-    /// The highest tier a human may approve (at least the server's ceiling).
-    pub up_to: Tier,
-    /// How long the server waits for the answer before refusing the call.
-    pub wait: Duration,
-}
-
-impl Approvals {
-    /// The default wait: long enough to read a few statements, short enough that a dialog
-    /// nobody looks at does not hold a call (and its client) for ever.
-    pub const DEFAULT_WAIT_SECS: u64 = 300;
-}
+use super::Shown;
 
 /// The most characters of SQL and bound values shown to the human. Beyond it the call is
 /// refused without asking: cutting the text would ask the human to approve what they cannot
 /// see.
 const MAX_SHOWN_CHARS: usize = 8_000;
 
-/// The longest piece of a client's error quoted in a refusal.
-const MAX_QUOTED_ERROR: usize = 200;
-
-/// What the human is asked to approve.
-pub struct Shown<'a> {
-    /// The gate's statements, as it classified them.
-    pub statements: &'a [Statement],
-    /// The bound values, as the call sent them.
-    pub params: &'a [Json],
-    /// Where the call connects, without secrets ([`target`]).
-    pub target: String,
-    /// The tier the call asks for.
-    pub tier: Tier,
-    /// The server's ceiling, which the approval raises for this call.
-    pub ceiling: Tier,
-}
-
-/// Whether the client of this call can ask its user, or why not.
-pub fn can_ask(context: &RequestContext<RoleServer>) -> Result<(), String> {
-    // Protocol 2026-07-28 forbids server-to-client requests: a server asks by answering the
-    // call with an input-required result and the client retries it. Plenum does not do that
-    // yet, so such a client is told how to be asked rather than left waiting.
-    if context
-        .protocol_version()
-        .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
-    {
-        return Err(
-            "the client cannot ask a human on protocol 2026-07-28, where this server cannot \
-             send it an elicitation request (connect with protocol 2025-11-25 or earlier to be \
-             asked)"
-                .to_owned(),
-        );
-    }
-    let elicitation = context
-        .client_capabilities()
-        .and_then(|capabilities| capabilities.elicitation);
-    // A capability naming neither mode is form mode (the 2025-06-18 shape).
-    let form = elicitation.is_some_and(|modes| modes.form.is_some() || modes.url.is_none());
-    if form {
-        Ok(())
-    } else {
-        Err(
-            "the client cannot ask a human: it did not declare the elicitation capability \
-             (form mode), so no one was asked"
-                .to_owned(),
-        )
-    }
-}
-
-/// Asks the client's user to approve `shown`, waiting at most `wait`, and stops waiting when
-/// the call is cancelled. `Ok` only for an accept whose content is exactly `{"approve":
-/// true}`; otherwise why not, in words that follow "the ceiling is …;".
-pub async fn ask(
-    context: &RequestContext<RoleServer>,
-    wait: Duration,
-    shown: &Shown<'_>,
-) -> Result<(), String> {
-    let params = ElicitRequestParams::FormElicitationParams {
+/// The elicitation request that asks the human to approve `shown`: the message and the form.
+pub fn request(shown: &Shown<'_>) -> Result<ElicitRequestParams, String> {
+    Ok(ElicitRequestParams::FormElicitationParams {
         meta: None,
         message: message(shown)?,
         requested_schema: schema(shown.tier)?,
-    };
-    let request = ServerRequest::from(ElicitRequest::new(params));
-    // rmcp's own timeout is not used: on a timeout or a cancel the server also tells the
-    // client to close its dialog (notifications/cancelled), which needs the request's handle.
-    let mut handle = context
-        .peer
-        .send_cancellable_request(request, PeerRequestOptions::no_options())
-        .await
-        .map_err(|error| could_not_ask(&error))?;
-    let waited = tokio::select! {
-        biased;
-        () = context.ct.cancelled() => Waited::Cancelled,
-        answer = &mut handle.rx => Waited::Answered(answer),
-        () = tokio::time::sleep(wait) => Waited::TimedOut,
-    };
-    let answer = match waited {
-        Waited::Answered(answer) => answer,
-        Waited::Cancelled => {
-            // Best effort: the call is over either way, and a late answer is ignored.
-            let _ = handle
-                .cancel(Some("the tool call was cancelled".to_owned()))
-                .await;
-            return Err("the client cancelled the call while its user was asked".to_owned());
-        }
-        Waited::TimedOut => {
-            let _ = handle
-                .cancel(Some("no answer in time; the call was refused".to_owned()))
-                .await;
-            return Err(format!(
-                "no one answered the approval request within {} s",
-                wait.as_secs()
-            ));
-        }
-    };
-    match answer {
-        Ok(Ok(ClientResult::ElicitResult(result))) => match result.action {
-            ElicitationAction::Accept if approves(result.content.as_ref()) => Ok(()),
-            ElicitationAction::Accept => Err(
-                "the human did not approve (the answer was not exactly {\"approve\": true})"
-                    .to_owned(),
-            ),
-            ElicitationAction::Decline => Err("the human declined to approve this call".to_owned()),
-            ElicitationAction::Cancel => {
-                Err("the human cancelled the approval request without approving".to_owned())
-            }
-            // A new action (the enum is open) is not an approval.
-            _ => Err("the client's answer was not an approval".to_owned()),
-        },
-        Ok(Ok(_)) => Err("the client's answer was not an elicitation result".to_owned()),
-        Ok(Err(error)) => Err(could_not_ask(&error)),
-        Err(_) => Err("the client went away before answering".to_owned()),
-    }
+    })
 }
 
-/// How the wait for the answer ended.
-enum Waited {
-    Answered(Result<Result<ClientResult, ServiceError>, tokio::sync::oneshot::error::RecvError>),
-    Cancelled,
-    TimedOut,
+/// The verdict on the human's answer: `Ok` only for an accept whose content is exactly
+/// `{"approve": true}`; otherwise why not, in words that follow "the ceiling is …;".
+pub fn verdict(result: &ElicitResult) -> Result<(), String> {
+    match result.action {
+        ElicitationAction::Accept if approves(result.content.as_ref()) => Ok(()),
+        ElicitationAction::Accept => Err(
+            "the human did not approve (the answer was not exactly {\"approve\": true})".to_owned(),
+        ),
+        ElicitationAction::Decline => Err("the human declined to approve this call".to_owned()),
+        ElicitationAction::Cancel => {
+            Err("the human cancelled the approval request without approving".to_owned())
+        }
+        // A new action (the enum is open) is not an approval.
+        _ => Err("the client's answer was not an approval".to_owned()),
+    }
 }
 
 /// The only answer that approves: `{"approve": true}` and nothing else. Anything looser (an
@@ -169,11 +48,6 @@ enum Waited {
 /// outside the schema it was given is not showing its user what was asked.
 fn approves(content: Option<&Json>) -> bool {
     content == Some(&json!({"approve": true}))
-}
-
-fn could_not_ask(error: &ServiceError) -> String {
-    let text: String = error.to_string().chars().take(MAX_QUOTED_ERROR).collect();
-    format!("the client could not ask its user ({})", display(&text))
 }
 
 /// The form: one boolean. Anything richer would be something a human could misread.
@@ -291,7 +165,7 @@ fn quoted(text: &str) -> String {
 
 /// `text` with control characters (line breaks too) and invisible or direction-changing
 /// characters written as escapes, so what a human reads is what the text holds.
-fn display(text: &str) -> String {
+pub fn display(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
