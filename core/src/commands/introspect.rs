@@ -23,7 +23,7 @@ use crate::services::error::Failure;
 use crate::services::options::Values;
 use crate::services::output::Response;
 use crate::services::output::{Meta, Truncation};
-use crate::services::plugins::Registry;
+use crate::services::plugins::kept;
 use crate::services::pool::Transaction;
 use crate::services::sanitize::Sanitizer;
 use crate::services::words::{hint, option};
@@ -179,7 +179,7 @@ fn run(spec: &IntrospectSpec, on_stuck: OnStuck) -> Result<(Box<RawValue>, Meta)
     let started = Instant::now();
     enforce(Tier::Read, &spec.ceilings)?;
     check_names(&spec.what)?;
-    let plugin = Registry::discover().load_engine(&spec.connection.engine)?;
+    let plugin = kept::engine(&spec.connection.engine)?;
     if !plugin.info().capabilities.introspect {
         return Err(Failure::invalid_input(format!(
             "the {} plugin does not implement introspection; {} the \

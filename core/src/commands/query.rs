@@ -5,6 +5,7 @@
 //! The commands it dispatches to and the modules they share ([`crate::pipeline::plan`],
 //! [`crate::pipeline::session`], [`crate::services::output`]) never call back into it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use plenum_gate::Statement;
@@ -22,7 +23,7 @@ use crate::services::output::envelope::{query_data, streamed_prefix, streamed_su
 use crate::services::output::rows::{Count, Spill};
 use crate::services::output::stream::{self, SPILL_THRESHOLD};
 use crate::services::output::{Meta, Response, RowsOut};
-use crate::services::plugins::{LoadedPlugin, Registry};
+use crate::services::plugins::{kept, LoadedPlugin};
 use crate::services::sanitize::Sanitizer;
 
 /// The largest SQL text accepted (bytes).
@@ -111,7 +112,7 @@ pub fn classify(request: &QueryRequest) -> Result<Vec<Statement>, Failure> {
 
 /// The checks every query passes before anything connects: the ceilings, the SQL's size, the
 /// plugin and the gate's plan.
-fn prepare(request: &QueryRequest) -> Result<(LoadedPlugin, Plan), Failure> {
+fn prepare(request: &QueryRequest) -> Result<(Arc<LoadedPlugin>, Plan), Failure> {
     enforce(request.requested, &request.ceilings)?;
     if request.sql.len() > MAX_SQL_BYTES {
         return Err(Failure::invalid_input(format!(
@@ -119,7 +120,7 @@ fn prepare(request: &QueryRequest) -> Result<(LoadedPlugin, Plan), Failure> {
             request.sql.len()
         )));
     }
-    let plugin = Registry::discover().load_engine(&request.connection.engine)?;
+    let plugin = kept::engine(&request.connection.engine)?;
     let plan = Plan::new(request, &plugin)?;
     Ok((plugin, plan))
 }

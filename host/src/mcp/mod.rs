@@ -73,6 +73,7 @@ pub fn serve(args: ServeOptions) -> i32 {
     };
     let settings = Settings::new(ceiling, args.approvals, args.password_envs);
     plenum_core::services::pool::install(args.pool);
+    plenum_core::services::plugins::kept::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("plenum-mcp")

@@ -22,7 +22,7 @@ use crate::services::connection::{
 use crate::services::error::Failure;
 use crate::services::options::Values;
 use crate::services::output::Response;
-use crate::services::plugins::Registry;
+use crate::services::plugins::kept;
 use crate::services::sanitize::Sanitizer;
 use crate::services::words::option;
 
@@ -182,7 +182,7 @@ fn test_target(
     timeout: Duration,
     sanitizer: &Sanitizer,
 ) -> Result<ServerOut, Failure> {
-    let plugin = Registry::discover().load_engine(&target.engine)?;
+    let plugin = kept::engine(&target.engine)?;
     let on_stuck = crate::pipeline::session::exit_on_stuck(
         Some(target.engine.clone()),
         "connect",

@@ -8,6 +8,7 @@
 //! the rest until one serves X.
 
 pub(crate) mod discovery;
+pub mod kept;
 mod loaded;
 pub(crate) mod manifest;
 pub(crate) mod perms;
