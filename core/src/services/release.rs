@@ -3,12 +3,15 @@
 //!
 //! In the CLI the drops wait until the envelope is out ([`after_answer`]) and get a bounded
 //! time there; a close that does not finish in it is abandoned as the process exits with the
-//! envelope's code. In `plenum mcp` each drop runs on a thread of its own, and at most
-//! `MAX_CLOSE_THREADS` of them at once: past that, the value is leaked rather than letting
-//! a plugin that never closes take threads without bound.
+//! envelope's code. In `plenum mcp` a drop is handed to the closing thread when it is idle
+//! (most drops, such as every call's cancel handle, take microseconds); when it is busy or
+//! stuck, the drop runs on a thread of its own, and at most `MAX_CLOSE_THREADS` of those at
+//! once: past that, the value is leaked rather than letting a plugin that never closes take
+//! threads without bound.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::services::supervisor;
@@ -23,6 +26,10 @@ static DEFER: AtomicBool = AtomicBool::new(false);
 static DEFERRED: Mutex<Vec<Box<dyn Send>>> = Mutex::new(Vec::new());
 static CLOSE_THREADS: AtomicUsize = AtomicUsize::new(0);
 
+/// The way to the closing thread: a rendezvous channel, so a hand-over succeeds only while
+/// that thread waits for work (`None` when it could not be started).
+static CLOSER: OnceLock<Option<Mutex<SyncSender<Box<dyn Send>>>>> = OnceLock::new();
+
 /// From now on, drops wait until [`after_answer`] (the CLI: one call per process).
 pub fn defer_until_answered() {
     DEFER.store(true, Ordering::SeqCst);
@@ -36,6 +43,11 @@ pub fn later<T: Send + 'static>(value: T) {
             return;
         }
     }
+    let value: Box<dyn Send> = Box::new(value);
+    let value = match hand_to_closer(value) {
+        Ok(()) => return,
+        Err(value) => value,
+    };
     if CLOSE_THREADS.fetch_add(1, Ordering::SeqCst) >= MAX_CLOSE_THREADS {
         CLOSE_THREADS.fetch_sub(1, Ordering::SeqCst);
         // Every close thread is stuck in a plugin already: leak this one instead of another
@@ -51,6 +63,29 @@ pub fn later<T: Send + 'static>(value: T) {
         });
     if spawned.is_err() {
         CLOSE_THREADS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Gives `value` to the closing thread if it is waiting for work; otherwise gives it back.
+fn hand_to_closer(value: Box<dyn Send>) -> Result<(), Box<dyn Send>> {
+    let closer = CLOSER.get_or_init(|| {
+        let (sender, receiver) = mpsc::sync_channel::<Box<dyn Send>>(0);
+        std::thread::Builder::new()
+            .name("plenum-closer".into())
+            .spawn(move || receiver.into_iter().for_each(drop))
+            .ok()
+            .map(|_| Mutex::new(sender))
+    });
+    let Some(closer) = closer else {
+        return Err(value);
+    };
+    match closer.lock() {
+        // `try_send` on a rendezvous channel: only an idle closer takes it, so a drop stuck in
+        // a plugin never makes the next one wait.
+        Ok(sender) => sender.try_send(value).map_err(|error| match error {
+            mpsc::TrySendError::Full(value) | mpsc::TrySendError::Disconnected(value) => value,
+        }),
+        Err(_) => Err(value),
     }
 }
 
