@@ -28,7 +28,10 @@ static CLOSE_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// The way to the closing thread: a rendezvous channel, so a hand-over succeeds only while
 /// that thread waits for work (`None` when it could not be started).
-static CLOSER: OnceLock<Option<Mutex<SyncSender<Box<dyn Send>>>>> = OnceLock::new();
+static CLOSER: OnceLock<Option<Mutex<Handover>>> = OnceLock::new();
+
+/// What the closing thread is handed: anything to drop.
+type Handover = SyncSender<Box<dyn Send>>;
 
 /// From now on, drops wait until [`after_answer`] (the CLI: one call per process).
 pub fn defer_until_answered() {

@@ -25,9 +25,20 @@ pub const MAX_FIELD_BYTES: usize = 1 << 10;
 /// without Rust's checks can send any bytes) and at most `max` bytes, cut at a character
 /// boundary with a note of the cut.
 pub fn plugin_text(text: &str, max: usize) -> String {
-    let text = String::from_utf8_lossy(text.as_bytes());
-    // A plugin cannot make the host word an option it did not name.
-    cap(&crate::services::words::strip(&text), max)
+    let bytes = text.as_bytes();
+    // Only what can be printed is read: a plugin's 100 MiB message costs what `max` bytes do.
+    // (A character cut in two at the end becomes U+FFFD; the note says where the cut is.)
+    let head = &bytes[..bytes.len().min(max)];
+    // A plugin cannot make the host word an option it did not name. Cutting first cannot make
+    // a marker: a prefix holds no marker its whole text did not.
+    let head = String::from_utf8_lossy(head);
+    let clean = crate::services::words::strip(&head);
+    if bytes.len() > max {
+        let kept = prefix(&clean, max);
+        format!("{kept}… (cut at {} bytes)", kept.len())
+    } else {
+        cap(&clean, max)
+    }
 }
 
 /// `text` cut to at most `max` bytes (plus a short note) at a character boundary.
@@ -35,11 +46,17 @@ pub fn cap(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = max;
+    let kept = prefix(text, max);
+    format!("{kept}… (cut at {} bytes)", kept.len())
+}
+
+/// The longest start of `text` of at most `max` bytes that ends at a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… (cut at {end} bytes)", &text[..end])
+    &text[..end]
 }
 
 /// A SQLSTATE as printed: exactly five characters `0-9A-Z`, else dropped (a driver that puts
