@@ -9,7 +9,7 @@
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RVec};
+use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec};
 use abi_stable::{package_version_strings, sabi_trait, StableAbi};
 
 use crate::error::PluginError;
@@ -113,6 +113,22 @@ pub trait ConnectionAbi: Send {
     fn reset(&mut self) -> RResult<(), PluginError> {
         RResult::RErr(PluginError::unsupported(
             "this plugin cannot reset a session for reuse",
+        ))
+    }
+
+    /// Since API 1.2: the engine's plan for one statement the gate already checked, without
+    /// running it, as JSON text in the host's plan-tree form (see
+    /// [`crate::driver::Connection::explain`]). Called inside the host's transaction, which
+    /// is rolled back after. The host uses it for `--explain` when it has no reader of its own
+    /// for the plugin's SQL dialect; the default answers `Unsupported`.
+    fn explain(
+        &mut self,
+        sql: RStr<'_>,
+        params: RSlice<'_, Value>,
+    ) -> RResult<RString, PluginError> {
+        let _ = (sql, params);
+        RResult::RErr(PluginError::unsupported(
+            "this plugin cannot explain a statement",
         ))
     }
 }

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RVec};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 
 use crate::abi::{
     ApiVersion, CancelHandleAbi, CancelHandleAbi_TO, CancelHandleBox, ConnectionAbi,
@@ -111,6 +111,24 @@ pub trait Connection: Send {
     fn reset(&mut self) -> PluginResult<()> {
         Err(PluginError::unsupported(
             "this plugin cannot reset a session for reuse",
+        ))
+    }
+
+    /// The engine's plan for `sql` (one statement the host's gate checked; `params` bound as
+    /// for [`Connection::execute`]) without running it (API 1.2). Called inside the host's
+    /// transaction, which the host rolls back. The host asks for it only when it has no
+    /// reader of its own for the plugin's SQL dialect (it reads PostgreSQL, MySQL and SQLite
+    /// plans itself).
+    ///
+    /// The answer is JSON text, one plan node: `{"node": "…", "relation": "…" or null,
+    /// "alias": …, "index": …, "estimated_rows": number or null, "estimated_cost": number or
+    /// null, "detail": "one line" or null, "children": [nodes]}`; only `node` is required.
+    /// The host checks the shape, bounds its size (16 MiB) and depth (128), and refuses
+    /// anything else. The default says it is unsupported.
+    fn explain(&mut self, sql: &str, params: &[Value]) -> PluginResult<String> {
+        let _ = (sql, params);
+        Err(PluginError::unsupported(
+            "this plugin cannot explain a statement",
         ))
     }
 }
@@ -327,6 +345,18 @@ impl ConnectionAbi for ConnectionAdapter {
 
     fn reset(&mut self) -> RResult<(), PluginError> {
         guard(|| self.0.reset())
+    }
+
+    fn explain(
+        &mut self,
+        sql: RStr<'_>,
+        params: RSlice<'_, Value>,
+    ) -> RResult<RString, PluginError> {
+        guard(|| {
+            self.0
+                .explain(sql.as_str(), params.as_slice())
+                .map(RString::from)
+        })
     }
 }
 

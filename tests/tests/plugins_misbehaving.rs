@@ -189,3 +189,91 @@ fn one_broken_library_never_hides_the_others() {
     );
     assert_others_fine(&others);
 }
+
+/// `--explain` on the probe with `env`: the plan the host answers.
+fn probe_explain(env: &[(&str, &str)]) -> Run {
+    let mut plenum = Plenum::new([
+        "query",
+        "--engine",
+        "test-probe",
+        "--sql",
+        "SELECT a FROM t",
+        "--explain",
+    ]);
+    for (key, value) in env {
+        plenum = plenum.env(key, value);
+    }
+    plenum.run()
+}
+
+#[test]
+fn a_plugin_of_a_dialect_the_host_cannot_read_plans_of_explains_itself() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("probe.log");
+    let log_text = log.to_string_lossy().into_owned();
+    let plan = r#"{"node": "PROJECTION", "detail": "{sql}", "children": [
+        {"node": "SEQ_SCAN", "relation": "t", "estimated_rows": 3, "children": []}]}"#;
+    // A dialect the host has no plan reader for: the plugin's own tree, checked and passed on.
+    let run = probe_explain(&[
+        ("PLENUM_PROBE_DIALECT", "duckdb"),
+        ("PLENUM_PROBE_PLAN", plan),
+        ("PLENUM_PROBE_LOG", &log_text),
+    ]);
+    run.assert_ok();
+    assert_eq!(run.json["data"]["format"], "plugin", "{}", run.json);
+    assert_eq!(run.json["data"]["plan"]["node"], "PROJECTION");
+    assert_eq!(run.json["data"]["plan"]["detail"], "SELECT a FROM t");
+    assert_eq!(run.json["data"]["plan"]["children"][0]["relation"], "t");
+    assert_eq!(
+        run.json["data"]["plan"]["children"][0]["estimated_rows"],
+        3.0
+    );
+    assert!(std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("explain"));
+    // A tree not in the host's form is the plugin's error, never passed on.
+    let run = probe_explain(&[
+        ("PLENUM_PROBE_DIALECT", "duckdb"),
+        ("PLENUM_PROBE_PLAN", r#"{"node": "X", "cost": 1}"#),
+    ]);
+    run.assert_error("PLUGIN_ERROR");
+    assert!(
+        run.error_message().contains("not in the host's plan form"),
+        "{}",
+        run.error_message()
+    );
+    // A plugin that cannot explain says so.
+    let run = probe_explain(&[("PLENUM_PROBE_DIALECT", "duckdb")]);
+    assert_eq!(run.json["ok"], false);
+    assert!(
+        run.error_message().contains("cannot explain"),
+        "{}",
+        run.error_message()
+    );
+    // The gate still checks the statement first: a write is refused in the read tier and the
+    // plugin is never asked.
+    std::fs::remove_file(&log).ok();
+    let mut plenum = Plenum::new([
+        "query",
+        "--engine",
+        "test-probe",
+        "--sql",
+        "DELETE FROM t",
+        "--explain",
+    ]);
+    for (key, value) in [
+        ("PLENUM_PROBE_DIALECT", "duckdb"),
+        ("PLENUM_PROBE_PLAN", plan),
+        ("PLENUM_PROBE_LOG", log_text.as_str()),
+    ] {
+        plenum = plenum.env(key, value);
+    }
+    plenum.run().assert_error("CAPABILITY_VIOLATION");
+    assert!(!std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("explain"));
+    // A dialect the host reads itself: its own reader, not the plugin's (the probe's one row
+    // is not a SQLite plan, so the host's reader refuses it).
+    let run = probe_explain(&[("PLENUM_PROBE_PLAN", plan)]);
+    assert_eq!(run.json["ok"], false, "{}", run.json);
+}

@@ -4,8 +4,10 @@
 //! The statement is wrapped in the engine's plan-only form (`EXPLAIN (FORMAT JSON)` on
 //! PostgreSQL, `EXPLAIN FORMAT=JSON` on MySQL/MariaDB, `EXPLAIN QUERY PLAN` on SQLite; never
 //! `ANALYZE`), the wrapped text goes through the gate again, and the rows the engine returns
-//! are read into a tree of `PlanNode`s. See `docs/EXPLAIN.md` for the output.
+//! are read into a tree of `PlanNode`s. For any other dialect the plugin is asked for the tree
+//! itself (plugin API 1.2 `explain`, [`declared`]). See `docs/EXPLAIN.md` for the output.
 
+mod declared;
 mod mysql;
 mod postgres;
 mod relations;
@@ -108,15 +110,11 @@ pub fn explain(
         )));
     }
     let dialect = plugin.dialect();
-    let format = Format::of(dialect).ok_or_else(|| {
-        Failure::invalid_input(format!(
-            "{} is not supported for this engine (its SQL dialect is {}); it works with \
-             PostgreSQL, MySQL/MariaDB and SQLite",
-            option("explain"),
-            dialect.name()
-        ))
-    })?;
-    let wrapped = wrap_checked(format, dialect, statement)?;
+    // Dialects the host reads plans of itself; any other plugin reads its own.
+    let format = Format::of(dialect);
+    let wrapped = format
+        .map(|format| wrap_checked(format, dialect, statement))
+        .transpose()?;
 
     // The session is opened for the statement's own tier: MariaDB refuses to plan a write in
     // a READ ONLY transaction, and SQLite's read sessions refuse to prepare one (PostgreSQL
@@ -149,6 +147,24 @@ pub fn explain(
         .connection
         .begin()
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
+    let (Some(format), Some(wrapped)) = (format, wrapped) else {
+        let answer = transaction.explain(
+            statement.sql.as_str().into(),
+            request.params.as_slice().into(),
+        );
+        // Rolled back whatever the plugin did while planning, as below.
+        transaction
+            .rollback()
+            .map_err(|error| plugin_failure(error, &session.watchdog))?;
+        let text = answer
+            .into_result()
+            .map_err(|error| plugin_failure(error, &session.watchdog))?;
+        drop(session);
+        if text.len() as u64 > PLAN_MAX_BYTES {
+            return Err(plan_too_large());
+        }
+        return finish(plan, started, declared::plan(&text)?, "plugin", statement);
+    };
     let execution = exec::run_in(
         &mut transaction,
         std::slice::from_ref(&wrapped),
@@ -166,13 +182,7 @@ pub fn explain(
         .map_err(|error| plugin_failure(error, &session.watchdog))?;
     drop(session);
     if execution.truncated_by.is_some() {
-        return Err(Failure::new(
-            ErrorCode::QueryFailed,
-            format!(
-                "the plan is larger than plenum renders ({PLAN_MAX_ROWS} rows or \
-                 {PLAN_MAX_BYTES} bytes); explain a smaller part of the statement"
-            ),
-        ));
+        return Err(plan_too_large());
     }
     let RowsOut::Buffered(rows_json) = execution.rows else {
         return Err(Failure::internal(
@@ -185,9 +195,20 @@ pub fn explain(
         Format::Mysql => mysql::plan(&rows, &Tables(&statement.tables))?,
         Format::Sqlite => sqlite::plan(&rows, &Tables(&statement.tables))?,
     };
+    finish(plan, started, tree, format.name(), statement)
+}
+
+/// The answer: the plan tree as `data`, in the format named `format`.
+fn finish(
+    plan: &Plan,
+    started: Instant,
+    tree: tree::PlanNode,
+    format: &'static str,
+    statement: &Statement,
+) -> Result<(Box<RawValue>, Meta), Failure> {
     let data = ExplainData {
         plan: tree,
-        format: format.name(),
+        format,
         statement: StatementOut {
             kind: &statement.kind,
             tier: statement.tier.as_str(),
@@ -198,6 +219,16 @@ pub fn explain(
     // The result is a plan, not rows of the statement.
     let meta = plan.meta(started, 0, None);
     Ok((data, meta))
+}
+
+fn plan_too_large() -> Failure {
+    Failure::new(
+        ErrorCode::QueryFailed,
+        format!(
+            "the plan is larger than plenum renders ({PLAN_MAX_ROWS} rows or {PLAN_MAX_BYTES} \
+             bytes); explain a smaller part of the statement"
+        ),
+    )
 }
 
 /// Refuses a statement that is itself an EXPLAIN (or a DESCRIBE, which MySQL reads as one):

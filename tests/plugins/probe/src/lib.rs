@@ -9,6 +9,9 @@
 //! * `PLENUM_PROBE_LOAD_DELAY_MS=N`: the root-module constructor sleeps N ms (a slow load).
 //! * `PLENUM_PROBE_DIALECT=NAME`: the SQL dialect `info` declares (default `sqlite`).
 //! * `PLENUM_PROBE_API=MAJOR.MINOR`: the plugin-API version the root module reports.
+//! * `PLENUM_PROBE_PLAN=TEXT`: what `explain` answers (API 1.2), with `{sql}` replaced by the
+//!   statement it was given; unset, `explain` is unsupported. `explain` also appends `explain`
+//!   to the log.
 //!
 //! Exporting a root module by hand and registering a loader initialiser need `unsafe`
 //! attributes; they are allowed on exactly those items.
@@ -107,6 +110,14 @@ impl Connection for ProbeConnection {
             version: "probe".into(),
             ..ServerInfo::default()
         })
+    }
+
+    fn explain(&mut self, sql: &str, _params: &[Value]) -> PluginResult<String> {
+        record("explain");
+        match std::env::var("PLENUM_PROBE_PLAN") {
+            Ok(plan) => Ok(plan.replace("{sql}", sql)),
+            Err(_) => Err(PluginError::unsupported("the probe cannot explain")),
+        }
     }
 }
 
