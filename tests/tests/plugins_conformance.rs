@@ -412,6 +412,70 @@ fn the_kit_catches_a_plugin_that_breaks_the_contract() {
     }
 }
 
+#[test]
+fn the_kit_fails_a_plugin_that_keeps_no_safety_contract() {
+    // `test-leaky` runs every `;`-separated part, ignores the access mode, has no
+    // transactions, and reads and writes files: each safety check must say so.
+    let safety = SafetySql {
+        create_table: vec!["CREATE TABLE items".into()],
+        drop_table: vec!["DROP TABLE items".into()],
+        insert: "INSERT INTO items".into(),
+        update: "UPDATE items".into(),
+        delete: "DELETE FROM items".into(),
+        ddl: "ALTER TABLE items".into(),
+        contents: "SELECT * FROM items".into(),
+        read_file: vec!["READ {path}".into()],
+        write_file: vec!["WRITE {path}".into()],
+    };
+    let target = ConformanceTarget::new(
+        plugin_library("testplugin"),
+        "test-leaky",
+        ConnectParams::new("test-leaky", AccessMode::Read),
+        safety,
+    );
+    let report = run(&target);
+    eprintln!("{report}");
+    let failed = |name: &str, needles: &[&str]| match report.check(name).map(|c| &c.outcome) {
+        Some(Outcome::Failed(detail)) => {
+            for needle in needles {
+                assert!(detail.contains(needle), "{name} lacks {needle:?}: {report}");
+            }
+        }
+        other => panic!("{name} did not fail: {other:?}\n{report}"),
+    };
+    failed(
+        "read_only_session",
+        &[
+            "INSERT in a read session reported success",
+            "UPDATE in a read session changed the table",
+            "DELETE in a read session changed the table",
+            "DDL in a read session changed the table",
+        ],
+    );
+    failed(
+        "one_statement_per_call",
+        &[
+            "was accepted as one statement",
+            "SELECT E'",
+            "SELECT $$'$$",
+            "SELECT 1 /* /* */",
+        ],
+    );
+    failed(
+        "file_access",
+        &[
+            "returned the secret file's contents",
+            "wrote a file: files appeared",
+        ],
+    );
+    failed("rollback", &["after rollback the table holds 1 rows"]);
+    // What it does keep still passes: the checks judge outcomes, not the plugin as a whole.
+    assert!(matches!(
+        report.check("write_session").map(|c| &c.outcome),
+        Some(Outcome::Passed(_))
+    ));
+}
+
 /// Safety SQL with every field empty, as a careless author might leave it.
 fn no_safety_sql() -> SafetySql {
     SafetySql {
