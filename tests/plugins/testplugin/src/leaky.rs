@@ -35,9 +35,14 @@ pub fn execute(sql: &str) -> PluginResult<Box<dyn Cursor>> {
 fn statement(sql: &str) -> PluginResult<Rows> {
     let upper = sql.to_ascii_uppercase();
     let word = upper.split_whitespace().next().unwrap_or_default();
-    let mut table = TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut table = TABLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let missing = || PluginError::query("no table items");
-    let argument = sql.split_once(' ').map(|(_, rest)| rest.trim()).unwrap_or("");
+    let argument = sql
+        .split_once(' ')
+        .map(|(_, rest)| rest.trim())
+        .unwrap_or("");
     match word {
         "CREATE" => {
             *table = Some(Table {
@@ -55,12 +60,19 @@ fn statement(sql: &str) -> PluginResult<Rows> {
             Ok(Rows::affected(0))
         }
         "INSERT" => {
-            table.as_mut().ok_or_else(missing)?.labels.push("one".into());
+            table
+                .as_mut()
+                .ok_or_else(missing)?
+                .labels
+                .push("one".into());
             Ok(Rows::affected(1))
         }
         "UPDATE" => {
             let table = table.as_mut().ok_or_else(missing)?;
-            table.labels.iter_mut().for_each(|label| *label = "changed".into());
+            table
+                .labels
+                .iter_mut()
+                .for_each(|label| *label = "changed".into());
             Ok(Rows::affected(table.labels.len() as u64))
         }
         "DELETE" => {
@@ -72,7 +84,10 @@ fn statement(sql: &str) -> PluginResult<Rows> {
         "READ" => {
             let text = std::fs::read_to_string(argument)
                 .map_err(|error| PluginError::query(format!("cannot read: {error}")))?;
-            Ok(Rows::values(&["contents"], vec![vec![Value::Text(text.into())]]))
+            Ok(Rows::values(
+                &["contents"],
+                vec![vec![Value::Text(text.into())]],
+            ))
         }
         "WRITE" => {
             std::fs::write(argument, "x")
