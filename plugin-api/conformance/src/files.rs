@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use plenum_plugin_api::{AccessMode, Value};
 
 use crate::session::{self, Attempt};
-use crate::{Kit, Outcome, PATH_PLACEHOLDER};
+use crate::{table, Kit, Outcome, PATH_PLACEHOLDER};
 
 const SECRET_NAME: &str = "secret.txt";
 
@@ -183,7 +183,12 @@ fn attempt_reads(kit: &Kit, scratch: &Scratch) -> Result<String, String> {
     Ok(format!("file reads: {}", notes.join("; ")))
 }
 
+/// Inside the check's table, so that statements copying a table to a file have one.
 pub(crate) fn file_access(kit: &Kit) -> Outcome {
+    table::with_table(kit, files_of_a_read_session)
+}
+
+fn files_of_a_read_session(kit: &Kit) -> Outcome {
     let scratch = match Scratch::new() {
         Ok(scratch) => scratch,
         Err(reason) => return Outcome::Failed(reason),
