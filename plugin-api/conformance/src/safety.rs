@@ -91,17 +91,10 @@ pub(crate) fn read_only_session(kit: &Kit) -> Outcome {
                 )),
                 Ok(Attempt::Refused(reason)) => refusals.push(format!("{what}: {reason}")),
             }
-            match table::contents(kit) {
-                Ok(after) if after == before => {}
-                Ok(after) => {
-                    problems.push(format!("{what} in a read session changed the table"));
-                    before = after;
-                }
-                Err(reason) => {
-                    return Outcome::Failed(format!(
-                        "after {what} in a read session the table cannot be read: {reason}"
-                    ))
-                }
+            match table::changed(kit, &mut before) {
+                Ok(false) => {}
+                Ok(true) => problems.push(format!("{what} in a read session changed the table")),
+                Err(reason) => return Outcome::Failed(format!("after {what}: {reason}")),
             }
         }
         match files::attempt_writes(kit) {
@@ -192,17 +185,10 @@ pub(crate) fn one_statement_per_call(kit: &Kit) -> Outcome {
                 )),
                 Ok(_) => {}
             }
-            match table::contents(kit) {
-                Ok(after) if after == before => {}
-                Ok(after) => {
-                    problems.push(format!("{text:?} in one call changed the table"));
-                    before = after;
-                }
-                Err(reason) => {
-                    return Outcome::Failed(format!(
-                        "after {text:?} the table cannot be read: {reason}"
-                    ))
-                }
+            match table::changed(kit, &mut before) {
+                Ok(false) => {}
+                Ok(true) => problems.push(format!("{text:?} in one call changed the table")),
+                Err(reason) => return Outcome::Failed(format!("after {text:?}: {reason}")),
             }
         }
         if problems.is_empty() {

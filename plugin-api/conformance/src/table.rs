@@ -30,6 +30,13 @@ pub(crate) fn contents(kit: &Kit) -> Result<Contents, String> {
     })
 }
 
+/// Whether the table's contents differ from `before` (which becomes what they are now); an
+/// error when the table can no longer be read.
+pub(crate) fn changed(kit: &Kit, before: &mut Contents) -> Result<bool, String> {
+    let now = contents(kit).map_err(|reason| format!("the table cannot be read: {reason}"))?;
+    Ok(now != std::mem::replace(before, now.clone()))
+}
+
 /// The fields of `safety` a table check needs that are empty.
 fn missing(safety: &SafetySql) -> Vec<&'static str> {
     let fields = [
