@@ -281,12 +281,7 @@ fn a_mysql_login_with_file_privilege_reads_and_writes_files_from_a_read_session(
     // The finding is about a login with FILE on a server that lets it use any folder.
     let file_anywhere = {
         use mysql::prelude::Queryable;
-        let mut admin = mysql::Opts::from_url(&url)
-            .ok()
-            .and_then(|opts| {
-                mysql::Conn::new(mysql::OptsBuilder::from_opts(opts).prefer_socket(false)).ok()
-            })
-            .expect("admin connection");
+        let mut admin = mysql_admin(&url).expect("admin connection");
         let grants: Vec<String> = admin.query("SHOW GRANTS").expect("SHOW GRANTS");
         // Empty: any folder. NULL: any folder on MariaDB, none on MySQL.
         let folder: Option<(Option<String>, String)> = admin
@@ -371,12 +366,7 @@ impl Login {
     /// A MySQL/MariaDB account with every privilege on `database` alone (no `FILE`).
     fn mysql(url: &str, name: &str, database: &str) -> Self {
         use mysql::prelude::Queryable;
-        let connect = |url: &str| {
-            mysql::Opts::from_url(url).ok().and_then(|opts| {
-                mysql::Conn::new(mysql::OptsBuilder::from_opts(opts).prefer_socket(false)).ok()
-            })
-        };
-        let mut admin = connect(url).expect("admin connection");
+        let mut admin = mysql_admin(url).expect("admin connection");
         // The server may see 127.0.0.1 as `localhost`; an account for each.
         for host in ["%", "localhost", "127.0.0.1"] {
             admin
@@ -390,7 +380,7 @@ impl Login {
         Login {
             name: name.to_owned(),
             drop: Box::new(move || {
-                if let Some(mut admin) = connect(&url) {
+                if let Some(mut admin) = mysql_admin(&url) {
                     for host in ["%", "localhost", "127.0.0.1"] {
                         let _ = admin.query_drop(format!("DROP USER IF EXISTS '{user}'@'{host}'"));
                     }
@@ -398,6 +388,12 @@ impl Login {
             }),
         }
     }
+}
+
+/// A connection to the MySQL/MariaDB test server as the test URL's login, over TCP.
+fn mysql_admin(url: &str) -> Option<mysql::Conn> {
+    let opts = mysql::Opts::from_url(url).ok()?;
+    mysql::Conn::new(mysql::OptsBuilder::from_opts(opts).prefer_socket(false)).ok()
 }
 
 impl Drop for Login {
