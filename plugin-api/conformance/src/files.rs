@@ -207,3 +207,48 @@ fn files_of_a_read_session(kit: &Kit) -> Outcome {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_is_found_as_text_bytes_or_hex_and_nowhere_else() {
+        let scratch = Scratch::new().expect("scratch folder");
+        let marker = scratch.marker.clone();
+        let hex: String = marker.bytes().map(|byte| format!("{byte:02X}")).collect();
+        assert!(scratch.leaks(&Value::Text(format!("x{marker}\n").into())));
+        assert!(scratch.leaks(&Value::Bytes(marker.as_bytes().to_vec().into())));
+        assert!(scratch.leaks(&Value::Text(format!("\\x{hex}").into())));
+        assert!(scratch.leaks(&Value::Json(format!("[\"{marker}\"]").into())));
+        assert!(!scratch.leaks(&Value::Text("plenum-conformance-secret".into())));
+        assert!(!scratch.leaks(&Value::Int(1)));
+    }
+
+    #[test]
+    fn a_new_file_or_a_changed_secret_is_a_change_and_the_folder_goes_away() {
+        let scratch = Scratch::new().expect("scratch folder");
+        let dir = scratch.dir.clone();
+        assert_eq!(scratch.changes(), None);
+        std::fs::write(scratch.secret(), "other").expect("change the secret");
+        assert!(scratch
+            .changes()
+            .is_some_and(|change| change.contains("bytes changed")));
+        std::fs::write(scratch.secret(), &scratch.marker).expect("restore the secret");
+        std::fs::write(dir.join("written-0"), "x").expect("write a file");
+        assert!(scratch
+            .changes()
+            .is_some_and(|change| change.contains("written-0")));
+        drop(scratch);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn templates_need_the_placeholder() {
+        assert!(templates(&[], "read_file").is_err());
+        assert!(templates(&["SELECT 1".to_owned()], "read_file").is_err());
+        let good = ["SELECT f('{path}')".to_owned()];
+        assert!(templates(&good, "read_file").is_ok());
+        assert_eq!(fill(&good[0], Path::new("/t/s")), "SELECT f('/t/s')");
+    }
+}
