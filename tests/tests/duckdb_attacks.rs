@@ -231,7 +231,7 @@ fn tiers_hold_and_values_keep_their_meaning() {
 fn the_conformance_kit_passes() {
     use plenum_plugin_conformance::api::abi_stable::std_types::ROption;
     use plenum_plugin_conformance::api::{AccessMode, ConnectParams, Value};
-    use plenum_plugin_conformance::{run, ConformanceTarget, TypeProbe};
+    use plenum_plugin_conformance::{run, ConformanceTarget, SafetySql, TypeProbe};
 
     // Installed as a user installs it: libduckdb beside the plugin, found through `$ORIGIN`.
     let (plugin, libduckdb) = built_plugin();
@@ -241,14 +241,34 @@ fn the_conformance_kit_passes() {
     let file = dir.path().join("kit.duckdb");
     let mut params = ConnectParams::new("duckdb", AccessMode::Read);
     params.file = ROption::RSome(file.to_string_lossy().as_ref().into());
-    let mut target = ConformanceTarget::new(plugin, "duckdb", params);
-    target.setup_sql = vec![
-        "CREATE TABLE items (id INTEGER, label VARCHAR)".into(),
-        "CREATE TABLE numbers AS SELECT range::INTEGER AS n FROM range(5000)".into(),
-    ];
-    target.cleanup_sql = vec!["DROP TABLE items".into(), "DROP TABLE numbers".into()];
-    target.insert_sql = "INSERT INTO items (id, label) VALUES (1, 'one')".into();
-    target.count_sql = "SELECT count(*) FROM items".into();
+    // Every way DuckDB reads or writes a file; the kit's folder is outside any allowed
+    // directory (the session allows none).
+    let safety = SafetySql {
+        create_table: vec!["CREATE TABLE items (id INTEGER, label VARCHAR)".into()],
+        drop_table: vec!["DROP TABLE items".into()],
+        insert: "INSERT INTO items (id, label) VALUES (1, 'one')".into(),
+        update: "UPDATE items SET label = 'changed'".into(),
+        delete: "DELETE FROM items".into(),
+        ddl: "ALTER TABLE items ADD COLUMN extra INTEGER".into(),
+        contents: "SELECT * FROM items".into(),
+        read_file: vec![
+            "SELECT * FROM read_text('{path}')".into(),
+            "SELECT * FROM read_blob('{path}')".into(),
+            "SELECT * FROM read_csv('{path}', header = false)".into(),
+            "SELECT * FROM '{path}'".into(),
+            "ATTACH '{path}' AS other (READ_ONLY)".into(),
+        ],
+        write_file: vec![
+            "COPY (SELECT 1) TO '{path}'".into(),
+            "COPY items TO '{path}'".into(),
+            "EXPORT DATABASE '{path}'".into(),
+            "ATTACH '{path}' AS other".into(),
+        ],
+    };
+    let mut target = ConformanceTarget::new(plugin, "duckdb", params, safety);
+    target.setup_sql =
+        vec!["CREATE TABLE numbers AS SELECT range::INTEGER AS n FROM range(5000)".into()];
+    target.cleanup_sql = vec!["DROP TABLE numbers".into()];
     target.many_rows_sql = "SELECT * FROM numbers".into();
     target.slow_query_sql =
         "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3".into();

@@ -159,6 +159,9 @@ const MEMBERS: &[&str] = &[
     "tests/plugins/probe",
 ];
 
+/// Members that must also build outside the workspace (the author kit): their own lints.
+const STANDALONE: &[&str] = &["plugin-api", "plugin-api/conformance"];
+
 /// Crates outside the workspace (their own workspaces), with the attribute their root carries
 /// instead: `forbid`, or `deny` where one module needs `unsafe` and says why.
 const OTHER_ROOTS: &[(&str, &str)] = &[
@@ -237,10 +240,23 @@ fn unsafe_code_is_denied_except_in_the_modules_that_say_why() {
         );
         let own = std::fs::read_to_string(root.join(member).join("Cargo.toml"))
             .expect("read member Cargo.toml");
-        assert!(
-            own.contains("[lints]\nworkspace = true"),
-            "{member}/Cargo.toml lacks `[lints] workspace = true`"
-        );
+        if STANDALONE.contains(member) {
+            // The author kit builds outside the workspace, so it repeats the lints and
+            // inherits nothing.
+            assert!(
+                own.contains("[lints.rust]\nunsafe_code = \"deny\"\nmissing_docs = \"warn\""),
+                "{member}/Cargo.toml lacks its own `[lints.rust]` denying unsafe_code"
+            );
+            assert!(
+                !own.contains("workspace = true"),
+                "{member}/Cargo.toml inherits from the workspace"
+            );
+        } else {
+            assert!(
+                own.contains("[lints]\nworkspace = true"),
+                "{member}/Cargo.toml lacks `[lints] workspace = true`"
+            );
+        }
     }
     for (path, level) in OTHER_ROOTS {
         let source = std::fs::read_to_string(root.join(path)).expect("read crate root");

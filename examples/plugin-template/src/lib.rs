@@ -253,6 +253,34 @@ impl Session {
                     Some(rows.len() as u64),
                 ))
             }
+            Statement::Update(name, assignments) => {
+                let mut values = Vec::with_capacity(assignments.len());
+                for (column, expr) in &assignments {
+                    values.push((column, self.value(expr, params)?));
+                }
+                let transaction = self.tables()?;
+                let table = transaction
+                    .tables
+                    .get_mut(&name)
+                    .ok_or_else(|| missing(&name))?;
+                let mut positioned = Vec::with_capacity(values.len());
+                for (column, value) in values {
+                    let at = table
+                        .columns
+                        .iter()
+                        .position(|(name, _)| name == column)
+                        .ok_or_else(|| PluginError::query(format!("no such column: {column}")))?;
+                    positioned.push((at, value));
+                }
+                for row in &mut table.rows {
+                    for (at, value) in &positioned {
+                        row[*at] = value.clone();
+                    }
+                }
+                let updated = table.rows.len() as u64;
+                transaction.dirty = true;
+                Ok(RowsCursor::new(Vec::new(), Vec::new(), Some(updated)))
+            }
             Statement::Delete(name) => {
                 let transaction = self.tables()?;
                 let table = transaction

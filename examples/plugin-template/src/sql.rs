@@ -3,6 +3,7 @@
 //! ```text
 //! CREATE TABLE t (a INTEGER, b TEXT, …)       DROP TABLE t
 //! INSERT INTO t [(a, b)] VALUES (1, 'x'), (?, NULL)
+//! UPDATE t SET a = 1, b = ?                   (every row)
 //! DELETE FROM t
 //! SELECT * | count(*) | a, b FROM t
 //! SELECT 1, 'x', 2.5, NULL, ?, sleep(ms)      (no FROM: one row of values)
@@ -46,6 +47,8 @@ pub enum Statement {
     DropTable(String),
     /// `INSERT`: table, optional column list, rows of values.
     Insert(String, Option<Vec<String>>, Vec<Vec<Expr>>),
+    /// `UPDATE … SET`: table and (column, value) pairs, applied to every row.
+    Update(String, Vec<(String, Expr)>),
     /// `DELETE FROM`: every row.
     Delete(String),
     /// `SELECT`: items and the optional table.
@@ -58,7 +61,9 @@ impl Statement {
     pub fn needs(&self) -> AccessMode {
         match self {
             Statement::Select(..) => AccessMode::Read,
-            Statement::Insert(..) | Statement::Delete(..) => AccessMode::Write,
+            Statement::Insert(..) | Statement::Update(..) | Statement::Delete(..) => {
+                AccessMode::Write
+            }
             Statement::CreateTable(..) | Statement::DropTable(..) => AccessMode::Ddl,
         }
     }
@@ -114,7 +119,7 @@ fn tokenize(sql: &str) -> PluginResult<Vec<Token>> {
                 }
             }
             tokens.push(Token::Text(text));
-        } else if "(),*?;-".contains(c) {
+        } else if "(),*?;-=".contains(c) {
             tokens.push(Token::Symbol(c));
             chars.next();
         } else {
@@ -302,6 +307,19 @@ impl Parser {
                 }
             }
             Ok(Statement::Insert(table, columns, rows))
+        } else if self.keyword("update") {
+            let table = self.name()?;
+            self.expect_keyword("set")?;
+            let mut assignments = Vec::new();
+            loop {
+                let column = self.name()?;
+                self.expect_symbol('=')?;
+                assignments.push((column, self.expr()?));
+                if !self.symbol(',') {
+                    break;
+                }
+            }
+            Ok(Statement::Update(table, assignments))
         } else if self.keyword("delete") {
             self.expect_keyword("from")?;
             Ok(Statement::Delete(self.name()?))
@@ -317,7 +335,9 @@ impl Parser {
             };
             Ok(Statement::Select(items, from))
         } else {
-            Err(syntax("expected CREATE, DROP, INSERT, DELETE or SELECT"))
+            Err(syntax(
+                "expected CREATE, DROP, INSERT, UPDATE, DELETE or SELECT",
+            ))
         }
     }
 }
@@ -371,6 +391,19 @@ mod tests {
         assert_eq!(
             parse("select count(*) from T").expect("count").0.needs(),
             AccessMode::Read
+        );
+        let (update, params) = parse("UPDATE t SET b = 'x', a = ?").expect("update parses");
+        assert_eq!(params, 1);
+        assert_eq!(update.needs(), AccessMode::Write);
+        assert_eq!(
+            update,
+            Statement::Update(
+                "t".into(),
+                vec![
+                    ("b".into(), Expr::Literal(Value::Text("x".into()))),
+                    ("a".into(), Expr::Param(0)),
+                ]
+            )
         );
         assert_eq!(
             parse("DROP TABLE t").expect("drop").0.needs(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use plenum_plugin_conformance::api::abi_stable::std_types::ROption;
 use plenum_plugin_conformance::api::{AccessMode, ConnectParams, Value};
-use plenum_plugin_conformance::{run, ConformanceTarget, TypeProbe};
+use plenum_plugin_conformance::{run, ConformanceTarget, SafetySql, TypeProbe};
 
 /// `target/<profile>/libplenum_minidb.so`, next to this test's `deps/` folder.
 fn built_library() -> PathBuf {
@@ -35,16 +35,34 @@ fn minidb_passes_the_conformance_kit() {
     let mut params = ConnectParams::new("minidb", AccessMode::Read);
     params.file = ROption::RSome(file.to_string_lossy().as_ref().into());
 
-    let mut target = ConformanceTarget::new(built_library(), "minidb", params);
+    // What the safety checks need. minidb has no ALTER TABLE, so its schema change drops the
+    // table; it has no SQL that touches other files either, so the file statements are what an
+    // agent would try from other engines: the plugin must refuse them all.
+    let safety = SafetySql {
+        create_table: vec!["CREATE TABLE items (id INTEGER, label TEXT)".into()],
+        drop_table: vec!["DROP TABLE items".into()],
+        insert: "INSERT INTO items (id, label) VALUES (1, 'one')".into(),
+        update: "UPDATE items SET label = 'changed'".into(),
+        delete: "DELETE FROM items".into(),
+        ddl: "DROP TABLE items".into(),
+        contents: "SELECT * FROM items".into(),
+        read_file: vec![
+            "SELECT * FROM '{path}'".into(),
+            "ATTACH DATABASE '{path}' AS other".into(),
+        ],
+        write_file: vec![
+            "COPY items TO '{path}'".into(),
+            "VACUUM INTO '{path}'".into(),
+        ],
+    };
+    let mut target = ConformanceTarget::new(built_library(), "minidb", params, safety);
+    // Fixtures for the other checks; the first also creates the database file.
     let numbers: Vec<String> = (1..=5000).map(|n| format!("({n})")).collect();
     target.setup_sql = vec![
-        "CREATE TABLE items (id INTEGER, label TEXT)".into(),
         "CREATE TABLE numbers (n INTEGER)".into(),
         format!("INSERT INTO numbers VALUES {}", numbers.join(", ")),
     ];
-    target.cleanup_sql = vec!["DROP TABLE items".into(), "DROP TABLE numbers".into()];
-    target.insert_sql = "INSERT INTO items (id, label) VALUES (1, 'one')".into();
-    target.count_sql = "SELECT count(*) FROM items".into();
+    target.cleanup_sql = vec!["DROP TABLE numbers".into()];
     target.many_rows_sql = "SELECT * FROM numbers".into();
     target.slow_query_sql = "SELECT sleep(60000)".into();
     target.cancel_within = Duration::from_secs(2);

@@ -59,12 +59,12 @@ pub(crate) fn load(library: &Path) -> Result<PluginModuleRef, String> {
     Ok(module)
 }
 
-fn skipped_without(what: &str) -> Outcome {
+pub(crate) fn skipped_without(what: &str) -> Outcome {
     Outcome::Skipped(format!("the target gives no {what}"))
 }
 
 /// Fails with the panic's message when `error` is a caught panic.
-fn unless_panicked(error: &CallError, otherwise: impl FnOnce() -> Outcome) -> Outcome {
+pub(crate) fn unless_panicked(error: &CallError, otherwise: impl FnOnce() -> Outcome) -> Outcome {
     match error.panic_message() {
         Some(message) => Outcome::Failed(format!("the plugin panicked: {message}")),
         None => otherwise(),
@@ -157,28 +157,23 @@ pub(crate) fn connect(kit: &Kit) -> Outcome {
     }
 }
 
+/// The target's fixtures for the checks that are not about safety, run once.
 pub(crate) fn setup(kit: &Kit) -> Outcome {
-    let target = &kit.target;
-    if target.setup_sql.is_empty() || target.insert_sql.is_empty() || target.count_sql.is_empty() {
-        return skipped_without("setup_sql, insert_sql and count_sql");
-    }
-    if let Err(reason) = session::run_committed(kit, AccessMode::Ddl, &target.setup_sql) {
-        return Outcome::Failed(format!("setup in a DDL session failed: {reason}"));
-    }
-    match session::count(kit) {
-        Ok(0) => Outcome::Passed(format!("{} statements", target.setup_sql.len())),
-        Ok(rows) => Outcome::Failed(format!("the new table holds {rows} rows, not 0")),
-        Err(reason) => Outcome::Failed(reason),
-    }
+    run_fixtures(kit, &kit.target.setup_sql)
 }
 
+/// Drops the fixtures, whatever happened.
 pub(crate) fn cleanup(kit: &Kit) -> Outcome {
-    if kit.target.cleanup_sql.is_empty() {
-        return skipped_without("cleanup_sql");
+    run_fixtures(kit, &kit.target.cleanup_sql)
+}
+
+fn run_fixtures(kit: &Kit, statements: &[String]) -> Outcome {
+    if statements.is_empty() {
+        return Outcome::Passed("the target has no fixtures".to_owned());
     }
-    match session::run_committed(kit, AccessMode::Ddl, &kit.target.cleanup_sql) {
-        Ok(_) => Outcome::Passed(format!("{} statements", kit.target.cleanup_sql.len())),
-        Err(reason) => Outcome::Failed(reason),
+    match session::run_committed(kit, AccessMode::Ddl, statements) {
+        Ok(_) => Outcome::Passed(format!("{} statements", statements.len())),
+        Err(reason) => Outcome::Failed(format!("in a DDL session: {reason}")),
     }
 }
 
@@ -277,154 +272,6 @@ pub(crate) fn row_limit_hint(kit: &Kit) -> Outcome {
             rows.rows.len()
         )),
         Err(error) => unless_panicked(&error, || Outcome::Failed(error.to_string())),
-    }
-}
-
-pub(crate) fn read_only_session(kit: &Kit) -> Outcome {
-    let before = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    let mut connection = match session::open(kit, AccessMode::Read) {
-        Ok(connection) => connection,
-        Err(error) => return Outcome::Failed(format!("connect: {error}")),
-    };
-    if let Err(error) = connection.begin().into_result() {
-        return Outcome::Failed(format!("begin: {error}"));
-    }
-    // The host would never send a write to a read session; the engine must refuse it anyway.
-    // The kit even tries to commit, to give a leaky session every chance to persist it.
-    let refused = match session::run_one(&mut connection, &kit.target.insert_sql, &[], 0) {
-        Err(error) => {
-            if let Some(message) = error.panic_message() {
-                return Outcome::Failed(format!("the plugin panicked: {message}"));
-            }
-            let _ = connection.rollback();
-            Some(error.to_string())
-        }
-        Ok(_) => connection
-            .commit()
-            .into_result()
-            .err()
-            .map(|error| format!("refused at commit: {error}")),
-    };
-    drop(connection);
-    let after = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    match (refused, after == before) {
-        (Some(reason), true) => Outcome::Passed(format!("the engine refused the write: {reason}")),
-        (None, true) => Outcome::Failed(
-            "the write in a read session reported success (nothing changed, but the engine \
-             did not refuse it)"
-                .to_owned(),
-        ),
-        (_, false) => Outcome::Failed(format!(
-            "a write in a read session changed the table: {before} rows before, {after} after"
-        )),
-    }
-}
-
-pub(crate) fn write_session(kit: &Kit) -> Outcome {
-    let before = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    let results = match session::run_committed(
-        kit,
-        AccessMode::Write,
-        std::slice::from_ref(&kit.target.insert_sql),
-    ) {
-        Ok(results) => results,
-        Err(reason) => return Outcome::Failed(format!("a write session cannot insert: {reason}")),
-    };
-    let affected = results.first().and_then(|rows| rows.affected);
-    let after = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    match (affected, after - before) {
-        (Some(1), 1) => Outcome::Passed("one row inserted and committed".to_owned()),
-        (affected, 1) => Outcome::Failed(format!(
-            "the row was inserted but rows_affected is {affected:?}, not Some(1)"
-        )),
-        (_, change) => Outcome::Failed(format!(
-            "insert_sql changed the row count by {change}, not 1"
-        )),
-    }
-}
-
-pub(crate) fn rollback(kit: &Kit) -> Outcome {
-    let before = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    let mut connection = match session::open(kit, AccessMode::Write) {
-        Ok(connection) => connection,
-        Err(error) => return Outcome::Failed(format!("connect: {error}")),
-    };
-    if let Err(error) = connection.begin().into_result() {
-        return Outcome::Failed(format!("begin: {error}"));
-    }
-    if let Err(error) = session::run_one(&mut connection, &kit.target.insert_sql, &[], 0) {
-        return Outcome::Failed(format!("insert: {error}"));
-    }
-    if let Err(error) = connection.rollback().into_result() {
-        return Outcome::Failed(format!("rollback: {error}"));
-    }
-    drop(connection);
-    match session::count(kit) {
-        Ok(after) if after == before => {
-            Outcome::Passed("a rolled-back insert left no row".to_owned())
-        }
-        Ok(after) => Outcome::Failed(format!(
-            "after rollback the table holds {after} rows, {before} before"
-        )),
-        Err(reason) => Outcome::Failed(reason),
-    }
-}
-
-pub(crate) fn one_statement_per_call(kit: &Kit) -> Outcome {
-    let before = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    let stacked = format!("{0}; {0}", kit.target.insert_sql);
-    let mut connection = match session::open(kit, AccessMode::Write) {
-        Ok(connection) => connection,
-        Err(error) => return Outcome::Failed(format!("connect: {error}")),
-    };
-    if let Err(error) = connection.begin().into_result() {
-        return Outcome::Failed(format!("begin: {error}"));
-    }
-    let refused = match session::run_one(&mut connection, &stacked, &[], 0) {
-        Err(error) => {
-            if let Some(message) = error.panic_message() {
-                return Outcome::Failed(format!("the plugin panicked: {message}"));
-            }
-            Some(error.to_string())
-        }
-        Ok(_) => None,
-    };
-    // Commit whatever the call did, so a plugin that ran both statements shows it.
-    let _ = connection.commit();
-    drop(connection);
-    let after = match session::count(kit) {
-        Ok(count) => count,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    match refused {
-        Some(reason) if after == before => {
-            Outcome::Passed(format!("two statements in one call were refused: {reason}"))
-        }
-        Some(_) => Outcome::Failed(format!(
-            "the call failed but changed the table ({before} rows before, {after} after)"
-        )),
-        None => Outcome::Failed(format!(
-            "two statements in one call were accepted ({before} rows before, {after} after): \
-             use the engine's one-statement protocol"
-        )),
     }
 }
 

@@ -8,24 +8,41 @@
 //! * **type round-trips**: values come back exactly as the probes expect;
 //! * **streaming**: batches never exceed what was asked, rows have the declared width, an
 //!   exhausted cursor stays exhausted, the row-limit hint never cuts a result short;
-//! * **access mode**: a write in a read session fails *at the engine* and changes nothing; a
-//!   write session writes; rollback undoes;
-//! * **one statement per call**: two statements in one `execute` are refused, not run;
+//! * **access mode**: INSERT, UPDATE, DELETE, DDL and the engine's file-writing statements
+//!   in a read session fail *at the engine* and change nothing; a write session writes;
+//!   rollback undoes;
+//! * **one statement per call**: two statements in one `execute`, and strings that an engine
+//!   lexing differently would split in two, never run a second statement;
+//! * **file access**: a read session can neither read a file outside the allowed places nor
+//!   write one;
 //! * **cancellation**: a cancel from another thread ends a slow statement within a bound;
 //! * **error kinds**: bad SQL is a `Query` error, an unreachable server a `Connection` error
 //!   whose message does not contain the password;
 //! * **panic safety**: calls out of order never panic.
 //!
+//! The safety checks (access mode, one statement per call, file access) need SQL only the
+//! author can write, so [`ConformanceTarget::new`] takes it as a [`SafetySql`], which has no
+//! default. Each safety check creates the table it works on and drops it afterwards, and a
+//! safety check whose SQL is missing or does not work fails; it is never skipped.
+//!
 //! ```no_run
-//! use plenum_plugin_conformance::{api, ConformanceTarget, TypeProbe};
+//! use plenum_plugin_conformance::{api, ConformanceTarget, SafetySql, TypeProbe};
 //!
 //! let mut params = api::ConnectParams::new("sqlite", api::AccessMode::Read);
 //! params.file = api::abi_stable::std_types::ROption::RSome("/tmp/conformance.db".into());
-//! let mut target = ConformanceTarget::new("target/debug/libplenum_sqlite.so", "sqlite", params);
-//! target.setup_sql = vec!["CREATE TABLE items (id INTEGER, label TEXT)".into()];
-//! target.cleanup_sql = vec!["DROP TABLE items".into()];
-//! target.insert_sql = "INSERT INTO items VALUES (1, 'a')".into();
-//! target.count_sql = "SELECT count(*) FROM items".into();
+//! let safety = SafetySql {
+//!     create_table: vec!["CREATE TABLE items (id INTEGER, label TEXT)".into()],
+//!     drop_table: vec!["DROP TABLE items".into()],
+//!     insert: "INSERT INTO items VALUES (1, 'a')".into(),
+//!     update: "UPDATE items SET label = 'changed'".into(),
+//!     delete: "DELETE FROM items".into(),
+//!     ddl: "ALTER TABLE items ADD COLUMN extra INTEGER".into(),
+//!     contents: "SELECT * FROM items".into(),
+//!     read_file: vec!["ATTACH DATABASE '{path}' AS other".into()],
+//!     write_file: vec!["VACUUM INTO '{path}'".into()],
+//! };
+//! let mut target =
+//!     ConformanceTarget::new("target/debug/libplenum_sqlite.so", "sqlite", params, safety);
 //! target.many_rows_sql =
 //!     "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 5000) SELECT x FROM n"
 //!         .into();
@@ -38,7 +55,10 @@
 //! ```
 
 mod checks;
+mod files;
+mod safety;
 mod session;
+mod table;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -48,6 +68,46 @@ use std::time::{Duration, Instant};
 
 pub use plenum_plugin_api as api;
 use plenum_plugin_api::{ConnectParams, PluginModuleRef, Value};
+
+/// The placeholder in [`SafetySql::read_file`] and [`SafetySql::write_file`] that the kit
+/// replaces with a file's absolute path (unquoted: quote it as your engine quotes strings).
+pub const PATH_PLACEHOLDER: &str = "{path}";
+
+/// The SQL the safety checks need. Every field is required: a safety check given an empty one
+/// fails, and so does one whose statement turns out to change nothing where it is allowed.
+///
+/// Each safety check runs `create_table` in a DDL session, then its work, then `drop_table`
+/// (whatever happened), so the table is new and empty each time. Point the kit at a database
+/// or schema of its own.
+#[derive(Debug, Clone)]
+pub struct SafetySql {
+    /// Creates the empty table the safety checks write to (and a schema for it, if needed).
+    pub create_table: Vec<String>,
+    /// Drops what `create_table` made. Each statement runs in a session of its own and may
+    /// fail (after `ddl` dropped the table, say); the table must be gone afterwards.
+    pub drop_table: Vec<String>,
+    /// Inserts exactly one row into the table.
+    pub insert: String,
+    /// Changes every row of the table (`UPDATE items SET label = 'changed'`).
+    pub update: String,
+    /// Deletes every row of the table.
+    pub delete: String,
+    /// A schema change that changes what `contents` returns or makes it fail
+    /// (`ALTER TABLE items ADD COLUMN extra INTEGER`, or `DROP TABLE items`).
+    pub ddl: String,
+    /// Returns every row of the table (`SELECT * FROM items`), in any order.
+    pub contents: String,
+    /// Statements of the engine that would return the contents of the file at
+    /// [`PATH_PLACEHOLDER`] (`SELECT pg_read_file('{path}')`, `SELECT LOAD_FILE('{path}')`, a
+    /// string used as a table, attaching the file as a database, …): every way your engine
+    /// has. An engine without any lists what an agent would try from its SQL family; the
+    /// plugin must refuse them all or return nothing of the file.
+    pub read_file: Vec<String>,
+    /// Statements of the engine that would create or write the file at [`PATH_PLACEHOLDER`]
+    /// (`COPY … TO '{path}'`, `SELECT … INTO OUTFILE '{path}'`, `VACUUM INTO '{path}'`,
+    /// attaching a new database file, …). None may create a file from a read session.
+    pub write_file: Vec<String>,
+}
 
 /// A plugin library, a test database and the engine-specific SQL the checks need.
 ///
@@ -61,15 +121,13 @@ pub struct ConformanceTarget {
     pub engine: String,
     /// Where the test database is. The kit sets `engine` and `access` for each session.
     pub params: ConnectParams,
-    /// Statements run once, in a DDL session, before the data checks: create the table that
-    /// `insert_sql` and `count_sql` use (and a schema or database of its own, if needed).
+    /// What the safety checks need; see [`SafetySql`].
+    pub safety: SafetySql,
+    /// Fixtures for the other checks, run once in a DDL session before them (a file engine's
+    /// database is created here, a table `many_rows_sql` reads, …). May be empty.
     pub setup_sql: Vec<String>,
     /// Statements run at the end in a DDL session, whatever happened (drop what setup made).
     pub cleanup_sql: Vec<String>,
-    /// Inserts exactly one row into the setup table.
-    pub insert_sql: String,
-    /// Returns one row with one integer column: the setup table's row count.
-    pub count_sql: String,
     /// A read returning at least [`ConformanceTarget::many_rows`] rows.
     pub many_rows_sql: String,
     /// How many rows `many_rows_sql` returns at least.
@@ -90,16 +148,20 @@ pub struct ConformanceTarget {
 }
 
 impl ConformanceTarget {
-    /// A target with no SQL yet; fill in the public fields.
-    pub fn new(library: impl Into<PathBuf>, engine: &str, params: ConnectParams) -> Self {
+    /// A target with the safety checks' SQL and nothing else yet; fill in the public fields.
+    pub fn new(
+        library: impl Into<PathBuf>,
+        engine: &str,
+        params: ConnectParams,
+        safety: SafetySql,
+    ) -> Self {
         ConformanceTarget {
             library: library.into(),
             engine: engine.to_owned(),
             params,
+            safety,
             setup_sql: Vec::new(),
             cleanup_sql: Vec::new(),
-            insert_sql: String::new(),
-            count_sql: String::new(),
             many_rows_sql: String::new(),
             many_rows: 5000,
             slow_query_sql: String::new(),
@@ -150,7 +212,8 @@ pub enum Outcome {
     Passed(String),
     /// It did not.
     Failed(String),
-    /// The check could not run (the target gave no SQL for it, or an earlier check failed).
+    /// The check could not run: the target gave no SQL for it. Only checks that are not about
+    /// safety skip; `assert_passed` counts a skip as a problem all the same.
     Skipped(String),
 }
 
@@ -293,42 +356,28 @@ pub fn run(target: &ConformanceTarget) -> Report {
     report
         .checks
         .push(run_check(&kit, "metadata", checks::metadata));
-    // Setup first: for a file engine it is what creates the database.
-    let setup = run_check(&kit, "setup", checks::setup);
-    let setup_ok = matches!(setup.outcome, Outcome::Passed(_));
-    report.checks.push(setup);
-    report
-        .checks
-        .push(run_check(&kit, "connect", checks::connect));
-    let independent: [(&'static str, CheckFn); 6] = [
+    // Fixtures first: for a file engine they are what creates the database.
+    report.checks.push(run_check(&kit, "setup", checks::setup));
+    let checks: [(&'static str, CheckFn); 12] = [
+        ("connect", checks::connect),
         ("type_round_trip", checks::type_round_trip),
         ("streaming", checks::streaming),
         ("row_limit_hint", checks::row_limit_hint),
         ("error_kinds", checks::error_kinds),
         ("cancel", checks::cancel),
         ("panic_safety", checks::panic_safety),
+        // The safety checks: each makes its own table (and files) and removes them.
+        ("write_session", safety::write_session),
+        ("rollback", safety::rollback),
+        ("read_only_session", safety::read_only_session),
+        ("one_statement_per_call", safety::one_statement_per_call),
+        ("file_access", files::file_access),
     ];
-    for (name, check) in independent {
+    for (name, check) in checks {
         report.checks.push(run_check(&kit, name, check));
     }
-    // These need the table setup made; cleanup runs whatever happened.
-    let data_checks: [(&'static str, CheckFn); 5] = [
-        ("read_only_session", checks::read_only_session),
-        ("write_session", checks::write_session),
-        ("rollback", checks::rollback),
-        ("one_statement_per_call", checks::one_statement_per_call),
-        ("cleanup", checks::cleanup),
-    ];
-    for (name, check) in data_checks {
-        if setup_ok || name == "cleanup" {
-            report.checks.push(run_check(&kit, name, check));
-        } else {
-            report.checks.push(CheckResult {
-                name,
-                outcome: Outcome::Skipped("setup failed".to_owned()),
-                elapsed: Duration::ZERO,
-            });
-        }
-    }
+    report
+        .checks
+        .push(run_check(&kit, "cleanup", checks::cleanup));
     report
 }

@@ -152,24 +152,34 @@ pub(crate) fn run_committed(
     Ok(results)
 }
 
-/// The setup table's row count, read in a fresh read session.
-pub(crate) fn count(kit: &Kit) -> Result<i64, String> {
-    let results = run_committed(
-        kit,
-        AccessMode::Read,
-        std::slice::from_ref(&kit.target.count_sql),
-    )?;
-    let rows = results.into_iter().next().unwrap_or_default();
-    match rows.rows.as_slice() {
-        [row] => match row.as_slice() {
-            [Value::Int(count)] => Ok(*count),
-            [Value::UInt(count)] => i64::try_from(*count).map_err(|_| "count too large".to_owned()),
-            [Value::Decimal(text)] | [Value::Text(text)] => text
-                .as_str()
-                .parse()
-                .map_err(|_| format!("count_sql returned '{text}', not an integer")),
-            other => Err(format!("count_sql returned {other:?}, not one integer")),
-        },
-        other => Err(format!("count_sql returned {} rows, not one", other.len())),
+/// What became of a statement the plugin should refuse.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// The plugin refused it, or the engine did at commit.
+    Refused(String),
+    /// It ran and its transaction committed.
+    Ran(Rows),
+}
+
+/// Runs `sql` alone in a new session of `access` and, if it ran, commits, to give a leaky
+/// session every chance to persist it. An error is a session that did not open or a panic.
+pub(crate) fn attempt(kit: &Kit, access: AccessMode, sql: &str) -> Result<Attempt, String> {
+    let mut connection = open(kit, access).map_err(|error| format!("connect: {error}"))?;
+    connection
+        .begin()
+        .into_result()
+        .map_err(|error| format!("begin: {error}"))?;
+    match run_one(&mut connection, sql, &[], 0) {
+        Err(error) => {
+            if let Some(message) = error.panic_message() {
+                return Err(format!("the plugin panicked on {sql:?}: {message}"));
+            }
+            let _ = connection.rollback();
+            Ok(Attempt::Refused(error.to_string()))
+        }
+        Ok(rows) => Ok(match connection.commit().into_result() {
+            Err(error) => Attempt::Refused(format!("refused at commit: {error}")),
+            Ok(()) => Attempt::Ran(rows),
+        }),
     }
 }

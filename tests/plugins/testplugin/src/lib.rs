@@ -8,6 +8,8 @@
 //! * `test-hang`: sleeps forever in `execute` and ignores cancel.
 //! * `test-liar`: declares one column and returns rows of two.
 //! * `test-connect-panic`: panics inside `connect`.
+//! * `test-leaky`: keeps none of the safety contract (see `leaky`), for the conformance kit's
+//!   own tests.
 //! * the engines of `hostile::ENGINES`: one misbehaviour each (printing, hanging in
 //!   `cancel()` or in the close, panicking in a `Drop`, `exit`, secrets in side fields, strings
 //!   that are not UTF-8, values and lists beyond every limit).
@@ -22,6 +24,7 @@ use std::sync::Arc;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
 mod hostile;
+mod leaky;
 mod raw;
 
 use plenum_plugin_api::{
@@ -49,6 +52,7 @@ impl Plugin for TestPlugin {
                 "test-hang",
                 "test-liar",
                 "test-connect-panic",
+                "test-leaky",
             ]
             .into_iter()
             .chain(hostile::ENGINES.iter().copied())
@@ -146,6 +150,7 @@ impl Connection for TestConnection {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
             "test-liar" => Ok(Box::new(LiarCursor { done: false })),
+            "test-leaky" => leaky::execute(sql),
             "test-rows" => Ok(Box::new(EndlessCursor {
                 next: 0,
                 requested: Arc::clone(&self.rows_requested),
