@@ -157,6 +157,16 @@ impl Connection for DuckSession {
             refuse_readers_without_directories(sql)?;
         }
         if self.access == AccessMode::Read {
+            // DuckDB's own parser, behind the gate's: a read session runs only queries (a
+            // read-only database still lets COPY, EXPORT and ATTACH write files, and with
+            // allowed directories they could write there). Checked before anything is
+            // prepared: binding EXPORT DATABASE already creates its directory.
+            if !self.splitter.is_query(sql)? {
+                return Err(PluginError::query(
+                    "DuckDB reads this statement as something other than a query; a read \
+                     session runs only queries",
+                ));
+            }
             // Reads stream from the second connection: its chunks are pulled as the host
             // asks, so memory stays flat and `--max-rows` stops DuckDB early.
             return Ok(Box::new(StreamCursor::start(

@@ -194,3 +194,36 @@ fn cancel_interrupts_a_running_query() {
     assert!(result.is_err(), "{result:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn a_read_session_runs_only_what_duckdbs_parser_reads_as_a_query() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = database(&dir);
+    let mut session = DuckDbPlugin::connect(&params(&file, AccessMode::Read)).expect("open");
+    for sql in [
+        "SELECT 1",
+        "FROM items",
+        "DESCRIBE items",
+        "SUMMARIZE items",
+        "WITH a AS (SELECT 1) SELECT * FROM a",
+        "EXPLAIN SELECT * FROM items",
+        "EXPLAIN (FORMAT JSON) SELECT * FROM items",
+    ] {
+        assert!(run(&mut *session, sql).is_ok(), "{sql} was refused");
+    }
+    // DuckDB's extraction cannot read this one at all: refused before its parser is asked.
+    let sql = "WITH d AS (DELETE FROM items RETURNING *) SELECT * FROM d";
+    assert!(run(&mut *session, sql).is_err(), "{sql} ran");
+    for sql in [
+        "EXPLAIN ANALYZE SELECT 1",
+        "EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1",
+        "PRAGMA version",
+        "CALL duckdb_tables()",
+        "INSERT INTO items VALUES (9, 'z')",
+    ] {
+        let error = run(&mut *session, sql).expect_err(sql);
+        assert!(error.contains("runs only queries"), "{sql}: {error}");
+    }
+    let rows = run(&mut *session, "SELECT count(*) FROM items").expect("count");
+    assert_eq!(rows, vec![vec![Value::Int(2)]]);
+}
