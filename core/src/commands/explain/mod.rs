@@ -1,11 +1,12 @@
 //! `--explain`: the engine's plan for one statement as an engine-neutral tree, without
 //! executing the statement.
 //!
-//! The statement is wrapped in the engine's plan-only form (`EXPLAIN (FORMAT JSON)` on
-//! PostgreSQL, `EXPLAIN FORMAT=JSON` on MySQL/MariaDB, `EXPLAIN QUERY PLAN` on SQLite; never
-//! `ANALYZE`), the wrapped text goes through the gate again, and the rows the engine returns
+//! The statement is wrapped in its dialect's plan-only form (`EXPLAIN (FORMAT JSON)` on
+//! PostgreSQL and the `duckdb` dialect, `EXPLAIN FORMAT=JSON` on MySQL/MariaDB,
+//! `EXPLAIN QUERY PLAN` on SQLite; never `ANALYZE`), the wrapped text goes through the gate again, and the rows the engine returns
 //! are read into a tree of `PlanNode`s. See `docs/EXPLAIN.md` for the output.
 
+mod duckdb;
 mod mysql;
 mod postgres;
 mod relations;
@@ -43,6 +44,8 @@ enum Format {
     Mysql,
     /// SQLite's `EXPLAIN QUERY PLAN`.
     Sqlite,
+    /// The `duckdb` dialect's `EXPLAIN (FORMAT JSON)`.
+    DuckDb,
 }
 
 impl Format {
@@ -51,6 +54,7 @@ impl Format {
             Dialect::PostgreSql => Some(Format::Postgres),
             Dialect::MySql => Some(Format::Mysql),
             Dialect::Sqlite => Some(Format::Sqlite),
+            Dialect::DuckDb => Some(Format::DuckDb),
             _ => None,
         }
     }
@@ -61,13 +65,14 @@ impl Format {
             Format::Postgres => "postgres-json",
             Format::Mysql => "mysql-json",
             Format::Sqlite => "sqlite-query-plan",
+            Format::DuckDb => "duckdb-json",
         }
     }
 
     /// The plan-only statement for `sql`. No form here takes `ANALYZE`: nothing runs.
     fn wrap(self, sql: &str) -> String {
         match self {
-            Format::Postgres => format!("EXPLAIN (FORMAT JSON) {sql}"),
+            Format::Postgres | Format::DuckDb => format!("EXPLAIN (FORMAT JSON) {sql}"),
             Format::Mysql => format!("EXPLAIN FORMAT=JSON {sql}"),
             Format::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
         }
@@ -76,7 +81,7 @@ impl Format {
     /// The kind the gate must give the wrapped statement.
     fn kind(self) -> &'static str {
         match self {
-            Format::Postgres | Format::Mysql => "EXPLAIN",
+            Format::Postgres | Format::Mysql | Format::DuckDb => "EXPLAIN",
             Format::Sqlite => "EXPLAIN QUERY PLAN",
         }
     }
@@ -111,7 +116,7 @@ pub fn explain(
     let format = Format::of(dialect).ok_or_else(|| {
         Failure::invalid_input(format!(
             "{} is not supported for this engine (its SQL dialect is {}); it works with \
-             PostgreSQL, MySQL/MariaDB and SQLite",
+             PostgreSQL, MySQL/MariaDB, SQLite and the duckdb dialect",
             option("explain"),
             dialect.name()
         ))
@@ -184,6 +189,7 @@ pub fn explain(
         Format::Postgres => postgres::plan(&rows)?,
         Format::Mysql => mysql::plan(&rows, &Tables(&statement.tables))?,
         Format::Sqlite => sqlite::plan(&rows, &Tables(&statement.tables))?,
+        Format::DuckDb => duckdb::plan(&rows)?,
     };
     let data = ExplainData {
         plan: tree,
@@ -288,6 +294,11 @@ mod tests {
                 "SELECT * FROM a, b WHERE a.id = b.id AND a.x = ?",
             ),
             (Dialect::Sqlite, "DELETE FROM t"),
+            (
+                Dialect::DuckDb,
+                "SELECT * FROM a JOIN b ON a.id = b.id WHERE a.x = ?",
+            ),
+            (Dialect::DuckDb, "DELETE FROM t WHERE id = 1"),
         ] {
             let statement = classify(sql, dialect);
             let format = Format::of(dialect).expect("supported");
