@@ -86,7 +86,9 @@ fn tiers_hold_and_values_keep_their_meaning() {
         .assert_error("CAPABILITY_VIOLATION");
     assert_eq!(installed.count(), serde_json::json!(2));
     let run = installed.query(
-        "SELECT 1.10::DECIMAL(10,2) AS d, [1, 2] AS l, {'a': 1} AS s, 'x' AS t",
+        "SELECT 1.10::DECIMAL(10,2) AS d, [1, 2] AS l, {'a': 1} AS s, 'x' AS t, \
+         '{\"k\": [1, 2]}'::JSON AS j, 170141183460469231731687303715884105727::HUGEINT AS h, \
+         INTERVAL 90 MINUTE AS i, '\\x00\\xFF'::BLOB AS b",
         &[],
     );
     run.assert_ok();
@@ -94,6 +96,16 @@ fn tiers_hold_and_values_keep_their_meaning() {
     assert_eq!(row[0], serde_json::json!("1.10"));
     assert_eq!(row[1], serde_json::json!([1, 2]));
     assert_eq!(row[2], serde_json::json!({"a": 1}));
+    assert_eq!(row[3], serde_json::json!("x"));
+    // JSON as JSON, HUGEINT exact, INTERVAL as ISO 8601, BLOB as base64.
+    assert_eq!(row[4], serde_json::json!({"k": [1, 2]}));
+    assert_eq!(
+        row[5],
+        serde_json::json!("170141183460469231731687303715884105727")
+    );
+    assert_eq!(row[6], serde_json::json!("PT1H30M"));
+    assert_eq!(row[7], serde_json::json!("AP8="));
+    assert_eq!(run.json["data"]["columns"][4]["type"], "JSON");
     // A read never creates a database.
     let missing = installed.data.join("missing.duckdb");
     Plenum::new(["query", "--engine", "duckdb", "--file"])

@@ -177,6 +177,49 @@ fn values_keep_their_meaning() {
 }
 
 #[test]
+fn json_unions_arrays_and_exact_numbers_keep_their_meaning() {
+    let mut session =
+        DuckDbPlugin::connect(&ConnectParams::new("duckdb", AccessMode::Read)).expect("memory");
+    let mut cursor = session
+        .execute(
+            "SELECT '{\"k\": [1, 2], \"s\": \"x\"}'::JSON AS j, \
+             union_value(num := 2)::UNION(num INTEGER, str VARCHAR) AS u, \
+             [1, 2, 3]::INTEGER[3] AS a, -0.05::DECIMAL(5,2) AS d, \
+             (-170141183460469231731687303715884105727)::HUGEINT AS h, \
+             9007199254740993::UBIGINT AS big, \
+             {'inner': [{'m': MAP {1: 'one'}}]} AS nested, NULL::JSON AS nothing",
+            &[],
+            0,
+        )
+        .expect("types");
+    let types: Vec<String> = cursor
+        .columns()
+        .iter()
+        .map(|column| column.type_name.to_string())
+        .collect();
+    assert_eq!(
+        types,
+        ["JSON", "UNION", "ARRAY", "DECIMAL", "HUGEINT", "UBIGINT", "STRUCT", "JSON"]
+    );
+    let mut row = RVec::new();
+    assert_eq!(cursor.fetch(10, &mut row).expect("fetch"), 1);
+    assert_eq!(row[0], Value::Json(r#"{"k": [1, 2], "s": "x"}"#.into()));
+    assert_eq!(row[1], Value::Json("2".into()));
+    assert_eq!(row[2], Value::Json("[1,2,3]".into()));
+    assert_eq!(row[3], Value::Decimal("-0.05".into()));
+    assert_eq!(
+        row[4],
+        Value::Decimal("-170141183460469231731687303715884105727".into())
+    );
+    assert_eq!(row[5], Value::UInt(9_007_199_254_740_993));
+    assert_eq!(
+        row[6],
+        Value::Json(r#"{"inner":[{"m":[{"key":1,"value":"one"}]}]}"#.into())
+    );
+    assert_eq!(row[7], Value::Null);
+}
+
+#[test]
 fn cancel_interrupts_a_running_query() {
     let mut session =
         DuckDbPlugin::connect(&ConnectParams::new("duckdb", AccessMode::Read)).expect("memory");
