@@ -14,6 +14,7 @@ use plenum_plugin_api::{
 
 use crate::allowed::{refuse_readers_without_directories, Allowed};
 use crate::extract::Splitter;
+use crate::file_statements::refuse_file_statements;
 use crate::raw::{Interrupter, RawConnection, RawDatabase};
 use crate::stream::StreamCursor;
 use crate::values::{query_error, to_value};
@@ -153,6 +154,7 @@ impl Connection for DuckSession {
                 "DuckDB reads {count} statements in this text; one is run per call"
             )));
         }
+        refuse_file_statements(sql)?;
         if !self.files {
             refuse_readers_without_directories(sql)?;
         }

@@ -18,6 +18,7 @@ mod allowed;
 mod cells;
 mod connection;
 mod extract;
+mod file_statements;
 mod policy;
 mod raw;
 mod reach;

@@ -220,3 +220,38 @@ fn a_large_result_is_read_in_parts() {
     let rows = run(&mut *session, "SELECT 42").expect("the session goes on");
     assert_eq!(rows, vec![vec![Value::Int(42)]]);
 }
+
+#[test]
+fn a_write_session_writes_no_file_into_an_allowed_directory() {
+    let layout = layout();
+    let data = layout.data.display();
+    let before = listing(&layout.root);
+    let mut session = DuckDbPlugin::connect(&params(
+        &layout.database,
+        AccessMode::Ddl,
+        Some(&layout.data),
+    ))
+    .expect("open");
+    session.begin().expect("begin");
+    // Reading into a table is what a write session is for.
+    let cursor = session
+        .execute(
+            &format!("CREATE TABLE imported AS SELECT * FROM read_csv('{data}/x.csv')"),
+            &[],
+            0,
+        )
+        .expect("import");
+    assert_eq!(cursor.rows_affected(), Some(2));
+    drop(cursor);
+    for sql in [
+        format!("COPY items TO '{data}/items.csv'"),
+        format!("/* x */ COPY (SELECT 1) TO '{data}/one.parquet' (FORMAT parquet)"),
+        format!("EXPORT DATABASE '{data}/export'"),
+        format!("ATTACH '{data}/new.duckdb' AS other"),
+        format!("EXPLAIN ANALYZE COPY items TO '{data}/items.csv'"),
+    ] {
+        assert!(run(&mut *session, &sql).is_err(), "{sql} ran");
+    }
+    session.rollback().expect("rollback");
+    assert_eq!(listing(&layout.root), before);
+}
