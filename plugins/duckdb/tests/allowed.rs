@@ -5,9 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::run;
 use plenum_duckdb::DuckDbPlugin;
 use plenum_plugin_api::abi_stable::std_types::{RString, RVec, Tuple2};
-use plenum_plugin_api::{AccessMode, ConnectParams, Connection, Plugin, Value};
+use plenum_plugin_api::{AccessMode, ConnectParams, Plugin, Value};
 
 struct Layout {
     _dir: tempfile::TempDir,
@@ -52,20 +55,6 @@ fn params(file: &Path, access: AccessMode, allowed: Option<&Path>) -> ConnectPar
         ));
     }
     params
-}
-
-fn run(session: &mut dyn Connection, sql: &str) -> Result<Vec<Vec<Value>>, String> {
-    let mut cursor = session
-        .execute(sql, &[], 0)
-        .map_err(|error| error.message.to_string())?;
-    let width = cursor.columns().len();
-    let mut out = RVec::new();
-    while cursor
-        .fetch(100, &mut out)
-        .map_err(|error| error.message.to_string())?
-        > 0
-    {}
-    Ok(out.chunks(width.max(1)).map(|row| row.to_vec()).collect())
 }
 
 fn listing(dir: &Path) -> Vec<String> {

@@ -2,28 +2,17 @@
 //! itself (external access off, configuration locked, read-only opens, one statement per
 //! call), checked by outcome: files on disk and rows.
 
+mod common;
+
+use common::run;
 use plenum_duckdb::DuckDbPlugin;
 use plenum_plugin_api::abi_stable::std_types::{RString, RVec};
-use plenum_plugin_api::{AccessMode, ConnectParams, Connection, Plugin, Value};
+use plenum_plugin_api::{AccessMode, ConnectParams, Plugin, Value};
 
 fn params(file: &std::path::Path, access: AccessMode) -> ConnectParams {
     let mut params = ConnectParams::new("duckdb", access);
     params.file = Some(RString::from(file.to_string_lossy().as_ref())).into();
     params
-}
-
-fn run(session: &mut dyn Connection, sql: &str) -> Result<Vec<Vec<Value>>, String> {
-    let mut cursor = session
-        .execute(sql, &[], 0)
-        .map_err(|error| error.message.to_string())?;
-    let width = cursor.columns().len();
-    let mut out = RVec::new();
-    while cursor
-        .fetch(100, &mut out)
-        .map_err(|error| error.message.to_string())?
-        > 0
-    {}
-    Ok(out.chunks(width.max(1)).map(|row| row.to_vec()).collect())
 }
 
 fn database(dir: &tempfile::TempDir) -> std::path::PathBuf {
