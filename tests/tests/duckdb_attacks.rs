@@ -6,132 +6,10 @@
 //! Needs libduckdb: the test fetches the pinned build from the npm registry with
 //! `plugins/duckdb/scripts/fetch-libduckdb` (npm on PATH) when it is not there yet.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod duckdb_support;
 
-use plenum_e2e::{install_library, snapshot_dir, target_dir, Plenum, Run};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// Fetches libduckdb (once) and builds the plugin against it, in target/external.
-fn built_plugin() -> (PathBuf, PathBuf) {
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = BUILD
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let lib_dir = root().join("plugins/duckdb/lib");
-    let fetched = Command::new(root().join("plugins/duckdb/scripts/fetch-libduckdb"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run fetch-libduckdb");
-    assert!(
-        fetched.status.success(),
-        "fetch-libduckdb failed (needs npm and the npm registry):\n{}",
-        String::from_utf8_lossy(&fetched.stderr)
-    );
-    let target = target_dir().parent().expect("target").join("external");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(root().join("plugins/duckdb/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env("DUCKDB_LIB_DIR", &lib_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building plugins/duckdb failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (
-        target.join("debug").join("libplenum_duckdb.so"),
-        lib_dir.join("libduckdb.so"),
-    )
-}
-
-struct Installed {
-    dir: tempfile::TempDir,
-    plugins: PathBuf,
-    data: PathBuf,
-    database: PathBuf,
-}
-
-impl Installed {
-    fn new() -> Self {
-        let (plugin, libduckdb) = built_plugin();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let plugins = dir.path().join("plugins");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&plugins).expect("mkdir");
-        std::fs::create_dir(&data).expect("mkdir");
-        let library = install_library(&plugin, &plugins);
-        install_library(&libduckdb, &plugins);
-        // The manifest declares libduckdb beside the plugin; the second `verify --write`
-        // fills in its sha256, and the host checks it before the plugin loads.
-        let verify = || {
-            Plenum::new(["plugins", "verify", "--write"])
-                .args([library.as_os_str()])
-                .run()
-                .assert_ok();
-        };
-        verify();
-        let manifest = library.with_extension("manifest.json");
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&manifest).expect("manifest")).expect("json");
-        json["dependencies"] = serde_json::json!([{"path": "libduckdb.so", "sha256": "0"}]);
-        std::fs::write(&manifest, json.to_string()).expect("manifest");
-        verify();
-        let written: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&manifest).expect("manifest")).expect("json");
-        assert_eq!(
-            written["dependencies"][0]["sha256"].as_str().map(str::len),
-            Some(64)
-        );
-        let database = data.join("shop.duckdb");
-        let installed = Installed {
-            dir,
-            plugins,
-            data,
-            database,
-        };
-        installed
-            .query(
-                "CREATE TABLE items (id INTEGER, label VARCHAR)",
-                &["--allow-ddl"],
-            )
-            .assert_ok();
-        installed
-            .query(
-                "INSERT INTO items VALUES (1, 'a'), (2, 'b')",
-                &["--allow-write"],
-            )
-            .assert_ok();
-        std::fs::write(installed.data.join("secret.csv"), "password\nhunter2\n").expect("secret");
-        installed
-    }
-
-    fn query(&self, sql: &str, flags: &[&str]) -> Run {
-        Plenum::new(["query", "--engine", "duckdb", "--file"])
-            .args([self.database.as_os_str()])
-            .args(["--sql", sql])
-            .args(flags)
-            .env("PLENUM_PLUGIN_PATH", &self.plugins.to_string_lossy())
-            .run()
-    }
-
-    fn count(&self) -> serde_json::Value {
-        let run = self.query("SELECT count(*) AS n FROM items", &[]);
-        run.assert_ok();
-        run.json["data"]["rows"][0][0].clone()
-    }
-}
+use duckdb_support::{built_plugin, Installed};
+use plenum_e2e::{install_library, snapshot_dir, Plenum};
 
 #[test]
 fn duckdb_is_listed_as_verified() {
@@ -208,7 +86,9 @@ fn tiers_hold_and_values_keep_their_meaning() {
         .assert_error("CAPABILITY_VIOLATION");
     assert_eq!(installed.count(), serde_json::json!(2));
     let run = installed.query(
-        "SELECT 1.10::DECIMAL(10,2) AS d, [1, 2] AS l, {'a': 1} AS s, 'x' AS t",
+        "SELECT 1.10::DECIMAL(10,2) AS d, [1, 2] AS l, {'a': 1} AS s, 'x' AS t, \
+         '{\"k\": [1, 2]}'::JSON AS j, 170141183460469231731687303715884105727::HUGEINT AS h, \
+         INTERVAL 90 MINUTE AS i, '\\x00\\xFF'::BLOB AS b",
         &[],
     );
     run.assert_ok();
@@ -216,6 +96,16 @@ fn tiers_hold_and_values_keep_their_meaning() {
     assert_eq!(row[0], serde_json::json!("1.10"));
     assert_eq!(row[1], serde_json::json!([1, 2]));
     assert_eq!(row[2], serde_json::json!({"a": 1}));
+    assert_eq!(row[3], serde_json::json!("x"));
+    // JSON as JSON, HUGEINT exact, INTERVAL as ISO 8601, BLOB as base64.
+    assert_eq!(row[4], serde_json::json!({"k": [1, 2]}));
+    assert_eq!(
+        row[5],
+        serde_json::json!("170141183460469231731687303715884105727")
+    );
+    assert_eq!(row[6], serde_json::json!("PT1H30M"));
+    assert_eq!(row[7], serde_json::json!("AP8="));
+    assert_eq!(run.json["data"]["columns"][4]["type"], "JSON");
     // A read never creates a database.
     let missing = installed.data.join("missing.duckdb");
     Plenum::new(["query", "--engine", "duckdb", "--file"])

@@ -1,9 +1,10 @@
-//! A DuckDB session: opened locked down, one statement per call, host-owned transactions.
+//! A DuckDB session: opened locked down, one statement per call, host-owned transactions,
+//! reads streamed.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use duckdb::{AccessMode as DuckAccess, Config, InterruptHandle, Rows, Statement};
+use duckdb::{InterruptHandle, Rows, Statement};
 use ouroboros::self_referencing;
 use plenum_plugin_api::abi_stable::std_types::RVec;
 use plenum_plugin_api::{
@@ -11,48 +12,90 @@ use plenum_plugin_api::{
     PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
 
+use crate::allowed::{refuse_readers_without_directories, Allowed};
 use crate::extract::Splitter;
+use crate::file_statements::refuse_file_statements;
+use crate::raw::{Interrupter, RawConnection, RawDatabase};
+use crate::stream::StreamCursor;
 use crate::values::{query_error, to_value};
 
-/// One open DuckDB database and connection.
+/// One open DuckDB database: a duckdb-rs connection for the host's transaction, writes, reach
+/// and the fence, and a C API connection that streams the reads of a read session. Fields
+/// drop in order: both connections before the database.
 pub(crate) struct DuckSession {
     connection: duckdb::Connection,
+    reader: RawConnection,
+    _database: RawDatabase,
     access: AccessMode,
     splitter: Splitter,
-    database: String,
+    name: String,
+    files: bool,
     in_transaction: bool,
     schema_at_begin: Option<String>,
 }
 
-/// Settings every session runs with, set before the configuration is locked: no files, no
-/// network, no extensions beyond those built in. DuckDB cannot open `:memory:` read-only;
-/// nothing written there outlives the session, and the gate stands in front of it.
-fn locked_config(access: AccessMode, in_memory: bool) -> PluginResult<Config> {
-    let config = || -> duckdb::Result<Config> {
-        Config::default()
-            .access_mode(match access {
-                AccessMode::Read if !in_memory => DuckAccess::ReadOnly,
-                _ => DuckAccess::ReadWrite,
-            })?
-            .enable_external_access(false)?
-            .with("autoinstall_known_extensions", "false")?
-            .with("autoload_known_extensions", "false")?
-            .with("allow_community_extensions", "false")?
-            .with("allow_persistent_secrets", "false")?
-            .with("lock_configuration", "true")
+/// Settings every session opens with: no extensions beyond those built in, no persistent
+/// secrets. Without allowed directories, external access goes off and the configuration is
+/// locked here too; with them, [`confine`] does both once DuckDB knows the directories (it
+/// takes them only from a started database, and only while external access is on). DuckDB
+/// cannot open `:memory:` read-only; nothing written there outlives the session, and the gate
+/// stands in front of it.
+fn settings(access: AccessMode, in_memory: bool, files: bool) -> Vec<(&'static str, &'static str)> {
+    let mode = match access {
+        AccessMode::Read if !in_memory => "READ_ONLY",
+        _ => "READ_WRITE",
     };
-    config().map_err(|error| PluginError::connection(error.to_string()))
+    let mut settings = vec![
+        ("access_mode", mode),
+        ("autoinstall_known_extensions", "false"),
+        ("autoload_known_extensions", "false"),
+        ("allow_community_extensions", "false"),
+        ("allow_persistent_secrets", "false"),
+    ];
+    if !files {
+        settings.push(("enable_external_access", "false"));
+        settings.push(("lock_configuration", "true"));
+    }
+    settings
+}
+
+/// Hands DuckDB the allowed directories, then turns external access off and locks the
+/// configuration, and checks that both took.
+fn confine(connection: &duckdb::Connection, allowed: &Allowed) -> PluginResult<()> {
+    if allowed.any() {
+        for sql in [
+            allowed.setting_sql().as_str(),
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ] {
+            connection
+                .execute_batch(sql)
+                .map_err(|error| PluginError::connection(error.to_string()))?;
+        }
+    }
+    let (external, locked): (bool, bool) = connection
+        .query_row(
+            "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(|error| PluginError::connection(error.to_string()))?;
+    if external || !locked {
+        return Err(PluginError::connection(
+            "DuckDB did not take the session's locked settings",
+        ));
+    }
+    Ok(())
 }
 
 impl DuckSession {
     pub(crate) fn open(params: &ConnectParams) -> PluginResult<Self> {
         let file = params.file.as_ref().into_option().map(|f| f.as_str());
         let in_memory = file.is_none_or(|f| f == ":memory:" || f.ends_with("/:memory:"));
-        let config = locked_config(params.access, in_memory)?;
-        let (connection, database) = if in_memory {
-            let connection = duckdb::Connection::open_in_memory_with_flags(config)
-                .map_err(|error| PluginError::connection(error.to_string()))?;
-            (connection, ":memory:".to_owned())
+        let allowed = Allowed::from_params(params)?;
+        let settings = settings(params.access, in_memory, allowed.any());
+        let (path, name) = if in_memory {
+            (None, ":memory:".to_owned())
         } else {
             let path = file.unwrap_or_default();
             // DuckDB would create a missing file even read-only in some versions; a read
@@ -62,15 +105,20 @@ impl DuckSession {
                     "no DuckDB database at {path} (a read never creates one)"
                 )));
             }
-            let connection = duckdb::Connection::open_with_flags(path, config)
-                .map_err(|error| PluginError::connection(error.to_string()))?;
-            (connection, path.to_owned())
+            (Some(path), path.to_owned())
         };
+        let database = RawDatabase::open(path, &settings)?;
+        let connection = database.rust_connection()?;
+        confine(&connection, &allowed)?;
+        let reader = database.raw_connection()?;
         Ok(DuckSession {
             connection,
+            reader,
+            _database: database,
             access: params.access,
             splitter: Splitter::new()?,
-            database,
+            name,
+            files: allowed.any(),
             in_transaction: false,
             schema_at_begin: None,
         })
@@ -105,6 +153,29 @@ impl Connection for DuckSession {
             return Err(PluginError::query(format!(
                 "DuckDB reads {count} statements in this text; one is run per call"
             )));
+        }
+        refuse_file_statements(sql)?;
+        if !self.files {
+            refuse_readers_without_directories(sql)?;
+        }
+        if self.access == AccessMode::Read {
+            // DuckDB's own parser, behind the gate's: a read session runs only queries (a
+            // read-only database still lets COPY, EXPORT and ATTACH write files, and with
+            // allowed directories they could write there). Checked before anything is
+            // prepared: binding EXPORT DATABASE already creates its directory.
+            if !self.splitter.is_query(sql)? {
+                return Err(PluginError::query(
+                    "DuckDB reads this statement as something other than a query; a read \
+                     session runs only queries",
+                ));
+            }
+            // Reads stream from the second connection: its chunks are pulled as the host
+            // asks, so memory stays flat and `--max-rows` stops DuckDB early.
+            return Ok(Box::new(StreamCursor::start(
+                self.reader.handle(),
+                sql,
+                params,
+            )?));
         }
         let mut statement = self.connection.prepare(sql).map_err(query_error)?;
         let values: Vec<duckdb::types::Value> = params.iter().map(to_duck).collect();
@@ -157,7 +228,10 @@ impl Connection for DuckSession {
     }
 
     fn cancel_handle(&self) -> PluginResult<Box<dyn CancelHandle>> {
-        Ok(Box::new(DuckCancel(self.connection.interrupt_handle())))
+        Ok(Box::new(DuckCancel(
+            self.connection.interrupt_handle(),
+            self.reader.interrupter(),
+        )))
     }
 
     fn server_info(&mut self) -> PluginResult<ServerInfo> {
@@ -167,9 +241,35 @@ impl Connection for DuckSession {
             .map_err(query_error)?;
         Ok(ServerInfo {
             version: format!("DuckDB {version}").into(),
-            database: Some(self.database.clone().into()).into(),
+            database: Some(self.name.clone().into()).into(),
             user: None.into(),
         })
+    }
+
+    fn explain(&mut self, sql: &str, params: &[Value]) -> PluginResult<String> {
+        // The plan-only form goes through `execute` like any statement: one statement, the
+        // file-statement refusals, and in a read session DuckDB's parser must read it as a
+        // plan-only EXPLAIN of one query.
+        let wrapped = crate::explain::wrap(sql);
+        let mut cursor = self.execute(&wrapped, params, 0)?;
+        let width = cursor.columns().len().max(1);
+        let mut cells = RVec::new();
+        while cursor.fetch(256, &mut cells)? > 0 {}
+        drop(cursor);
+        // One row, `(explain_key, explain_value)`: the plan is its last cell.
+        let rows: Vec<&[Value]> = cells.as_slice().chunks(width).collect();
+        match rows.as_slice() {
+            [row] => match row.last() {
+                Some(Value::Text(text)) => {
+                    crate::explain::tree(text.as_str()).map_err(PluginError::query)
+                }
+                _ => Err(PluginError::query("DuckDB's plan row holds no JSON text")),
+            },
+            _ => Err(PluginError::query(format!(
+                "DuckDB answered {} rows for EXPLAIN (FORMAT JSON); one was expected",
+                rows.len()
+            ))),
+        }
     }
 
     fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
@@ -218,11 +318,12 @@ fn to_duck(value: &Value) -> duckdb::types::Value {
     }
 }
 
-struct DuckCancel(Arc<InterruptHandle>);
+struct DuckCancel(Arc<InterruptHandle>, Interrupter);
 
 impl CancelHandle for DuckCancel {
     fn cancel(&self) -> PluginResult<()> {
         self.0.interrupt();
+        self.1.interrupt();
         Ok(())
     }
 }

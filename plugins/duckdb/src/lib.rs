@@ -14,10 +14,16 @@
 //!   UUID as text, INTERVAL as ISO 8601 duration, timestamps as ISO 8601, BLOB as bytes.
 #![deny(unsafe_code)] // allowed only in `extract`, which calls DuckDB's C API
 
+mod allowed;
+mod cells;
 mod connection;
+mod explain;
 mod extract;
+mod file_statements;
 mod policy;
+mod raw;
 mod reach;
+mod stream;
 mod values;
 
 use plenum_plugin_api::{

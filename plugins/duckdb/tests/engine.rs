@@ -2,28 +2,17 @@
 //! itself (external access off, configuration locked, read-only opens, one statement per
 //! call), checked by outcome: files on disk and rows.
 
+mod common;
+
+use common::run;
 use plenum_duckdb::DuckDbPlugin;
 use plenum_plugin_api::abi_stable::std_types::{RString, RVec};
-use plenum_plugin_api::{AccessMode, ConnectParams, Connection, Plugin, Value};
+use plenum_plugin_api::{AccessMode, ConnectParams, Plugin, Value};
 
 fn params(file: &std::path::Path, access: AccessMode) -> ConnectParams {
     let mut params = ConnectParams::new("duckdb", access);
     params.file = Some(RString::from(file.to_string_lossy().as_ref())).into();
     params
-}
-
-fn run(session: &mut dyn Connection, sql: &str) -> Result<Vec<Vec<Value>>, String> {
-    let mut cursor = session
-        .execute(sql, &[], 0)
-        .map_err(|error| error.message.to_string())?;
-    let width = cursor.columns().len();
-    let mut out = RVec::new();
-    while cursor
-        .fetch(100, &mut out)
-        .map_err(|error| error.message.to_string())?
-        > 0
-    {}
-    Ok(out.chunks(width.max(1)).map(|row| row.to_vec()).collect())
 }
 
 fn database(dir: &tempfile::TempDir) -> std::path::PathBuf {
@@ -177,6 +166,49 @@ fn values_keep_their_meaning() {
 }
 
 #[test]
+fn json_unions_arrays_and_exact_numbers_keep_their_meaning() {
+    let mut session =
+        DuckDbPlugin::connect(&ConnectParams::new("duckdb", AccessMode::Read)).expect("memory");
+    let mut cursor = session
+        .execute(
+            "SELECT '{\"k\": [1, 2], \"s\": \"x\"}'::JSON AS j, \
+             union_value(num := 2)::UNION(num INTEGER, str VARCHAR) AS u, \
+             [1, 2, 3]::INTEGER[3] AS a, -0.05::DECIMAL(5,2) AS d, \
+             (-170141183460469231731687303715884105727)::HUGEINT AS h, \
+             9007199254740993::UBIGINT AS big, \
+             {'inner': [{'m': MAP {1: 'one'}}]} AS nested, NULL::JSON AS nothing",
+            &[],
+            0,
+        )
+        .expect("types");
+    let types: Vec<String> = cursor
+        .columns()
+        .iter()
+        .map(|column| column.type_name.to_string())
+        .collect();
+    assert_eq!(
+        types,
+        ["JSON", "UNION", "ARRAY", "DECIMAL", "HUGEINT", "UBIGINT", "STRUCT", "JSON"]
+    );
+    let mut row = RVec::new();
+    assert_eq!(cursor.fetch(10, &mut row).expect("fetch"), 1);
+    assert_eq!(row[0], Value::Json(r#"{"k": [1, 2], "s": "x"}"#.into()));
+    assert_eq!(row[1], Value::Json("2".into()));
+    assert_eq!(row[2], Value::Json("[1,2,3]".into()));
+    assert_eq!(row[3], Value::Decimal("-0.05".into()));
+    assert_eq!(
+        row[4],
+        Value::Decimal("-170141183460469231731687303715884105727".into())
+    );
+    assert_eq!(row[5], Value::UInt(9_007_199_254_740_993));
+    assert_eq!(
+        row[6],
+        Value::Json(r#"{"inner":[{"m":[{"key":1,"value":"one"}]}]}"#.into())
+    );
+    assert_eq!(row[7], Value::Null);
+}
+
+#[test]
 fn cancel_interrupts_a_running_query() {
     let mut session =
         DuckDbPlugin::connect(&ConnectParams::new("duckdb", AccessMode::Read)).expect("memory");
@@ -193,4 +225,37 @@ fn cancel_interrupts_a_running_query() {
     stopper.join().expect("join");
     assert!(result.is_err(), "{result:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn a_read_session_runs_only_what_duckdbs_parser_reads_as_a_query() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = database(&dir);
+    let mut session = DuckDbPlugin::connect(&params(&file, AccessMode::Read)).expect("open");
+    for sql in [
+        "SELECT 1",
+        "FROM items",
+        "DESCRIBE items",
+        "SUMMARIZE items",
+        "WITH a AS (SELECT 1) SELECT * FROM a",
+        "EXPLAIN SELECT * FROM items",
+        "EXPLAIN (FORMAT JSON) SELECT * FROM items",
+    ] {
+        assert!(run(&mut *session, sql).is_ok(), "{sql} was refused");
+    }
+    // DuckDB's extraction cannot read this one at all: refused before its parser is asked.
+    let sql = "WITH d AS (DELETE FROM items RETURNING *) SELECT * FROM d";
+    assert!(run(&mut *session, sql).is_err(), "{sql} ran");
+    for sql in [
+        "EXPLAIN ANALYZE SELECT 1",
+        "EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1",
+        "PRAGMA version",
+        "CALL duckdb_tables()",
+        "INSERT INTO items VALUES (9, 'z')",
+    ] {
+        let error = run(&mut *session, sql).expect_err(sql);
+        assert!(error.contains("runs only queries"), "{sql}: {error}");
+    }
+    let rows = run(&mut *session, "SELECT count(*) FROM items").expect("count");
+    assert_eq!(rows, vec![vec![Value::Int(2)]]);
 }
