@@ -12,8 +12,8 @@ pub fn wrap(sql: &str) -> String {
 /// The host's plan tree (JSON text) from what DuckDB's `EXPLAIN (FORMAT JSON)` answers in its
 /// plan column: `[{"name": …, "children": […], "extra_info": {…}}, …]`.
 pub fn tree(text: &str) -> Result<String, String> {
-    let plans: Value =
-        serde_json::from_str(text).map_err(|error| format!("DuckDB's plan is not JSON: {error}"))?;
+    let plans: Value = serde_json::from_str(text)
+        .map_err(|error| format!("DuckDB's plan is not JSON: {error}"))?;
     let Value::Array(roots) = plans else {
         return Err("DuckDB's plan is not a JSON array".to_owned());
     };
