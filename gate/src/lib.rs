@@ -207,6 +207,11 @@
 //! readings put a string, quoted name or comment in different places. A policy only adds
 //! refusals and raises tiers; it cannot lower a tier or lift a refusal of the host's.
 //!
+//! The function and relation rules listed above are themselves each dialect's default
+//! policy ([`Policy::dialect_default`], in `src/defaults/`), checked by the same code as a
+//! declared one: [`classify`] enforces the default, [`classify_with`] the default and the
+//! declaration together, where any refusal wins and otherwise the highest tier.
+//!
 //! # Assumptions
 //!
 //! The engine lexes strings the way sqlparser's dialect does: MySQL with backslash escapes
