@@ -7,6 +7,7 @@ use sqlparser::ast::Statement as Ast;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan};
 
+use crate::enforced::Enforced;
 use crate::lex::is_trivia;
 use crate::names::{Reach, TableRef};
 use crate::special::{self, is_keyword};
@@ -80,6 +81,7 @@ pub(crate) fn classify_piece(
     tokens: &mut [TokenWithSpan],
     end: Location,
     dialect: Dialect,
+    rules: Enforced<'_>,
     keep_tokens: bool,
 ) -> Result<Verdict, PieceError> {
     // Everything that looks at the tokens happens here, before they may be moved.
@@ -191,7 +193,7 @@ pub(crate) fn classify_piece(
         _ => label,
     };
     let needs =
-        walk::statement_tier(&statement, dialect).map_err(|reason| PieceError::Refused {
+        walk::statement_tier(&statement, dialect, rules).map_err(|reason| PieceError::Refused {
             kind: kind.clone(),
             reason,
         })?;

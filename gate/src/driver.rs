@@ -7,10 +7,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
 use crate::classify::{classify_piece, PieceError, Verdict};
+use crate::enforced::Enforced;
 use crate::lex::{self, is_trivia, LexError, Lexed};
 use crate::lexing;
 use crate::params::{self, Placeholders};
-use crate::policy::Lexing;
 use crate::special::is_keyword;
 use crate::{buffers, Dialect, GateError, Statement};
 
@@ -27,7 +27,7 @@ const MAX_MERGED_PIECES: usize = 256;
 pub(crate) fn classify(
     sql: &str,
     dialect: Dialect,
-    lexing: Option<&Lexing>,
+    rules: Enforced<'_>,
 ) -> Result<Vec<Statement>, GateError> {
     let mut lexed = match lex::lex(sql, dialect) {
         Ok(lexed) => lexed,
@@ -47,7 +47,7 @@ pub(crate) fn classify(
             })
         }
     };
-    if let Some(lexing) = lexing {
+    if let Some(lexing) = rules.lexing() {
         if let Err(error) = lexing::cross_check(sql, &lexed.tokens, &lexed.offsets, lexing) {
             buffers::give_back(lexed.tokens);
             return Err(error);
@@ -66,7 +66,7 @@ pub(crate) fn classify(
     }
     let stack = STACK_BASE + longest * STACK_PER_TOKEN;
     let statements = stacker::maybe_grow(stack, stack, || {
-        classify_pieces(sql, &mut lexed, &pieces, dialect)
+        classify_pieces(sql, &mut lexed, &pieces, dialect, rules)
     });
     buffers::give_back(lexed.tokens);
     statements
@@ -119,6 +119,7 @@ fn classify_pieces(
     lexed: &mut Lexed,
     pieces: &[Piece],
     dialect: Dialect,
+    rules: Enforced<'_>,
 ) -> Result<Vec<Statement>, GateError> {
     let Lexed { tokens, offsets } = lexed;
     let placeholders_in = |tokens: &[TokenWithSpan], range: &Range<usize>| {
@@ -176,11 +177,19 @@ fn classify_pieces(
         // A CREATE may need its tokens again, joined with the next pieces.
         let is_create = is_keyword(&tokens[first], "create");
         let mut last = piece.last;
-        let verdict = match guarded(&mut tokens[range.clone()], end, dialect, is_create) {
+        let verdict = match guarded(&mut tokens[range.clone()], end, dialect, rules, is_create) {
             Ok(verdict) => verdict,
             Err(error) => {
                 let merged = if is_create {
-                    merge(tokens, pieces, &mut next_piece, &mut range, &error, dialect)
+                    merge(
+                        tokens,
+                        pieces,
+                        &mut next_piece,
+                        &mut range,
+                        &error,
+                        dialect,
+                        rules,
+                    )
                 } else {
                     Ok(None)
                 };
@@ -227,6 +236,7 @@ fn merge(
     range: &mut Range<usize>,
     first_error: &PieceError,
     dialect: Dialect,
+    rules: Enforced<'_>,
 ) -> Result<Option<Verdict>, PieceError> {
     let error_at_end = |error: &PieceError, end: Location| match error {
         PieceError::Parse { line, column, .. } => *line == end.line && *column == end.column,
@@ -239,7 +249,7 @@ fn merge(
     for (candidate, piece) in pieces.iter().enumerate().take(last_piece).skip(*next_piece) {
         let joined = range.start..piece.range.end;
         let end = end_of(tokens, &joined);
-        match guarded(&mut tokens[joined.clone()], end, dialect, true) {
+        match guarded(&mut tokens[joined.clone()], end, dialect, rules, true) {
             Ok(verdict) if verdict.may_span_semicolons => {
                 *range = joined;
                 *next_piece = candidate + 1;
@@ -259,6 +269,7 @@ fn guarded(
     tokens: &mut [TokenWithSpan],
     end: Location,
     dialect: Dialect,
+    rules: Enforced<'_>,
     keep_tokens: bool,
 ) -> Result<Verdict, PieceError> {
     let start = tokens
@@ -266,7 +277,7 @@ fn guarded(
         .find(|t| !is_trivia(&t.token))
         .map_or(end, |t| t.span.start);
     catch_unwind(AssertUnwindSafe(|| {
-        classify_piece(tokens, end, dialect, keep_tokens)
+        classify_piece(tokens, end, dialect, rules, keep_tokens)
     }))
     .unwrap_or_else(|_| {
         Err(PieceError::Parse {

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use sqlparser::ast::Statement;
 
-use crate::functions;
 use crate::walk::{explain_executes, query_kind};
+use crate::{Dialect, Policy};
 
 /// The name of a refused relation, as the list of refused names spells it (lower case): the
 /// last part, with its schema when the schema is what makes it refused
@@ -15,7 +15,11 @@ pub(crate) fn refused_relation_label(parts: &[&str]) -> String {
     let last = parts.last().copied().unwrap_or_default();
     let lower = |part: &str| part.to_ascii_lowercase();
     match parts {
-        [.., schema, _] if functions::relation_refusal(&[last]).is_none() => {
+        [.., schema, _]
+            if Policy::dialect_default(Dialect::Generic)
+                .relation_refusal(&[last])
+                .is_none() =>
+        {
             format!("{}.{}", lower(schema), lower(last))
         }
         _ => lower(last),

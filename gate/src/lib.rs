@@ -207,6 +207,11 @@
 //! readings put a string, quoted name or comment in different places. A policy only adds
 //! refusals and raises tiers; it cannot lower a tier or lift a refusal of the host's.
 //!
+//! The function and relation rules listed above are themselves each dialect's default
+//! policy ([`Policy::dialect_default`], in `src/defaults/`), checked by the same code as a
+//! declared one: [`classify`] enforces the default, [`classify_with`] the default and the
+//! declaration together, where any refusal wins and otherwise the highest tier.
+//!
 //! # Assumptions
 //!
 //! The engine lexes strings the way sqlparser's dialect does: MySQL with backslash escapes
@@ -242,8 +247,10 @@
 
 mod buffers;
 mod classify;
+mod defaults;
 mod dialect;
 mod driver;
+mod enforced;
 mod error;
 mod functions;
 mod labels;
@@ -263,6 +270,8 @@ pub use error::GateError;
 pub use names::{Name, NamePart, Reach, TableRef};
 pub use policy::{Lexing, Policy, Rule};
 pub use tier::Tier;
+
+use enforced::Enforced;
 
 /// One classified statement of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,7 +316,7 @@ pub struct Statement {
 /// allowed, [`GateError::Parameters`] for the first statement whose placeholders break the
 /// dialect's rules. Nothing of the input may run unless this returns `Ok`.
 pub fn classify(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, GateError> {
-    driver::classify(sql, dialect, None)
+    driver::classify(sql, dialect, Enforced::new(dialect, &Policy::default()))
 }
 
 /// [`classify`] with an engine's declared [`Policy`] on top of the dialect's rules: the
@@ -319,9 +328,11 @@ pub fn classify_with(
     dialect: Dialect,
     policy: &Policy,
 ) -> Result<Vec<Statement>, GateError> {
-    let mut statements = driver::classify(sql, dialect, policy.lexing.as_ref())?;
+    // The walk checks functions and relations against the default and the declaration
+    // together; what remains are the rules about whole statements.
+    let mut statements = driver::classify(sql, dialect, Enforced::new(dialect, policy))?;
     for (position, statement) in statements.iter_mut().enumerate() {
-        policy.apply(position + 1, statement)?;
+        policy.apply_to_statement(position + 1, statement)?;
     }
     Ok(statements)
 }
@@ -341,7 +352,17 @@ pub fn function_is_classified(name: &str, dialect: Dialect) -> Option<bool> {
 /// names the engine resolved (an unqualified `innodb_trx` read with `information_schema` as
 /// the current database).
 pub fn relation_refusal(parts: &[&str]) -> Option<&'static str> {
-    functions::relation_refusal(parts)
+    Policy::dialect_default(Dialect::Generic).relation_refusal(parts)
+}
+
+/// [`relation_refusal`] for an engine of `dialect` with the declared `policy`: the dialect's
+/// default and the declaration together.
+pub fn relation_refusal_with<'p>(
+    parts: &[&str],
+    dialect: Dialect,
+    policy: &'p Policy,
+) -> Option<&'p str> {
+    Enforced::new(dialect, policy).relation(parts)
 }
 
 /// A token-level reading of SQL that [`classify`] cannot parse (an engine's own canonical

@@ -7,10 +7,9 @@
 
 use sqlparser::tokenizer::Token;
 
-use crate::functions::{self, Effect};
 use crate::lex::{self, is_trivia, LexError};
 use crate::names::{Name, NamePart, Reach};
-use crate::{Dialect, GateError};
+use crate::{Dialect, GateError, Policy, Rule, Tier};
 
 /// See the module documentation.
 pub(crate) fn scan(sql: &str, dialect: Dialect) -> Result<Reach, GateError> {
@@ -24,6 +23,7 @@ pub(crate) fn scan(sql: &str, dialect: Dialect) -> Result<Reach, GateError> {
         .map(|token| &token.token)
         .filter(|token| !is_trivia(token))
         .collect();
+    let rules = Policy::dialect_default(dialect);
     let mut reach = Reach::default();
     let mut index = 0;
     while index < tokens.len() {
@@ -51,20 +51,20 @@ pub(crate) fn scan(sql: &str, dialect: Dialect) -> Result<Reach, GateError> {
         let is_call = matches!(tokens.get(end + 1), Some(Token::LParen));
         let texts: Vec<&str> = name.parts.iter().map(|part| part.value.as_str()).collect();
         if is_call {
-            match functions::function_effect(name.last()) {
-                Some(Effect::Refused(reason)) => {
+            match rules.function_rule(&texts) {
+                Some(Rule::Refused(reason)) => {
                     return Err(refused("VIEW", format!("{}(): {reason}", name.last())))
                 }
-                Some(Effect::Needs(tier)) => {
+                Some(Rule::Needs(tier)) if *tier > Tier::Read => {
                     return Err(refused(
                         "VIEW",
                         format!("{}() needs the {tier} tier", name.last()),
                     ))
                 }
-                None => reach.add_function(name),
+                _ => reach.add_function(name),
             }
         } else {
-            if let Some(reason) = functions::relation_refusal(&texts) {
+            if let Some(reason) = rules.relation_refusal(&texts) {
                 return Err(refused("VIEW", format!("{}: {reason}", name.dotted())));
             }
             reach.add_relation(name);

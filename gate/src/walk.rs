@@ -14,11 +14,12 @@ use sqlparser::ast::{
     TableFactor, TableObject, Visit, Visitor,
 };
 
-use crate::functions::{self, Effect};
+use crate::enforced::Enforced;
+use crate::functions;
 use crate::labels::{refused_relation_label, statement_label};
 use crate::names::{self, Name, Reach, TableRef};
 use crate::reasons;
-use crate::{Dialect, Tier};
+use crate::{Dialect, Rule, Tier};
 
 /// What a parsed statement needs.
 #[derive(Debug)]
@@ -38,9 +39,11 @@ pub(crate) struct Needs {
 pub(crate) fn statement_tier(
     statement: &Statement,
     dialect: Dialect,
+    rules: Enforced<'_>,
 ) -> Result<Needs, Cow<'static, str>> {
     let mut walker = Walker {
         dialect,
+        rules,
         tier: Tier::Read,
         cause: None,
         plain_explain_depth: 0,
@@ -85,8 +88,10 @@ fn own_body(statement: &Statement) -> Option<*const Statement> {
     }
 }
 
-struct Walker {
+struct Walker<'a> {
     dialect: Dialect,
+    /// The function and relation rules: the dialect's default and the engine's declared.
+    rules: Enforced<'a>,
     tier: Tier,
     /// Why `tier` is above what the statement's own kind needs (see [`Needs::cause`]).
     cause: Option<String>,
@@ -115,7 +120,7 @@ struct Walker {
     tables: Vec<TableRef>,
 }
 
-impl Walker {
+impl Walker<'_> {
     /// Raises the tier for the statement's own kind: no cause to name.
     fn raise(&mut self, tier: Tier) {
         if self.plain_explain_depth == 0 {
@@ -200,13 +205,18 @@ impl Walker {
                 ))
             }
         }
-        match functions::function_effect(&ident.value) {
+        let parts: Vec<&str> = name
+            .0
+            .iter()
+            .filter_map(|part| part.as_ident().map(|ident| ident.value.as_str()))
+            .collect();
+        match self.rules.function(&parts) {
             None => ControlFlow::Continue(()),
-            Some(Effect::Needs(tier)) => {
-                self.raise_for(tier, |_| format!("calls {}()", ident.value));
+            Some(Rule::Needs(tier)) => {
+                self.raise_for(*tier, |_| format!("calls {}()", ident.value));
                 ControlFlow::Continue(())
             }
-            Some(Effect::Refused(reason)) => ControlFlow::Break(Cow::Owned(format!(
+            Some(Rule::Refused(reason)) => ControlFlow::Break(Cow::Owned(format!(
                 "{}(){}: {reason}",
                 ident.value,
                 self.place()
@@ -215,7 +225,7 @@ impl Walker {
     }
 }
 
-impl Visitor for Walker {
+impl Visitor for Walker<'_> {
     type Break = Cow<'static, str>;
 
     fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Self::Break> {
@@ -381,7 +391,7 @@ impl Visitor for Walker {
                         .map(|part| part.trim().trim_matches('"').to_owned())
                         .collect();
                     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-                    if let Some(reason) = functions::relation_refusal(&parts) {
+                    if let Some(reason) = self.rules.relation(&parts) {
                         return ControlFlow::Break(Cow::Owned(format!(
                             "{} (named in a string){}: {reason}",
                             refused_relation_label(&parts),
@@ -437,7 +447,7 @@ impl Visitor for Walker {
         if let Some(name) = Name::from_object(relation) {
             self.reach.add_relation(name);
         }
-        match functions::relation_refusal(parts) {
+        match self.rules.relation(parts) {
             Some(reason) => ControlFlow::Break(Cow::Owned(format!(
                 "{}{}: {reason}",
                 refused_relation_label(parts),
@@ -688,7 +698,9 @@ mod tests {
 
     #[test]
     fn unprintable_cte_names_are_not_repeated() {
-        let needs = |sql: &str| statement_tier(&parse(sql), Dialect::PostgreSql).unwrap();
+        let none = crate::Policy::default();
+        let rules = Enforced::new(Dialect::PostgreSql, &none);
+        let needs = |sql: &str| statement_tier(&parse(sql), Dialect::PostgreSql, rules).unwrap();
         let long = "n".repeat(65);
         let needs_long = needs(&format!(
             "WITH {long} AS (DELETE FROM t RETURNING *) SELECT * FROM {long}"

@@ -10,10 +10,17 @@
 //! do not change how the gate splits statements; they make it lex the input a second time as
 //! the engine would and refuse any input where the two readings disagree (fail closed).
 //!
-//! Names are matched case-insensitively (refusing a look-alike is the safe mistake). A name
-//! of one part matches that name in any schema; a name of two or more parts matches calls
-//! written with that qualification and unqualified calls of its last part (which may resolve
-//! to it).
+//! The host has a default policy for each dialect (its own tables of file, session and
+//! server functions and relations), which every plugin of that dialect gets whether it
+//! declares a policy or not. The gate enforces the default and the declaration together:
+//! where a name matches several rules, any refusal wins, else the highest tier. So a
+//! declaration can add refusals and raise tiers; a rule that needs `Read` allows nothing the
+//! default refuses or raises.
+//!
+//! Names are matched case-insensitively (refusing a look-alike is the safe mistake), and a
+//! `*` in a name's last part matches any run of characters (`pg_ls_*`). A name of one part
+//! matches that name in any schema; a name of two or more parts matches calls written with
+//! that qualification and unqualified calls of its last part (which may resolve to it).
 
 use abi_stable::std_types::{RString, RVec};
 use abi_stable::StableAbi;

@@ -262,7 +262,9 @@ impl Vetter<'_> {
             };
             if let Some(schema) = resolved.schema.as_ref().into_option() {
                 let parts = [schema.as_str(), name.last()];
-                if let Some(reason) = plenum_gate::relation_refusal(&parts) {
+                if let Some(reason) =
+                    plenum_gate::relation_refusal_with(&parts, self.dialect, self.policy)
+                {
                     return Err(Failure::capability(format!(
                         "{at} reads {}.{}: {reason}",
                         schema,

@@ -59,12 +59,13 @@ mod fallback;
 mod grants;
 mod introspect;
 mod limits;
+mod policy;
 mod reach;
 mod session;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
 use plenum_plugin_api::{
-    Capabilities, ConnectParams, Connection, Plugin, PluginInfo, PluginResult,
+    Capabilities, ConnectParams, Connection, EnginePolicy, Plugin, PluginInfo, PluginResult,
 };
 
 pub use session::{MysqlConnection, ServerKind};
@@ -94,6 +95,11 @@ impl Plugin for MysqlPlugin {
 
     fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>> {
         Ok(Box::new(MysqlConnection::open(params)?))
+    }
+
+    /// The engine's functions and relations that reach past the session (see [`policy`]).
+    fn policy() -> EnginePolicy {
+        policy::engine_policy()
     }
 }
 

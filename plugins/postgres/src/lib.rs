@@ -25,7 +25,7 @@
 //! Types without a decoder here are cast to `text` by the server (see [`statement`]).
 
 use plenum_plugin_api::{
-    Capabilities, ConnectParams, Connection, Plugin, PluginInfo, PluginResult,
+    Capabilities, ConnectParams, Connection, EnginePolicy, Plugin, PluginInfo, PluginResult,
 };
 
 pub mod connect;
@@ -34,6 +34,7 @@ pub mod errors;
 pub mod introspect;
 pub mod limits;
 pub mod params;
+mod policy;
 pub mod reach;
 pub mod session;
 pub mod statement;
@@ -65,6 +66,11 @@ impl Plugin for PostgresPlugin {
 
     fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>> {
         Ok(Box::new(PgSession::open(params)?))
+    }
+
+    /// The engine's functions and relations that reach past the session (see [`policy`]).
+    fn policy() -> EnginePolicy {
+        policy::engine_policy()
     }
 }
 

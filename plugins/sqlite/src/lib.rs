@@ -20,11 +20,13 @@ mod authorizer;
 mod connection;
 mod cursor;
 mod introspect;
+mod policy;
 mod reach;
 mod values;
 
 use plenum_plugin_api::{
-    Capabilities, ConnectParams, Connection, Plugin, PluginError, PluginInfo, PluginResult,
+    Capabilities, ConnectParams, Connection, EnginePolicy, Plugin, PluginError, PluginInfo,
+    PluginResult,
 };
 
 /// The SQLite plugin.
@@ -46,6 +48,11 @@ impl Plugin for SqlitePlugin {
             description: format!("SQLite {} (bundled) through rusqlite", rusqlite::version())
                 .into(),
         }
+    }
+
+    /// The engine's functions and relations that reach past the session (see [`policy`]).
+    fn policy() -> EnginePolicy {
+        policy::engine_policy()
     }
 
     fn connect(params: &ConnectParams) -> PluginResult<Box<dyn Connection>> {

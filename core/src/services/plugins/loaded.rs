@@ -328,6 +328,8 @@ fn gate_policy(policy: EnginePolicy) -> Result<Policy, String> {
             backtick_identifiers: lexing.backtick_identifiers,
             hash_comments: lexing.hash_comments,
         }),
+        // Not declarable: a plugin's relation rules also match unqualified names.
+        schema_relations: Vec::new(),
     })
 }
 

@@ -12,6 +12,8 @@
 //! * `PLENUM_PROBE_PLAN=TEXT`: what `explain` answers (API 1.2), with `{sql}` replaced by the
 //!   statement it was given; unset, `explain` is unsupported. `explain` also appends `explain`
 //!   to the log.
+//! * `PLENUM_PROBE_ALLOW=NAME,…`: the policy declares each function `NAME` as needing only
+//!   the read tier: a plugin trying to allow what the host refuses. Unset, it declares none.
 //!
 //! Exporting a root module by hand and registering a loader initialiser need `unsafe`
 //! attributes; they are allowed on exactly those items.
@@ -74,6 +76,15 @@ impl Plugin for ProbePlugin {
 
     fn connect(_params: &ConnectParams) -> PluginResult<Box<dyn Connection>> {
         Ok(Box::new(ProbeConnection))
+    }
+
+    fn policy() -> plenum_plugin_api::EnginePolicy {
+        let mut policy = plenum_plugin_api::EnginePolicy::default();
+        let allowed = std::env::var("PLENUM_PROBE_ALLOW").unwrap_or_default();
+        for name in allowed.split(',').filter(|name| !name.is_empty()) {
+            policy.function_needs(name, plenum_plugin_api::AccessMode::Read);
+        }
+        policy
     }
 }
 
@@ -184,7 +195,7 @@ fn probe_module() -> PluginModuleRef {
         info: standard.info(),
         connect: standard.connect(),
         about,
-        // The standard policy (none): the probe declares nothing.
+        // The standard policy: nothing unless PLENUM_PROBE_ALLOW says otherwise.
         policy: match standard.policy() {
             Some(policy) => policy,
             None => no_policy,
