@@ -27,7 +27,7 @@ pub fn built_plugin() -> (PathBuf, PathBuf) {
         .expect("run fetch-libduckdb");
     assert!(
         fetched.status.success(),
-        "fetch-libduckdb failed (needs npm and the npm registry):\n{}",
+        "fetch-libduckdb failed (needs npm or curl, and the npm registry):\n{}",
         String::from_utf8_lossy(&fetched.stderr)
     );
     let target = target_dir().parent().expect("target").join("external");
