@@ -69,6 +69,18 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The rules of both: a refusal in either wins, else the highest tier either needs. The
+    /// lexing and the string-relation refusal are this policy's when it has them.
+    pub fn and(mut self, other: Policy) -> Policy {
+        self.functions.extend(other.functions);
+        self.statements.extend(other.statements);
+        self.relations.extend(other.relations);
+        self.schema_relations.extend(other.schema_relations);
+        self.string_relations = self.string_relations.or(other.string_relations);
+        self.lexing = self.lexing.or(other.lexing);
+        self
+    }
+
     /// Whether the policy adds nothing.
     pub fn is_empty(&self) -> bool {
         self == &Policy::default()

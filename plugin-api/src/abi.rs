@@ -175,6 +175,11 @@ pub struct PluginModule {
     /// own rules for the dialect (see [`crate::policy`]). `None` for plugins built against
     /// 1.0 or 1.1.
     pub policy: extern "C" fn() -> RResult<EnginePolicy, PluginError>,
+    /// Since API 1.2: rules for one session, from the parameters the human set for it (a
+    /// DuckDB session without allowed directories refuses the file readers that one with
+    /// them confines). The host adds them to `policy`'s and to its own: they can only refuse
+    /// more or raise tiers. `None` for plugins built without it.
+    pub policy_for: extern "C" fn(&ConnectParams) -> RResult<EnginePolicy, PluginError>,
 }
 
 impl RootModule for PluginModuleRef {

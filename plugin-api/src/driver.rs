@@ -46,6 +46,17 @@ pub trait Plugin: 'static {
     fn policy() -> EnginePolicy {
         EnginePolicy::default()
     }
+
+    /// Rules for one session (API 1.2), from the parameters the human set for it: what
+    /// depends on the connection rather than the engine (a file reader refused unless the
+    /// connection names directories it may read). Called before the gate checks a call, with
+    /// the parameters the call's session would be opened with; without connecting. Added to
+    /// [`Plugin::policy`]'s rules and the host's: it can only tighten. The default declares
+    /// nothing.
+    fn policy_for(params: &ConnectParams) -> EnginePolicy {
+        let _ = params;
+        EnginePolicy::default()
+    }
 }
 
 /// An open session. See [`ConnectionAbi`] for the protocol the host follows.
@@ -389,6 +400,12 @@ extern "C" fn policy_entry<P: Plugin>() -> RResult<EnginePolicy, PluginError> {
     guard(|| Ok(P::policy()))
 }
 
+extern "C" fn policy_for_entry<P: Plugin>(
+    params: &ConnectParams,
+) -> RResult<EnginePolicy, PluginError> {
+    guard(|| Ok(P::policy_for(params)))
+}
+
 extern "C" fn connect_entry<P: Plugin>(
     params: &ConnectParams,
 ) -> RResult<ConnectionBox, PluginError> {
@@ -413,6 +430,7 @@ pub fn root_module<P: Plugin>() -> PluginModuleRef {
         connect: connect_entry::<P>,
         about: about_entry::<P>,
         policy: policy_entry::<P>,
+        policy_for: policy_for_entry::<P>,
     }
     .leak_into_prefix()
 }

@@ -149,7 +149,20 @@ fn without_allowed_directories_no_file_is_read() {
     ] {
         let run = installed.query(&sql, &[]);
         assert!(!run.ok(), "{sql} ran: {}", run.json);
+        // The gate refuses it too, from the plugin's rules for this connection: even a check
+        // that never connects says so.
+        let checked = installed.query(&sql, &["--check-only"]);
+        assert!(!checked.ok(), "{sql} passed --check-only: {}", checked.json);
+        assert!(
+            checked.error_message().contains("allows no directory"),
+            "{}",
+            checked.json
+        );
     }
+    // With a directory named by the human, the same check lets the reader through (DuckDB
+    // confines it to the directory when it runs).
+    let sql = format!("SELECT * FROM read_csv('{}/x.csv')", files.display());
+    query(&installed, &files, &sql, &["--check-only"]).assert_ok();
 }
 
 #[test]

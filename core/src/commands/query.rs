@@ -164,7 +164,7 @@ fn run(
         &mut session.connection,
         &plan.statements,
         plugin.dialect(),
-        plugin.policy(),
+        &plan.policy,
         access,
         &request.connection.allowed_routines,
     )

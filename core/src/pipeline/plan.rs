@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use plenum_gate::{Statement, Tier};
+use plenum_gate::{Policy, Statement, Tier};
 use plenum_plugin_api::AccessMode;
 
 use crate::pipeline::request::{QueryMode, QueryRequest};
@@ -21,6 +21,10 @@ use crate::services::words::option;
 pub struct Plan {
     /// Run, check only, or explain.
     pub mode: QueryMode,
+    /// The engine's rules the gate enforced beside the dialect's own: the plugin's policy and
+    /// its rules for this connection. The reach check applies them again to what the names
+    /// resolve to.
+    pub policy: Policy,
     /// The gate's statements, in order.
     pub statements: Vec<Statement>,
     /// The highest tier among them.
@@ -43,7 +47,16 @@ impl Plan {
     /// runnable (a parse error, a statement that is never allowed, bad placeholders) and
     /// lists the rest in [`Plan::problems`].
     pub fn new(request: &QueryRequest, plugin: &LoadedPlugin) -> Result<Plan, Failure> {
-        let (dialect, policy) = (plugin.dialect(), plugin.policy());
+        let dialect = plugin.dialect();
+        // The session the call asks for, as the plugin would be handed it: its rules for that
+        // connection (allowed directories, say) are known before anything connects.
+        let timeout_ms = u64::try_from(request.limits.timeout.as_millis()).unwrap_or(u64::MAX);
+        let params = request
+            .connection
+            .to_params(access_mode(request.requested), timeout_ms);
+        let policy = plugin.policy_for(&params)?;
+        drop(params);
+        let policy = &policy;
         let mut problems = Vec::new();
         let statements = if request.mode == QueryMode::CheckOnly {
             let statements = plenum_gate::classify_with(&request.sql, dialect, policy)?;
@@ -71,6 +84,7 @@ impl Plan {
         let needed = needed_tier(&statements);
         Ok(Plan {
             mode: request.mode,
+            policy: policy.clone(),
             needed,
             access: access_mode(needed),
             offset: request.offset,

@@ -66,6 +66,10 @@ impl Plugin for DuckDbPlugin {
     fn policy() -> EnginePolicy {
         policy::engine_policy()
     }
+
+    fn policy_for(params: &ConnectParams) -> EnginePolicy {
+        policy::session_policy(params)
+    }
 }
 
 plenum_plugin_api::export_plugin!(DuckDbPlugin);

@@ -3,7 +3,7 @@
 //! `duckdb` dialect (which already refuse COPY, ATTACH, INSTALL/LOAD, SET, PRAGMA setters,
 //! CHECKPOINT and transaction control, and raise `nextval` to the write tier).
 
-use plenum_plugin_api::{AccessMode, EnginePolicy, Lexing};
+use plenum_plugin_api::{AccessMode, ConnectParams, EnginePolicy, Lexing};
 
 const FILES: &str = "it reads or writes files or URLs (DuckDB's external access is off as well)";
 const OTHER_DATABASES: &str = "it reaches another database or server";
@@ -15,10 +15,8 @@ const STORAGE: &str = "it changes the database file's storage outside the transa
 
 /// Functions that reach files, URLs or the environment beyond what DuckDB's allowed
 /// directories confine. The plain file readers ([`crate::allowed::READERS`]: `read_csv`,
-/// `read_parquet`, `read_json`, `read_text`, `read_blob`, `glob`, …) are not here: DuckDB
-/// confines them to the directories a human allowed (none by default, and then the plugin
-/// refuses them itself before DuckDB would). The policy is one per plugin, not per
-/// connection, so it cannot refuse them only where no directory is allowed.
+/// `read_parquet`, `read_json`, `read_text`, `read_blob`, `glob`, …) are not here: they depend
+/// on the connection ([`session_policy`]).
 const FILE_FUNCTIONS: &[&str] = &[
     "read_xlsx",
     "st_read",
@@ -47,6 +45,27 @@ const DATABASE_FUNCTIONS: &[&str] = &[
     "mysql_execute",
     "mysql_scan",
 ];
+
+const NO_DIRECTORIES: &str =
+    "it reads files, and this connection allows no directory (a human sets the connection \
+     option allowed_directories)";
+
+/// The rules for one connection: without allowed directories the gate refuses the file
+/// readers too (and the plugin and DuckDB would); with them, DuckDB confines the readers to
+/// those directories, and the gate lets them through. The option is only looked at here, not
+/// resolved: a directory that does not resolve fails the connection itself.
+pub(crate) fn session_policy(params: &ConnectParams) -> EnginePolicy {
+    let mut policy = EnginePolicy::default();
+    let names_directories = params
+        .option(crate::allowed::OPTION)
+        .is_some_and(|value| std::env::split_paths(value).any(|dir| !dir.as_os_str().is_empty()));
+    if !names_directories {
+        for name in crate::allowed::READERS {
+            policy.refuse_function(name, NO_DIRECTORIES);
+        }
+    }
+    policy
+}
 
 /// The policy the plugin declares.
 pub(crate) fn engine_policy() -> EnginePolicy {

@@ -139,7 +139,7 @@ pub fn explain(
         &mut session.connection,
         std::slice::from_ref(statement),
         dialect,
-        plugin.policy(),
+        &plan.policy,
         access,
         &request.connection.allowed_routines,
     )?;

@@ -481,6 +481,32 @@ impl LoadedPlugin {
         &self.policy
     }
 
+    /// The rules the gate enforces for a call whose session would open with `params`: the
+    /// engine's declared policy and, from plugins that have it (API 1.2 `policy_for`), the
+    /// rules for that session. A plugin that fails to say refuses the call: its rules cannot
+    /// be skipped.
+    pub fn policy_for(&self, params: &ConnectParams) -> Result<Policy, Failure> {
+        let Some(policy_for) = self
+            .module
+            .policy_for()
+            .filter(|_| self.module.api_version().minor >= 2)
+        else {
+            return Ok(self.policy.clone());
+        };
+        let declared = policy_for(params)
+            .into_result()
+            .map_err(|error: PluginError| {
+                Failure::plugin(format!(
+                    "plugin {}: its policy for this connection failed: {}",
+                    self.path.display(),
+                    boundary_text(&error.message)
+                ))
+            })?;
+        let session = gate_policy(declared)
+            .map_err(|why| Failure::plugin(format!("plugin {}: {why}", self.path.display())))?;
+        Ok(self.policy.clone().and(session))
+    }
+
     /// What the plugin said about itself.
     pub fn info(&self) -> &PluginInfo {
         &self.info

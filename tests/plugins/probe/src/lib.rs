@@ -200,8 +200,18 @@ fn probe_module() -> PluginModuleRef {
             Some(policy) => policy,
             None => no_policy,
         },
+        policy_for: match standard.policy_for() {
+            Some(policy_for) => policy_for,
+            None => no_session_policy,
+        },
     }
     .leak_into_prefix()
+}
+
+extern "C" fn no_session_policy(
+    _: &ConnectParams,
+) -> RResult<plenum_plugin_api::EnginePolicy, PluginError> {
+    RResult::ROk(plenum_plugin_api::EnginePolicy::default())
 }
 
 extern "C" fn load_probe() -> RootModuleResult {
