@@ -97,7 +97,7 @@ impl Plugin for MysqlPlugin {
         Ok(Box::new(MysqlConnection::open(params)?))
     }
 
-    /// The engine's functions and relations that reach past the session (see [`policy`]).
+    /// The engine's functions and relations that reach past the session (see `src/policy.rs`).
     fn policy() -> EnginePolicy {
         policy::engine_policy()
     }

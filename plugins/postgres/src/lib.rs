@@ -68,7 +68,7 @@ impl Plugin for PostgresPlugin {
         Ok(Box::new(PgSession::open(params)?))
     }
 
-    /// The engine's functions and relations that reach past the session (see [`policy`]).
+    /// The engine's functions and relations that reach past the session (see `src/policy.rs`).
     fn policy() -> EnginePolicy {
         policy::engine_policy()
     }

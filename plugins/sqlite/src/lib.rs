@@ -50,7 +50,7 @@ impl Plugin for SqlitePlugin {
         }
     }
 
-    /// The engine's functions and relations that reach past the session (see [`policy`]).
+    /// The engine's functions and relations that reach past the session (see `src/policy.rs`).
     fn policy() -> EnginePolicy {
         policy::engine_policy()
     }

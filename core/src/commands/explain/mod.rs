@@ -5,7 +5,7 @@
 //! PostgreSQL, `EXPLAIN FORMAT=JSON` on MySQL/MariaDB, `EXPLAIN QUERY PLAN` on SQLite; never
 //! `ANALYZE`), the wrapped text goes through the gate again, and the rows the engine returns
 //! are read into a tree of `PlanNode`s. For any other dialect the plugin is asked for the tree
-//! itself (plugin API 1.2 `explain`, [`declared`]). See `docs/EXPLAIN.md` for the output.
+//! itself (plugin API 1.2 `explain`, `declared.rs`). See `docs/EXPLAIN.md` for the output.
 
 mod declared;
 mod mysql;
