@@ -671,6 +671,26 @@ fn message<'a>(steps: &'a BTreeMap<String, Json>, step: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// Each step was put to the user once and refused with the ceiling's code, saying why and
+/// that nothing ran.
+fn refused_after_asking(steps: &BTreeMap<String, Json>, cases: &[(&str, &str)]) {
+    for (step, why) in cases {
+        assert_eq!(
+            code(steps, step),
+            "CAPABILITY_VIOLATION",
+            "{}",
+            steps[*step]
+        );
+        assert_eq!(asked(steps, step), 1, "{step}");
+        let text = message(steps, step);
+        assert!(
+            text.contains("ceiling is read (set by plenum mcp)"),
+            "{text}"
+        );
+        assert!(text.contains(why) && text.contains("nothing ran"), "{text}");
+    }
+}
+
 const APPROVE_WRITE: &[&str] = &["--approve-up-to", "write", "--approve-wait-secs", "2"];
 
 #[test]
@@ -726,30 +746,19 @@ fn a_write_above_the_ceiling_runs_only_when_the_user_approves_it() {
     assert!(declined.contains("2. DELETE (tier write)"), "{declined}");
 
     // Anything but an exact approval refuses the call with the ceiling's own code.
-    for (step, why) in [
-        ("decline", "the human declined"),
-        ("cancel", "cancelled the approval request"),
-        ("approve_false", "did not approve"),
-        ("extra_field", "did not approve"),
-        ("approve_string", "did not approve"),
-        ("no_content", "did not approve"),
-        ("client_error", "could not ask its user"),
-        ("too_late", "within 2 s"),
-    ] {
-        assert_eq!(
-            code(&steps, step),
-            "CAPABILITY_VIOLATION",
-            "{}",
-            steps[step]
-        );
-        assert_eq!(asked(&steps, step), 1, "{step}");
-        let text = message(&steps, step);
-        assert!(
-            text.contains("ceiling is read (set by plenum mcp)"),
-            "{text}"
-        );
-        assert!(text.contains(why) && text.contains("nothing ran"), "{text}");
-    }
+    refused_after_asking(
+        &steps,
+        &[
+            ("decline", "the human declined"),
+            ("cancel", "cancelled the approval request"),
+            ("approve_false", "did not approve"),
+            ("extra_field", "did not approve"),
+            ("approve_string", "did not approve"),
+            ("no_content", "did not approve"),
+            ("client_error", "could not ask its user"),
+            ("too_late", "within 2 s"),
+        ],
+    );
     // DDL beyond --approve-up-to write: refused without asking anyone.
     assert_eq!(code(&steps, "ddl"), "CAPABILITY_VIOLATION");
     assert_eq!(asked(&steps, "ddl"), 0);
@@ -899,29 +908,18 @@ fn on_protocol_2026_07_28_the_user_is_asked_through_an_input_required_result() {
         "boolean"
     );
     // Anything but an exact approval refuses the retry with the ceiling's own code.
-    for (step, why) in [
-        ("decline", "the human declined"),
-        ("cancel", "cancelled the approval request"),
-        ("approve_false", "did not approve"),
-        ("extra_field", "did not approve"),
-        ("approve_string", "did not approve"),
-        ("no_content", "did not approve"),
-        ("too_late", "within 2 s"),
-    ] {
-        assert_eq!(
-            code(&steps, step),
-            "CAPABILITY_VIOLATION",
-            "{}",
-            steps[step]
-        );
-        assert_eq!(asked(&steps, step), 1, "{step}");
-        let text = message(&steps, step);
-        assert!(
-            text.contains("ceiling is read (set by plenum mcp)"),
-            "{text}"
-        );
-        assert!(text.contains(why) && text.contains("nothing ran"), "{text}");
-    }
+    refused_after_asking(
+        &steps,
+        &[
+            ("decline", "the human declined"),
+            ("cancel", "cancelled the approval request"),
+            ("approve_false", "did not approve"),
+            ("extra_field", "did not approve"),
+            ("approve_string", "did not approve"),
+            ("no_content", "did not approve"),
+            ("too_late", "within 2 s"),
+        ],
+    );
     // A client whose user interface failed never retries: the SDK reports it, nothing ran.
     assert!(
         steps["client_error"]["protocol_error"].is_object(),
