@@ -3,6 +3,7 @@
 //! Run, `--check-only` and `--explain` all work from the same [`Plan`], and make their
 //! `meta` from it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use plenum_gate::{Policy, Statement, Tier};
@@ -24,7 +25,7 @@ pub struct Plan {
     /// The engine's rules the gate enforced beside the dialect's own: the plugin's policy and
     /// its rules for this connection. The reach check applies them again to what the names
     /// resolve to.
-    pub policy: Policy,
+    pub policy: Arc<Policy>,
     /// The gate's statements, in order.
     pub statements: Vec<Statement>,
     /// The highest tier among them.
@@ -56,12 +57,11 @@ impl Plan {
             .to_params(access_mode(request.requested), timeout_ms);
         let policy = plugin.policy_for(&params)?;
         drop(params);
-        let policy = &policy;
         let mut problems = Vec::new();
         let statements = if request.mode == QueryMode::CheckOnly {
-            let statements = plenum_gate::classify_with(&request.sql, dialect, policy)?;
+            let statements = plenum_gate::classify_with(&request.sql, dialect, &policy)?;
             if let Err(error) =
-                plenum_gate::check_with(&request.sql, dialect, request.requested, policy)
+                plenum_gate::check_with(&request.sql, dialect, request.requested, &policy)
             {
                 problems.push(Failure::from(error).message);
             }
@@ -76,7 +76,7 @@ impl Plan {
             statements
         } else {
             let statements =
-                plenum_gate::check_with(&request.sql, dialect, request.requested, policy)?;
+                plenum_gate::check_with(&request.sql, dialect, request.requested, &policy)?;
             params::check_count(&statements, request.params.len())?;
             check_paging(&statements, request.offset)?;
             statements
@@ -84,7 +84,7 @@ impl Plan {
         let needed = needed_tier(&statements);
         Ok(Plan {
             mode: request.mode,
-            policy: policy.clone(),
+            policy: Arc::clone(&policy),
             needed,
             access: access_mode(needed),
             offset: request.offset,

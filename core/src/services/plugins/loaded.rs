@@ -2,7 +2,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use plenum_gate::{Dialect, Lexing, Policy, Rule, Tier};
@@ -28,7 +28,7 @@ pub struct LoadedPlugin {
     info: PluginInfo,
     about: Option<PluginAbout>,
     dialect: Dialect,
-    policy: Policy,
+    policy: Arc<Policy>,
     trust: Assessment,
 }
 
@@ -457,7 +457,7 @@ impl LoadedPlugin {
             info: opened.info,
             about: opened.about,
             dialect,
-            policy: opened.policy,
+            policy: Arc::new(opened.policy),
             trust,
         })
     }
@@ -485,13 +485,13 @@ impl LoadedPlugin {
     /// engine's declared policy and, from plugins that have it (API 1.2 `policy_for`), the
     /// rules for that session. A plugin that fails to say refuses the call: its rules cannot
     /// be skipped.
-    pub fn policy_for(&self, params: &ConnectParams) -> Result<Policy, Failure> {
+    pub fn policy_for(&self, params: &ConnectParams) -> Result<Arc<Policy>, Failure> {
         let Some(policy_for) = self
             .module
             .policy_for()
             .filter(|_| self.module.api_version().minor >= 2)
         else {
-            return Ok(self.policy.clone());
+            return Ok(Arc::clone(&self.policy));
         };
         let declared = policy_for(params)
             .into_result()
@@ -504,7 +504,11 @@ impl LoadedPlugin {
             })?;
         let session = gate_policy(declared)
             .map_err(|why| Failure::plugin(format!("plugin {}: {why}", self.path.display())))?;
-        Ok(self.policy.clone().and(session))
+        // Most plugins add nothing per connection: the engine's policy is shared, not copied.
+        if session.is_empty() {
+            return Ok(Arc::clone(&self.policy));
+        }
+        Ok(Arc::new(self.policy.as_ref().clone().and(session)))
     }
 
     /// What the plugin said about itself.
