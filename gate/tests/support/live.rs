@@ -16,14 +16,18 @@ pub fn unreachable(server: &str, why: &dyn std::fmt::Display) {
     eprintln!("skipped: {server} is not reachable ({why})");
 }
 
-/// A name no other test run uses: prefix, process id, clock.
+/// A name no other test run uses: prefix, process id, clock, counter.
 pub fn unique_name(prefix: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
+    // Tests of one binary run at once and may read the same clock value: a counter keeps
+    // their names apart.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "{prefix}_{}_{}",
+        "{prefix}_{}_{}_{next}",
         std::process::id(),
         nanos % 1_000_000_000_000
     )
