@@ -8,7 +8,9 @@
 mod live_support;
 
 use plenum_e2e::{plugin_library, unique_name};
-use plenum_plugin_conformance::api::abi_stable::std_types::{ROption, RSlice, RStr, RVec};
+use plenum_plugin_conformance::api::abi_stable::std_types::{
+    ROption, RSlice, RStr, RString, RVec, Tuple2,
+};
 use plenum_plugin_conformance::api::loader::load_root_module;
 use plenum_plugin_conformance::api::{
     AccessMode, ConnectParams, ConnectionBox, PluginModuleRef, SslMode, Value,
@@ -357,4 +359,62 @@ fn sqlite_resets_read_sessions_only() {
     let mut ddl = Session::open(module, &params, AccessMode::Ddl);
     ddl.run("CREATE TEMP TABLE warm_temp (id INTEGER)");
     assert!(ddl.reset().is_err());
+}
+
+#[test]
+fn mysql_ceilings_are_set_again_after_reset_and_never_raised() {
+    let Some(server) = Server::mysql() else {
+        return;
+    };
+    let mut db = TestDb::create(&server, &["CREATE TABLE items (id INT)"]);
+    let mut params = params(&server, &db.name);
+    // A memory ceiling below the server's default lowers it; a recursion ceiling above the
+    // default leaves it where it was. MariaDB's on-disk ceiling starts at 2^64 - 1, which a
+    // plain LEAST in a SET once turned into 1024.
+    for (key, value) in [
+        ("max_temp_bytes", "1073741824"),
+        ("max_memory_bytes", "2097152"),
+        ("max_recursion", "4000000000"),
+    ] {
+        params
+            .options
+            .push(Tuple2(RString::from(key), RString::from(value)));
+    }
+    let mut session = Session::open(module("mysql"), &params, AccessMode::Read);
+    let mariadb = session
+        .value("SELECT VERSION()")
+        .is_some_and(|version| version.contains("MariaDB"));
+    let recursion = if mariadb {
+        "max_recursive_iterations"
+    } else {
+        "cte_max_recursion_depth"
+    };
+    let default_recursion = db.admin().column(&format!("SELECT @@GLOBAL.{recursion}"));
+    for _ in 0..2 {
+        session.begin();
+        assert_eq!(
+            session.value("SELECT @@SESSION.tmp_table_size").as_deref(),
+            Some("2097152")
+        );
+        assert_eq!(
+            session
+                .value("SELECT @@SESSION.max_heap_table_size")
+                .as_deref(),
+            Some("2097152")
+        );
+        assert_eq!(
+            session.value(&format!("SELECT @@SESSION.{recursion}")),
+            default_recursion.first().cloned(),
+        );
+        if mariadb {
+            assert_eq!(
+                session
+                    .value("SELECT @@SESSION.tmp_disk_table_size")
+                    .as_deref(),
+                Some("1073741824")
+            );
+        }
+        session.rollback();
+        session.reset().expect("reset");
+    }
 }

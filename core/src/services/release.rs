@@ -3,11 +3,11 @@
 //!
 //! In the CLI the drops wait until the envelope is out ([`after_answer`]) and get a bounded
 //! time there; a close that does not finish in it is abandoned as the process exits with the
-//! envelope's code. In `plenum mcp` a drop is handed to the closing thread when it is idle
-//! (most drops, such as every call's cancel handle, take microseconds); when it is busy or
-//! stuck, the drop runs on a thread of its own, and at most `MAX_CLOSE_THREADS` of those at
-//! once: past that, the value is leaked rather than letting a plugin that never closes take
-//! threads without bound.
+//! envelope's code. In `plenum mcp` a drop is queued for the closing thread (most drops,
+//! such as every call's cancel handle, take microseconds); when `CLOSER_QUEUE` drops already
+//! wait there (the closer is stuck or far behind), the drop runs on a thread of its own, and
+//! at most `MAX_CLOSE_THREADS` of those at once: past that, the value is leaked rather than
+//! letting a plugin that never closes take threads without bound.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};
@@ -22,12 +22,18 @@ pub const CLOSE_GRACE: Duration = Duration::from_millis(1000);
 /// Closes running at once on their own threads, at most.
 const MAX_CLOSE_THREADS: usize = 16;
 
+/// Drops waiting for the closing thread, at most. A queue rather than a hand-over to an idle
+/// closer: with 16 calls in flight the closer was often busy with the previous drop, and
+/// each miss started a thread. Small, because what waits behind a drop stuck in a plugin
+/// (sessions among them, holding server connections) waits as long as it does.
+const CLOSER_QUEUE: usize = 32;
+
 static DEFER: AtomicBool = AtomicBool::new(false);
 static DEFERRED: Mutex<Vec<Box<dyn Send>>> = Mutex::new(Vec::new());
 static CLOSE_THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// The way to the closing thread: a rendezvous channel, so a hand-over succeeds only while
-/// that thread waits for work (`None` when it could not be started).
+/// The way to the closing thread: a bounded queue (`None` when the thread could not be
+/// started).
 static CLOSER: OnceLock<Option<Mutex<Handover>>> = OnceLock::new();
 
 /// What the closing thread is handed: anything to drop.
@@ -72,7 +78,7 @@ pub fn later<T: Send + 'static>(value: T) {
 /// Gives `value` to the closing thread if it is waiting for work; otherwise gives it back.
 fn hand_to_closer(value: Box<dyn Send>) -> Result<(), Box<dyn Send>> {
     let closer = CLOSER.get_or_init(|| {
-        let (sender, receiver) = mpsc::sync_channel::<Box<dyn Send>>(0);
+        let (sender, receiver) = mpsc::sync_channel::<Box<dyn Send>>(CLOSER_QUEUE);
         std::thread::Builder::new()
             .name("plenum-closer".into())
             .spawn(move || receiver.into_iter().for_each(drop))
@@ -83,8 +89,7 @@ fn hand_to_closer(value: Box<dyn Send>) -> Result<(), Box<dyn Send>> {
         return Err(value);
     };
     match closer.lock() {
-        // `try_send` on a rendezvous channel: only an idle closer takes it, so a drop stuck in
-        // a plugin never makes the next one wait.
+        // `try_send`: a full queue (a stuck closer) never makes the caller wait.
         Ok(sender) => sender.try_send(value).map_err(|error| match error {
             mpsc::TrySendError::Full(value) | mpsc::TrySendError::Disconnected(value) => value,
         }),

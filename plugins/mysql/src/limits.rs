@@ -11,10 +11,9 @@
 //! server or the account stays. The current values are read and compared here: the servers'
 //! `LEAST()` compares a 64-bit unsigned "unlimited" as a negative number.
 
-use mysql::Params;
 use plenum_plugin_api::{ConnectParams, PluginError, PluginResult};
 
-use crate::session::{MysqlConnection, ServerKind};
+use crate::session::ServerKind;
 
 /// The smallest `max_heap_table_size` the servers accept (bytes).
 const MIN_MEMORY_BYTES: u64 = 16 * 1024;
@@ -71,39 +70,20 @@ impl Ceilings {
         variables
     }
 
-    /// Lowers the session's variables to these ceilings.
-    pub fn apply(&self, session: &mut MysqlConnection) -> PluginResult<()> {
-        let variables = self.variables(session.server_kind());
-        if variables.is_empty() {
-            return Ok(());
-        }
-        let select = variables
-            .iter()
-            .map(|(name, _)| format!("@@SESSION.{name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = session.fixed_rows(&format!("SELECT {select}"), Params::Empty)?;
-        let current = rows.into_iter().next().unwrap_or_default();
-        let mut settings = Vec::new();
-        for (index, (name, ceiling)) in variables.iter().enumerate() {
-            let now = current.get(index).and_then(as_u64);
-            if now.is_none_or(|now| now > *ceiling) {
-                settings.push(format!("{name} = {ceiling}"));
-            }
-        }
-        if settings.is_empty() {
-            return Ok(());
-        }
-        session.set_session(&format!("SET SESSION {}", settings.join(", ")))
-    }
-}
-
-fn as_u64(value: &mysql::Value) -> Option<u64> {
-    match value {
-        mysql::Value::UInt(number) => Some(*number),
-        mysql::Value::Int(number) => u64::try_from(*number).ok(),
-        mysql::Value::Bytes(bytes) => std::str::from_utf8(bytes).ok()?.trim().parse().ok(),
-        _ => None,
+    /// `name = LEAST(@@SESSION.name, ceiling)` for each ceiling: the session's value is
+    /// lowered to the ceiling, never raised, and without reading it first (a round trip
+    /// fewer after every reset of a warm session). Both sides are cast: in a `SET`, MariaDB
+    /// 10.11 compares an unsigned maximum with a plain number wrongly (the session's
+    /// `tmp_disk_table_size` of 2^64 - 1 against 2^30 gave 1024).
+    pub fn assignments(&self, server: ServerKind) -> Vec<String> {
+        self.variables(server)
+            .into_iter()
+            .map(|(name, ceiling)| {
+                format!(
+                    "{name} = LEAST(CAST(@@SESSION.{name} AS UNSIGNED), CAST({ceiling} AS UNSIGNED))"
+                )
+            })
+            .collect()
     }
 }
 
@@ -141,9 +121,18 @@ mod tests {
     }
 
     #[test]
-    fn values_of_every_shape_read_as_numbers() {
-        assert_eq!(as_u64(&mysql::Value::UInt(u64::MAX)), Some(u64::MAX));
-        assert_eq!(as_u64(&mysql::Value::Bytes(b"1024".to_vec())), Some(1024));
-        assert_eq!(as_u64(&mysql::Value::Int(-1)), None);
+    fn ceilings_lower_and_never_raise() {
+        let ceilings = Ceilings {
+            temp_bytes: Some(1 << 20),
+            memory_bytes: None,
+            recursion: None,
+        };
+        assert_eq!(
+            ceilings.assignments(ServerKind::MariaDb),
+            vec![
+                "tmp_disk_table_size = LEAST(CAST(@@SESSION.tmp_disk_table_size AS UNSIGNED), \
+                 CAST(1048576 AS UNSIGNED))"
+            ]
+        );
     }
 }

@@ -207,26 +207,35 @@ impl MysqlConnection {
 
     /// The session settings that make the access-mode backstop, the statement timeout and
     /// the ceilings: run after connecting and again after every reset, which clears them.
+    ///
+    /// One `SET SESSION` for all of them: a warm session runs this before every call.
     fn set_up(&mut self) -> PluginResult<()> {
+        let mut assignments = Vec::new();
         if self.access == AccessMode::Read {
-            self.fixed("SET SESSION TRANSACTION READ ONLY")?;
+            // What `SET SESSION TRANSACTION READ ONLY` sets, by each server's name for it.
+            assignments.push(match self.server {
+                ServerKind::MariaDb => "tx_read_only = 1".to_owned(),
+                ServerKind::MySql => "transaction_read_only = 1".to_owned(),
+            });
         }
         if self.statement_timeout_ms > 0 {
             let limit_ms = self
                 .statement_timeout_ms
                 .saturating_add(SERVER_TIMEOUT_MARGIN_MS);
-            let statement = match self.server {
+            assignments.push(match self.server {
                 ServerKind::MariaDb => format!(
-                    "SET SESSION max_statement_time = {}.{:03}",
+                    "max_statement_time = {}.{:03}",
                     limit_ms / 1000,
                     limit_ms % 1000
                 ),
-                ServerKind::MySql => format!("SET SESSION max_execution_time = {limit_ms}"),
-            };
-            self.fixed(&statement)?;
+                ServerKind::MySql => format!("max_execution_time = {limit_ms}"),
+            });
         }
-        let ceilings = self.ceilings;
-        ceilings.apply(self)
+        assignments.extend(self.ceilings.assignments(self.server));
+        if assignments.is_empty() {
+            return Ok(());
+        }
+        self.fixed(&format!("SET SESSION {}", assignments.join(", ")))
     }
 
     /// The server family, from `VERSION()`.
@@ -323,11 +332,6 @@ impl MysqlConnection {
             )));
         }
         Ok(())
-    }
-
-    /// Runs a `SET SESSION` statement this plugin wrote itself.
-    pub(crate) fn set_session(&mut self, sql: &str) -> PluginResult<()> {
-        self.fixed(sql)
     }
 
     /// Runs a fixed catalog query with bound parameters and collects its rows.

@@ -35,6 +35,7 @@ pub mod introspect;
 pub mod limits;
 pub mod params;
 mod policy;
+pub mod prepared;
 pub mod reach;
 pub mod session;
 pub mod statement;

@@ -18,6 +18,7 @@ use plenum_plugin_api::{
 use postgres::GenericClient;
 
 use crate::errors::query_error;
+use crate::prepared::{Prepared, QueryOneError};
 
 /// Extensions whose functions reach past the session (other connections, server files, raw
 /// storage, the WAL) or run SQL text: their members are reported as user code.
@@ -36,15 +37,19 @@ const OUTREACHING_EXTENSIONS: &[&str] = &[
     "xml2",
 ];
 
-/// The SQL condition "routine `p` in namespace `n` is the server's own"; parameter
-/// `$extensions` holds [`OUTREACHING_EXTENSIONS`].
-fn system_routine(extensions: usize) -> String {
+/// The SQL condition "routine `p` in namespace `n` is the server's own".
+///
+/// [`OUTREACHING_EXTENSIONS`] is written into the text (fixed lower-case identifiers, no
+/// input) rather than bound: a statement without parameters is planned once per session, one
+/// with them on every call.
+fn system_routine() -> String {
+    let extensions = OUTREACHING_EXTENSIONS.join(",");
     format!(
         "(n.nspname IN ('pg_catalog', 'information_schema') OR EXISTS ( \
            SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid \
             WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid \
               AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e' \
-              AND e.extname <> ALL(${extensions}::text[])))"
+              AND e.extname <> ALL('{{{extensions}}}'::text[])))"
     )
 }
 
@@ -68,6 +73,13 @@ fn schema_and_name(name: &SqlName) -> (Option<String>, String) {
         .unwrap_or_default();
     let schema = count.checked_sub(2).and_then(|index| folded(name, index));
     (schema, object)
+}
+
+fn one_row_error(error: QueryOneError) -> PluginError {
+    match error {
+        QueryOneError::Server(error) => query_error(&error),
+        QueryOneError::NotOneRow => PluginError::internal("the login's catalog row is missing"),
+    }
 }
 
 fn text(row: &postgres::Row, index: usize) -> PluginResult<String> {
@@ -96,12 +108,13 @@ fn index_of(row: &postgres::Row) -> PluginResult<usize> {
 /// session opened for writing. Elsewhere those lookups (the costliest) are skipped.
 pub fn reach(
     client: &mut impl GenericClient,
+    prepared: &mut Prepared,
     request: &ReachRequest,
     access: AccessMode,
 ) -> PluginResult<ReachReport> {
-    let (login, powers) = powers(client, request.is_empty())?;
+    let (login, powers) = powers(client, prepared, request.is_empty())?;
     let escapes = powers.iter().any(|power| power.escapes);
-    let functions = functions(client, &request.functions)?;
+    let functions = functions(client, prepared, &request.functions)?;
     let mut names: Vec<(SqlName, bool)> = request
         .relations
         .iter()
@@ -112,12 +125,17 @@ pub fn reach(
             names.push((target.clone(), true));
         }
     }
-    let relations = relations(client, &names, escapes || access != AccessMode::Read)?;
+    let relations = relations(
+        client,
+        prepared,
+        &names,
+        escapes || access != AccessMode::Read,
+    )?;
     // User code reached without a name matters only where user code is refused: on a login
     // whose powers let it escape (the host checks nothing else against it). Asked also for
     // calls that name nothing but apply an operator or a cast.
     let ambient = if escapes {
-        ambient(client)?
+        ambient(client, prepared)?
     } else {
         RVec::new()
     };
@@ -128,13 +146,6 @@ pub fn reach(
         relations,
         ambient,
     })
-}
-
-fn outreaching() -> Vec<String> {
-    OUTREACHING_EXTENSIONS
-        .iter()
-        .map(|name| (*name).to_owned())
-        .collect()
 }
 
 fn power(power: &str, meaning: &str, escapes: bool) -> LoginPower {
@@ -150,11 +161,21 @@ fn power(power: &str, meaning: &str, escapes: bool) -> LoginPower {
 /// (the login report): a call needs only the others.
 fn powers(
     client: &mut impl GenericClient,
+    prepared: &mut Prepared,
     detailed: bool,
 ) -> PluginResult<(String, RVec<LoginPower>)> {
-    let row = client
+    // Two statements rather than one with `detailed` bound: see `system_routine`.
+    let (name, detailed) = if detailed {
+        ("powers_detailed", "true")
+    } else {
+        ("powers", "false")
+    };
+    let row = prepared
         .query_one(
-            "SELECT current_user::text, r.rolsuper, r.rolcreaterole, r.rolcreatedb, \
+            client,
+            name,
+            || {
+                format!("SELECT current_user::text, r.rolsuper, r.rolcreaterole, r.rolcreatedb, \
                     r.rolreplication, r.rolbypassrls, \
                     pg_catalog.pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER'), \
                     pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'MEMBER'), \
@@ -163,10 +184,10 @@ fn powers(
                     pg_catalog.pg_has_role(current_user, 'pg_read_all_data', 'MEMBER'), \
                     pg_catalog.pg_has_role(current_user, 'pg_write_all_data', 'MEMBER'), \
                     pg_catalog.has_database_privilege(current_database(), 'CREATE'), \
-                    CASE WHEN $1 THEN (SELECT pg_catalog.string_agg(quote_ident(s.nspname), ', ' \
+                    CASE WHEN {detailed} THEN (SELECT pg_catalog.string_agg(quote_ident(s.nspname), ', ' \
                        ORDER BY s.nspname) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid \
                         AND s.nspname NOT LIKE 'pg\\_%' AND s.nspname <> 'information_schema') END, \
-                    CASE WHEN $1 THEN (SELECT pg_catalog.string_agg(quote_ident(b.rolname), ', ' \
+                    CASE WHEN {detailed} THEN (SELECT pg_catalog.string_agg(quote_ident(b.rolname), ', ' \
                        ORDER BY b.rolname) FROM pg_catalog.pg_roles b WHERE b.oid <> r.oid \
                         AND b.rolname NOT LIKE 'pg\\_%' \
                         AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) END, \
@@ -174,10 +195,11 @@ fn powers(
                         JOIN pg_catalog.pg_roles b ON b.oid = m.roleid \
                        WHERE b.rolsuper AND b.oid <> r.oid \
                          AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) \
-               FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
-            &[&detailed],
+               FROM pg_catalog.pg_roles r WHERE r.rolname = current_user")
+            },
+            &[],
         )
-        .map_err(|e| query_error(&e))?;
+        .map_err(one_row_error)?;
     let login = text(&row, 0)?;
     let superuser = flag(&row, 1)?;
     let mut powers = RVec::new();
@@ -294,6 +316,7 @@ fn powers(
 
 fn functions(
     client: &mut impl GenericClient,
+    prepared: &mut Prepared,
     names: &[SqlName],
 ) -> PluginResult<RVec<ResolvedFunction>> {
     let mut resolved: Vec<ResolvedFunction> = names
@@ -310,17 +333,19 @@ fn functions(
         names.iter().map(schema_and_name).unzip();
     // Unqualified names are looked up where the session's search path looks (pg_catalog
     // included); every overload counts, since the engine picks one by argument types.
-    let system = system_routine(3);
-    let sql = format!(
-        "SELECT q.i, n.nspname::text, p.proname::text, {system} \
-           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(schema, name, i) \
-           JOIN pg_catalog.pg_proc p ON p.proname = q.name \
-           JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-          WHERE (q.schema IS NULL AND n.nspname = ANY (pg_catalog.current_schemas(true))) \
-             OR n.nspname = q.schema"
-    );
-    let rows = client
-        .query(sql.as_str(), &[&schemas, &objects, &outreaching()])
+    let sql = || {
+        let system = system_routine();
+        format!(
+            "SELECT q.i, n.nspname::text, p.proname::text, {system} \
+               FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(schema, name, i) \
+               JOIN pg_catalog.pg_proc p ON p.proname = q.name \
+               JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+              WHERE (q.schema IS NULL AND n.nspname = ANY (pg_catalog.current_schemas(true))) \
+                 OR n.nspname = q.schema"
+        )
+    };
+    let rows = prepared
+        .query(client, "functions", sql, &[&schemas, &objects])
         .map_err(|e| query_error(&e))?;
     for row in rows {
         let index = index_of(&row)?;
@@ -337,6 +362,7 @@ fn functions(
 
 fn relations(
     client: &mut impl GenericClient,
+    prepared: &mut Prepared,
     names: &[(SqlName, bool)],
     with_fires: bool,
 ) -> PluginResult<RVec<ResolvedRelation>> {
@@ -357,9 +383,12 @@ fn relations(
         names.iter().map(|(name, _)| schema_and_name(name)).unzip();
     let targets: Vec<bool> = names.iter().map(|(_, target)| *target).collect();
     // to_regclass resolves as the engine will: the search path, pg_temp first.
-    let rows = client
+    let rows = prepared
         .query(
-            "SELECT q.i, n.nspname::text, \
+            client,
+            "relations",
+            || {
+                "SELECT q.i, n.nspname::text, \
                     (n.nspname IN ('pg_catalog', 'information_schema') \
                      OR n.nspname LIKE 'pg\\_toast%'), \
                     CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) END, \
@@ -369,7 +398,9 @@ fn relations(
                     CASE WHEN q.schema IS NULL THEN pg_catalog.quote_ident(q.name) \
                          ELSE pg_catalog.quote_ident(q.schema) || '.' \
                               || pg_catalog.quote_ident(q.name) END) \
-               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                    .to_owned()
+            },
             &[&schemas, &objects],
         )
         .map_err(|e| query_error(&e))?;
@@ -397,7 +428,7 @@ fn relations(
             .iter()
             .map(|index| targets.get(*index).copied().unwrap_or(false))
             .collect();
-        for (position, routine) in fires(client, &starts, &written)? {
+        for (position, routine) in fires(client, prepared, &starts, &written)? {
             if let Some(entry) = indexes
                 .get(position)
                 .and_then(|index| resolved.get_mut(*index))
@@ -415,12 +446,14 @@ fn relations(
 /// cascade from it. One query for all of them; answers (position in `oids`, routine).
 fn fires(
     client: &mut impl GenericClient,
+    prepared: &mut Prepared,
     oids: &[u32],
     written: &[bool],
 ) -> PluginResult<Vec<(usize, Routine)>> {
-    let system = system_routine(3);
-    let sql = format!(
-        "WITH RECURSIVE start AS ( \
+    let sql = || {
+        let system = system_routine();
+        format!(
+            "WITH RECURSIVE start AS ( \
              SELECT s.oid, s.written, s.i FROM unnest($1::oid[], $2::bool[]) \
                     WITH ORDINALITY AS s(oid, written, i) \
          ), rels(i, written, oid) AS ( \
@@ -460,9 +493,10 @@ fn fires(
            JOIN pg_catalog.pg_class c ON c.oid = w.ev_class \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
           WHERE r.written AND w.rulename <> '_RETURN'"
-    );
-    let rows = client
-        .query(sql.as_str(), &[&oids, &written, &outreaching()])
+        )
+    };
+    let rows = prepared
+        .query(client, "fires", sql, &[&oids, &written])
         .map_err(|e| query_error(&e))?;
     let mut found = Vec::new();
     for row in rows {
@@ -483,24 +517,40 @@ fn fires(
 
 /// User code any statement may run without naming it: casts and operators implemented by
 /// user routines, domain constraints that call them, and enabled event triggers.
-fn ambient(client: &mut impl GenericClient) -> PluginResult<RVec<Routine>> {
-    let system = system_routine(1);
-    let sql = format!(
-        "SELECT DISTINCT n.nspname::text, p.proname::text FROM ( \
-             SELECT c.castfunc AS fn FROM pg_catalog.pg_cast c WHERE c.castfunc <> 0 \
-             UNION ALL SELECT o.oprcode FROM pg_catalog.pg_operator o \
-             UNION ALL SELECT e.evtfoid FROM pg_catalog.pg_event_trigger e WHERE e.evtenabled <> 'D' \
-             UNION ALL SELECT d.refobjid FROM pg_catalog.pg_depend d \
-               JOIN pg_catalog.pg_constraint k ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
-                AND d.objid = k.oid AND k.contypid <> 0 \
-              WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
-         ) f \
-         JOIN pg_catalog.pg_proc p ON p.oid = f.fn \
-         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-         WHERE NOT {system}"
-    );
-    let rows = client
-        .query(sql.as_str(), &[&outreaching()])
+///
+/// Asked from the side of the user routines (those outside `pg_catalog` and
+/// `information_schema`, usually few) rather than from every cast and operator: the same
+/// answer for a tenth of the server's work, which matters because it is asked on every call
+/// of a login whose powers let it escape.
+fn ambient(
+    client: &mut impl GenericClient,
+    prepared: &mut Prepared,
+) -> PluginResult<RVec<Routine>> {
+    let sql = || {
+        let system = system_routine();
+        format!(
+            "WITH u AS MATERIALIZED ( \
+                 SELECT p.oid, p.pronamespace, p.proname \
+                   FROM pg_catalog.pg_proc p \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')) \
+             SELECT DISTINCT n.nspname::text, p.proname::text \
+               FROM u p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+              WHERE (EXISTS (SELECT 1 FROM pg_catalog.pg_cast c WHERE c.castfunc = p.oid) \
+                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprcode = p.oid) \
+                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger e \
+                              WHERE e.evtfoid = p.oid AND e.evtenabled <> 'D') \
+                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                               JOIN pg_catalog.pg_constraint k \
+                                 ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+                                AND d.objid = k.oid AND k.contypid <> 0 \
+                              WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
+                                AND d.refobjid = p.oid)) \
+                AND NOT {system}"
+        )
+    };
+    let rows = prepared
+        .query(client, "ambient", sql, &[])
         .map_err(|e| query_error(&e))?;
     let mut routines = RVec::new();
     for row in rows {
@@ -546,4 +596,22 @@ pub fn write_fence(client: &mut impl GenericClient) -> PluginResult<FenceOutcome
     } else {
         FenceOutcome::Unchanged
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OUTREACHING_EXTENSIONS;
+
+    #[test]
+    fn the_extension_names_written_into_the_catalog_queries_need_no_quoting() {
+        for name in OUTREACHING_EXTENSIONS {
+            assert!(
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{name}"
+            );
+        }
+    }
 }

@@ -17,6 +17,7 @@ use postgres::{Client, GenericClient, Transaction};
 
 use crate::errors::query_error;
 use crate::introspect;
+use crate::prepared::Prepared;
 use crate::reach;
 use crate::statement::{Batch, Chunk, OpenStatement};
 
@@ -69,12 +70,23 @@ type Flow = ControlFlow<()>;
 /// Serves `requests` with `client` until the session goes away; an open transaction is rolled
 /// back then (the driver does it when the transaction is dropped).
 pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) {
-    while let Ok(request) = requests.recv() {
+    let mut prepared = Prepared::default();
+    let mut pending: Option<Request> = None;
+    loop {
+        let request = match pending.take() {
+            Some(request) => request,
+            None => match requests.recv() {
+                Ok(request) => request,
+                Err(_) => return,
+            },
+        };
         match request {
             Request::Begin(reply) => match begin(&mut client, access) {
                 Ok(transaction) => {
                     answer(reply, Ok(()));
-                    if serve_transaction(transaction, access, None, &requests).is_break() {
+                    let flow =
+                        serve_transaction(transaction, access, None, &requests, &mut prepared);
+                    if flow.is_break() {
                         return;
                     }
                 }
@@ -84,7 +96,14 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             // until `commit` or `rollback`, like one opened by `begin`.
             Request::Execute { .. } => match begin(&mut client, access) {
                 Ok(transaction) => {
-                    if serve_transaction(transaction, access, Some(request), &requests).is_break() {
+                    let flow = serve_transaction(
+                        transaction,
+                        access,
+                        Some(request),
+                        &requests,
+                        &mut prepared,
+                    );
+                    if flow.is_break() {
                         return;
                     }
                 }
@@ -105,17 +124,99 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
                     introspect::run(transaction, &request)
                 }),
             ),
+            Request::Reach(request, reply) if access == AccessMode::Read => {
+                match held_reach(&mut client, request, reply, &requests, &mut prepared) {
+                    Held::Gone => return,
+                    Held::Next(request) => pending = request,
+                }
+            }
             Request::Reach(request, reply) => answer(
                 reply,
                 read_only(&mut client, |transaction| {
-                    reach::reach(transaction, &request, access)
+                    reach::reach(transaction, &mut prepared, &request, access)
                 }),
             ),
             // Nothing ran outside a transaction: nothing changed.
             Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
-            Request::Reset(reply) => answer(reply, reset(&mut client)),
+            Request::Reset(reply) => answer(reply, reset(&mut client, &mut prepared)),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
             Request::Close => {}
+        }
+    }
+}
+
+/// What follows a held reach transaction.
+enum Held {
+    /// The session is gone.
+    Gone,
+    /// The transaction was ended; this request (if any) is still to be served.
+    Next(Option<Request>),
+}
+
+/// A read session's reach check, in a read-only transaction that is held for the call that
+/// asked it: the host begins its transaction next, and gets this one, whose snapshot the
+/// catalog queries already took (no `BEGIN`, snapshot query or `ROLLBACK` of its own). More
+/// reach questions (views) are answered in it too; anything else rolls it back first, so a
+/// held transaction never serves what would have run outside one.
+fn held_reach(
+    client: &mut Client,
+    request: ReachRequest,
+    reply: Reply<ReachReport>,
+    requests: &Receiver<Request>,
+    prepared: &mut Prepared,
+) -> Held {
+    let mut transaction = match begin_read_only(client) {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            answer(reply, Err(error));
+            return Held::Next(None);
+        }
+    };
+    let mut asked = Some((request, reply));
+    loop {
+        if let Some((request, reply)) = asked.take() {
+            let result = reach::reach(&mut transaction, prepared, &request, AccessMode::Read);
+            let failed = result.is_err();
+            answer(reply, result);
+            if failed {
+                // The transaction is aborted: end it now rather than hand it to the call.
+                let _ = transaction.rollback();
+                return Held::Next(None);
+            }
+        }
+        let Ok(next) = requests.recv() else {
+            return Held::Gone;
+        };
+        match next {
+            Request::Reach(request, reply) => asked = Some((request, reply)),
+            Request::Begin(reply) => {
+                answer(reply, Ok(()));
+                let flow =
+                    serve_transaction(transaction, AccessMode::Read, None, requests, prepared);
+                return match flow {
+                    Flow::Break(()) => Held::Gone,
+                    Flow::Continue(()) => Held::Next(None),
+                };
+            }
+            Request::Execute { .. } => {
+                let flow = serve_transaction(
+                    transaction,
+                    AccessMode::Read,
+                    Some(next),
+                    requests,
+                    prepared,
+                );
+                return match flow {
+                    Flow::Break(()) => Held::Gone,
+                    Flow::Continue(()) => Held::Next(None),
+                };
+            }
+            other => {
+                // Served as if no transaction were open: a failed rollback leaves the
+                // connection broken, which the request then reports.
+                let _ = transaction.rollback();
+                return Held::Next(Some(other));
+            }
         }
     }
 }
@@ -127,6 +228,15 @@ fn answer<T>(reply: Reply<T>, result: PluginResult<T>) {
 
 fn no_cursor() -> PluginError {
     PluginError::internal("no statement is open")
+}
+
+/// A read-only transaction, without a query yet.
+fn begin_read_only(client: &mut Client) -> PluginResult<Transaction<'_>> {
+    client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .map_err(|e| query_error(&e))
 }
 
 /// Starts a transaction in the session's access mode.
@@ -153,6 +263,7 @@ fn serve_transaction(
     access: AccessMode,
     first: Option<Request>,
     requests: &Receiver<Request>,
+    prepared: &mut Prepared,
 ) -> Flow {
     let mut pending = first;
     let mut failed = false;
@@ -211,7 +322,7 @@ fn serve_transaction(
                 answer(reply, introspect::run(&mut transaction, &request))
             }
             Request::Reach(request, reply) => {
-                let result = reach::reach(&mut transaction, &request, access);
+                let result = reach::reach(&mut transaction, prepared, &request, access);
                 failed |= result.is_err();
                 answer(reply, result)
             }
@@ -453,16 +564,26 @@ fn batch_limit(max_rows: usize, row_limit_hint: u64, fetched: u64) -> usize {
     }
 }
 
-/// `DISCARD ALL`: temporary tables, session settings (back to the startup packet's, which
-/// keep `default_transaction_read_only` and `statement_timeout`), the role, prepared
-/// statements, cursors, `LISTEN`s and session advisory locks. Its `DEALLOCATE ALL` also drops
-/// the statements the driver caches for type lookups, so its cache goes too.
-fn reset(client: &mut Client) -> PluginResult<()> {
-    client
-        .batch_execute("DISCARD ALL")
-        .map_err(|e| query_error(&e))?;
-    client.clear_type_cache();
-    Ok(())
+/// What `DISCARD ALL` does, in one round trip, but keeping the plugin's own prepared catalog
+/// statements (see [`Prepared`]): cursors, the role and session authorization, settings (back
+/// to the startup packet's, which keep `default_transaction_read_only` and
+/// `statement_timeout`), `LISTEN`s, session advisory locks, temporary tables, sequence state,
+/// and every statement SQL `PREPARE` made. Run outside a transaction only (the worker serves
+/// `Reset` there; inside one it refuses).
+const RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+     SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; \
+     DO $plenum$DECLARE s text; BEGIN \
+       FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
+         EXECUTE pg_catalog.format('DEALLOCATE %I', s); \
+       END LOOP; END$plenum$";
+
+/// Returns the session to its state at connect (see [`RESET`]). The simple-query protocol
+/// runs the statements as one implicit transaction: all take effect or none.
+fn reset(client: &mut Client, prepared: &mut Prepared) -> PluginResult<()> {
+    client.batch_execute(RESET).map_err(|e| {
+        prepared.forget();
+        query_error(&e)
+    })
 }
 
 fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
