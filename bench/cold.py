@@ -9,6 +9,7 @@ faults and context switches, which vary far less than wall times.
 
     bench/cold.py                                  # SELECT 1 on a one-row database, 300 rounds
     bench/cold.py --baseline /tmp/old/plenum       # also an older build (its plugins beside it)
+    bench/cold.py --baseline /tmp/a/plenum --baseline /tmp/b/plenum   # several, in the same rounds
     bench/cold.py --limit-db target/bench/bench.sqlite   # and --max-rows 100 over `events`
 
 Each configuration is run a few times before the rounds start (warm page cache, and the layout
@@ -29,7 +30,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plenum", default=os.path.join(ROOT, "target", "release", "plenum"))
-    parser.add_argument("--baseline", help="another plenum binary to run in the same rounds")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        help="another plenum binary to run in the same rounds (repeatable)",
+    )
     parser.add_argument("--sqlite3", default=shutil.which("sqlite3"))
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=5)
@@ -38,6 +44,11 @@ def parse_args():
         help="a database made by generate.py: also time --max-rows 100 over its events table",
     )
     parser.add_argument("--version", action="store_true", help="also time `plenum --version`")
+    parser.add_argument(
+        "--empty",
+        help="also time this program with no arguments: an empty Rust binary built with the "
+        "release profile shows the floor (bench/empty-main.rs)",
+    )
     return parser.parse_args()
 
 
@@ -61,10 +72,13 @@ def commands(args):
         ("plenum SELECT 1", plenum_query(args.plenum, db, "--sql", "SELECT 1")),
         ("sqlite3 SELECT 1", [args.sqlite3, "-json", db, "SELECT 1"]),
     ]
-    if args.baseline:
-        runs.append(("baseline SELECT 1", plenum_query(args.baseline, db, "--sql", "SELECT 1")))
+    for number, baseline in enumerate(args.baseline, 1):
+        label = "baseline SELECT 1" if len(args.baseline) == 1 else f"baseline {number} SELECT 1"
+        runs.append((label, plenum_query(baseline, db, "--sql", "SELECT 1")))
     if args.version:
         runs.append(("plenum --version", [args.plenum, "--version"]))
+    if args.empty:
+        runs.append(("empty program", [os.path.abspath(args.empty)]))
     if args.limit_db:
         runs.append((
             "plenum --max-rows 100",
@@ -98,8 +112,7 @@ def run_once(argv, devnull):
 def main():
     args = parse_args()
     args.plenum = os.path.abspath(args.plenum)
-    if args.baseline:
-        args.baseline = os.path.abspath(args.baseline)
+    args.baseline = [os.path.abspath(baseline) for baseline in args.baseline]
     if not args.sqlite3:
         sys.exit("cold.py: sqlite3 is missing (apt-get install sqlite3)")
     runs = commands(args)
@@ -124,8 +137,9 @@ def main():
         switches = statistics.median(value["switches"] for value in values)
         print(f"{label:24} {medians[label]:8.2f} {quartiles[0]:6.2f}-{quartiles[2]:<6.2f} "
               f"{cpu:7.2f} {faults:7.0f} {switches:8.0f}")
-    pairs = [("plenum SELECT 1", "sqlite3 SELECT 1"), ("baseline SELECT 1", "sqlite3 SELECT 1"),
-             ("plenum --max-rows 100", "sqlite3 LIMIT 100")]
+    pairs = [("plenum SELECT 1", "sqlite3 SELECT 1")]
+    pairs += [(label, "sqlite3 SELECT 1") for label in medians if label.startswith("baseline")]
+    pairs += [("plenum --max-rows 100", "sqlite3 LIMIT 100")]
     for ours, theirs in pairs:
         if ours in medians:
             print(f"{ours} / {theirs}: {medians[ours] / medians[theirs]:.2f}x")

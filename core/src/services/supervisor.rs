@@ -52,7 +52,10 @@ struct Timer {
     action: Action,
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Work for the serving thread. It returns what hands its result to the caller, which the
+/// thread runs only after it has marked itself idle again (see [`serve`]).
+type Job = Box<dyn FnOnce() -> Delivery + Send>;
+type Delivery = Box<dyn FnOnce() + Send>;
 
 #[derive(Default)]
 struct State {
@@ -204,15 +207,18 @@ pub fn run_with_time_limit<T: Send + 'static>(
 ) -> Result<T, Unfinished> {
     let (sender, receiver) = mpsc::channel();
     let job: Job = Box::new(move || {
-        // The receiver is gone only when the caller stopped waiting.
-        let _ = sender.send(work());
+        let value = work();
+        Box::new(move || {
+            // The receiver is gone only when the caller stopped waiting.
+            let _ = sender.send(value);
+        })
     });
     let generation = match submit(job) {
         Ok(generation) => Some(generation),
         Err(job) => {
             std::thread::Builder::new()
                 .name("plenum-job".into())
-                .spawn(job)
+                .spawn(move || job()())
                 .map_err(|_| Unfinished::NoThread)?;
             None
         }
@@ -323,7 +329,20 @@ fn serve(supervisor: &'static Supervisor, generation: u64) {
             let _ = catch_unwind(AssertUnwindSafe(|| action()));
         }
         if let Some(job) = job {
-            let _ = catch_unwind(AssertUnwindSafe(job));
+            let delivery = catch_unwind(AssertUnwindSafe(job));
+            // Idle before the result is handed over: the caller it wakes schedules its call's
+            // timers at once, and must find this thread free to keep them. (Found busy, it
+            // would be retired and a second thread started: a thread's cost again, and on a
+            // loaded machine, where the caller usually runs first, nearly every time.)
+            {
+                let mut state = lock(supervisor);
+                if state.generation == generation {
+                    state.busy = false;
+                }
+            }
+            if let Ok(deliver) = delivery {
+                deliver();
+            }
             continue;
         }
         let Some(sleep) = sleep else { continue };

@@ -65,6 +65,48 @@ enum Command {
     },
 }
 
+/// [`Cli`] with `query` as its only command. Building every command's flags is most of what
+/// the command line costs a cold start (about 0.2 M instructions, most of them for the flags
+/// of `introspect` and `connect`; docs/PERFORMANCE.md, "The cold start, issue 19"), so a
+/// command line that starts with `query` is parsed by this one. Its attributes are
+/// [`Cli`]'s; a test holds the two to the same help, usage and errors.
+#[derive(Debug, Parser)]
+#[command(
+    name = "plenum",
+    version,
+    about,
+    long_about = None,
+    after_help = "Help and usage errors are text on a terminal and one JSON document otherwise."
+)]
+struct QueryCli {
+    /// Indent the JSON output for a person (the same document, keys in the same order).
+    #[arg(long, global = true)]
+    pretty: bool,
+    #[command(subcommand)]
+    command: QueryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum QueryCommand {
+    /// Run SQL (read-only unless --allow-write / --allow-ddl).
+    Query(QueryOptions),
+}
+
+impl Cli {
+    /// Parses `args` with only the commands it can name.
+    fn parse_from(args: Vec<OsString>) -> Result<Self, clap::Error> {
+        if args.get(1).is_some_and(|command| command == "query") {
+            let QueryCli { pretty, command } = QueryCli::try_parse_from(args)?;
+            let QueryCommand::Query(options) = command;
+            return Ok(Cli {
+                pretty,
+                command: Command::Query(options),
+            });
+        }
+        Cli::try_parse_from(args)
+    }
+}
+
 /// What a command leaves for `main` to do.
 pub enum Outcome {
     /// Print this response as the one envelope.
@@ -113,7 +155,7 @@ fn plugins(args: PluginsArgs) -> Response {
 
 /// Parses `args` and runs the command. Only `mcp` prints by itself.
 pub fn run(args: Vec<OsString>) -> Outcome {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::parse_from(args) {
         Ok(cli) => cli,
         Err(error) => return usage(error),
     };
@@ -268,5 +310,91 @@ fn query(options: QueryOptions) -> Outcome {
     ) {
         StreamedOutcome::Respond(response) => Outcome::Respond(response),
         StreamedOutcome::Printed(ok) => Outcome::Exit(if ok { 0 } else { 1 }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    /// What a person or a program sees of a parse: the help or error text, or the flags.
+    fn seen(result: Result<impl std::fmt::Debug, clap::Error>) -> String {
+        match result {
+            Ok(parsed) => format!("{parsed:?}"),
+            Err(error) => format!("{:?} {}", error.kind(), error.render()),
+        }
+    }
+
+    #[test]
+    fn a_query_parses_alone_as_with_every_command() {
+        let lines: &[&[&str]] = &[
+            &["plenum", "query", "--help"],
+            &["plenum", "query", "-h"],
+            &["plenum", "query"],
+            &[
+                "plenum", "query", "--engine", "sqlite", "--file", "a.db", "--sql", "SELECT 1",
+            ],
+            &[
+                "plenum",
+                "query",
+                "--pretty",
+                "--sql",
+                "SELECT 1",
+                "--max-rows",
+                "3",
+            ],
+            &["plenum", "query", "--sql", "SELECT 1", "--max-rows", "many"],
+            &["plenum", "query", "--sq", "SELECT 1"],
+            &["plenum", "query", "--bogus"],
+            &["plenum", "query", "extra"],
+            &["plenum", "query", "--version"],
+            &[
+                "plenum",
+                "query",
+                "--allow-write",
+                "--allow-ddl",
+                "--sql",
+                "x",
+            ],
+        ];
+        for line in lines {
+            let alone = seen(QueryCli::try_parse_from(args(line)).map(|cli| {
+                let QueryCommand::Query(options) = cli.command;
+                (cli.pretty, format!("{:?}", options.0))
+            }));
+            let whole = seen(
+                Cli::try_parse_from(args(line)).map(|cli| match cli.command {
+                    Command::Query(options) => (cli.pretty, format!("{:?}", options.0)),
+                    other => panic!("{line:?} parsed as {other:?}"),
+                }),
+            );
+            assert_eq!(alone, whole, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_query_command_is_described_alike() {
+        let mut alone = QueryCli::command();
+        let mut whole = Cli::command();
+        let query = |command: &mut clap::Command| {
+            command
+                .find_subcommand_mut("query")
+                .map(|query| query.render_long_help().to_string())
+        };
+        assert_eq!(query(&mut alone), query(&mut whole));
+        assert!(query(&mut alone).is_some());
+        assert_eq!(alone.get_version(), whole.get_version());
+        assert_eq!(
+            alone.get_about().map(ToString::to_string),
+            whole.get_about().map(ToString::to_string)
+        );
+        assert_eq!(
+            alone.get_after_help().map(ToString::to_string),
+            whole.get_after_help().map(ToString::to_string)
+        );
     }
 }
