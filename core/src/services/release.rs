@@ -10,7 +10,8 @@
 //! drop queued starts another, up to [`MAX_CLOSERS`], and a closing thread past the first
 //! ends after [`IDLE_EXIT`] without work. Only when every closing thread
 //! is stuck and [`QUEUE`] drops wait is a value leaked rather than taking threads without
-//! bound.
+//! bound. After a drop, at most once per [`TRIM_EVERY`], a closing thread hands the memory the
+//! allocator holds free back to the system.
 //!
 //! (Before, a drop the one closing thread could not take at once got a thread of its own, and
 //! past 16 of those the value was leaked. Under load, at a few thousand calls per second with
@@ -36,6 +37,8 @@ const STUCK_AFTER: Duration = Duration::from_millis(250);
 /// Drops waiting per closing thread before another is started: on a busy machine one thread
 /// falls behind a load that opens a session per call, and every waiting session is memory.
 const BEHIND_PER_CLOSER: usize = 8;
+/// Free memory is handed back to the system at most this often, after a close.
+const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// A closing thread past the first ends after this long without work.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
@@ -59,6 +62,8 @@ struct Closers {
     waiting: AtomicUsize,
     /// When a closing thread last took or finished a drop, in ms since `epoch`.
     moved_ms: AtomicU64,
+    /// When free memory was last handed back, in ms since `epoch`.
+    trimmed_ms: AtomicU64,
     epoch: Instant,
 }
 
@@ -105,6 +110,26 @@ impl Closers {
             .is_ok()
     }
 
+    /// After a drop, hands the allocator's free memory back to the system, at most once per
+    /// [`TRIM_EVERY`] (one thread at a time): sessions opened and closed by the thousand leave
+    /// it spread over glibc's arenas (see [`return_free_memory`]).
+    ///
+    /// [`return_free_memory`]: crate::services::output::stdio::return_free_memory
+    fn trim_now_and_then(&self) {
+        let now = self.now_ms();
+        let last = self.trimmed_ms.load(Ordering::SeqCst);
+        if now.saturating_sub(last) < TRIM_EVERY.as_millis() as u64 {
+            return;
+        }
+        if self
+            .trimmed_ms
+            .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            crate::services::output::stdio::return_free_memory();
+        }
+    }
+
     /// A closing thread: drops what is queued until it has been idle for [`IDLE_EXIT`] and is
     /// not the last one.
     fn serve(&self) {
@@ -122,6 +147,7 @@ impl Closers {
                     drop(item);
                     self.busy.fetch_sub(1, Ordering::SeqCst);
                     self.note_movement();
+                    self.trim_now_and_then();
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let threads = self.threads.load(Ordering::SeqCst);
@@ -160,6 +186,7 @@ fn closers() -> Option<&'static Closers> {
                 busy: AtomicUsize::new(0),
                 waiting: AtomicUsize::new(0),
                 moved_ms: AtomicU64::new(0),
+                trimmed_ms: AtomicU64::new(0),
                 epoch: Instant::now(),
             })
         })
