@@ -16,7 +16,8 @@
 //! (Before, a drop the one closing thread could not take at once got a thread of its own, and
 //! past 16 of those the value was leaked. Under load, at a few thousand calls per second with
 //! a session per call, threads were started for more than one drop per call and, under
-//! heaptrack, about one session in 350 was leaked whole: docs/PERFORMANCE.md, "Memory over 100,000 calls".)
+//! heaptrack, about one session in 350 was leaked whole: docs/PERFORMANCE.md, "Memory over
+//! 100,000 calls".)
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
