@@ -61,6 +61,8 @@ struct Figures {
     latencies_ms: Vec<f64>,
     rss_start_kib: u64,
     rss_100_kib: u64,
+    /// After a fifth of the calls (at least 100): the server is warmed up.
+    rss_warm_kib: u64,
     rss_end_kib: u64,
     calls: u64,
     /// Calls that failed (only after a kill).
@@ -83,6 +85,8 @@ fn run_load(
     let mut failed = 0u64;
     let mut latencies_ms = Vec::with_capacity(calls as usize);
     let mut rss_100_kib = 0;
+    let mut rss_warm_kib = 0;
+    let warm_at = (calls / 5).max(100);
     let started = Instant::now();
     while answered < calls {
         while next < calls && (next - answered) < IN_FLIGHT {
@@ -122,6 +126,9 @@ fn run_load(
         if answered == 100 {
             rss_100_kib = server.rss_kib();
         }
+        if answered == warm_at {
+            rss_warm_kib = server.rss_kib();
+        }
         if Some(answered) == kill_at {
             kill();
         }
@@ -133,6 +140,7 @@ fn run_load(
         latencies_ms,
         rss_start_kib,
         rss_100_kib,
+        rss_warm_kib,
         rss_end_kib,
         calls,
         failed,
@@ -149,7 +157,8 @@ fn report(what: &str, mut figures: Figures) {
     println!(
         "MCP load, {what}: {calls} calls, {IN_FLIGHT} in flight, {ROWS} rows each: {:.2} s, \
          {:.0} calls/s; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         RSS {} KiB at start, {} KiB after 100 calls, {} KiB after {calls}; {} failed",
+         RSS {} KiB at start, {} KiB after 100 calls, {} KiB after {}, {} KiB after {calls}; \
+         {} failed",
         figures.elapsed.as_secs_f64(),
         calls as f64 / figures.elapsed.as_secs_f64(),
         percentile(0.50),
@@ -158,6 +167,8 @@ fn report(what: &str, mut figures: Figures) {
         percentile(1.0),
         figures.rss_start_kib,
         figures.rss_100_kib,
+        figures.rss_warm_kib,
+        (calls / 5).max(100),
         figures.rss_end_kib,
         figures.failed,
     );
@@ -167,12 +178,18 @@ fn report(what: &str, mut figures: Figures) {
         "{} calls failed",
         figures.failed
     );
-    // Flat memory: the rest of the run may not grow the server by more than a quarter plus
-    // 4 MiB over its size after 100 calls.
+    // Flat memory: the last four fifths of the run may not grow the server by more than an
+    // eighth plus 4 MiB over its size after the first fifth. Measured from there, not from
+    // 100 calls: with a session per call the server reaches its working size only later (its
+    // blocking and closing threads, and the allocator's arenas, up to 16 on 2 cores, each
+    // holding its share), 22 MiB after 100 SQLite calls and 30–35 MiB from 20,000 calls on,
+    // then flat (docs/PERFORMANCE.md, "Memory over 100,000 calls"). Growing 0.15 KiB per call
+    // fails a 100,000-call run; the growth that was fixed was 1–3 KiB per call.
     assert!(
-        figures.rss_end_kib <= figures.rss_100_kib + figures.rss_100_kib / 4 + 4096,
-        "memory grew from {} KiB to {} KiB",
-        figures.rss_100_kib,
+        figures.rss_end_kib <= figures.rss_warm_kib + figures.rss_warm_kib / 8 + 4096,
+        "memory grew from {} KiB after {} calls to {} KiB after {calls}",
+        figures.rss_warm_kib,
+        (calls / 5).max(100),
         figures.rss_end_kib
     );
 }

@@ -47,6 +47,13 @@ const MAX_BATCH_ROWS: u64 = 8192;
 /// a server round trip, so small rows come in larger batches; wide rows in smaller ones, which
 /// keeps memory flat.
 const BATCH_TARGET_BYTES: u64 = 1 << 20;
+/// Values the batch buffer holds before its first fetch; it grows to what the plugin returns
+/// and is reused for the statement's later fetches. Not `FIRST_BATCH_ROWS` times a guessed
+/// width: that was 160 KiB per call whatever the result (10 rows of 3 columns use 1.2 KiB), an
+/// allocation above glibc's mmap threshold that, freed, raises the threshold, so the next
+/// ones land in the per-thread arenas and stay resident there (docs/PERFORMANCE.md, "Memory
+/// over 100,000 calls").
+const FIRST_BATCH_VALUES: usize = 256;
 
 /// Rows to ask for next, from the JSON size of the rows of the last batch.
 fn next_batch_rows(rows: u64, json_bytes: u64) -> u64 {
@@ -216,7 +223,7 @@ fn run_statements(
         truncated_by: None,
         elapsed: Duration::ZERO,
     };
-    let mut batch: RVec<Value> = RVec::with_capacity(FIRST_BATCH_ROWS as usize * 8);
+    let mut batch: RVec<Value> = RVec::with_capacity(FIRST_BATCH_VALUES);
     for (index, statement) in statements.iter().enumerate() {
         // A cancel reaches only a running statement: one that fired earlier stops the rest here.
         if watchdog.fired() {

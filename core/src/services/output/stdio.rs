@@ -13,7 +13,8 @@
 //! `_exit` run no handler and stay out of reach (see SECURITY.md).
 //!
 //! This is the host's one module with `unsafe` code: registering the exit handler and `_exit`
-//! are C functions without safe wrappers in the crates the host uses.
+//! are C functions without safe wrappers in the crates the host uses, and so is glibc's
+//! `malloc_trim`, which [`return_free_memory`] calls for `plenum mcp`'s closing threads.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -162,5 +163,22 @@ fn answer_for_the_plugin() -> i32 {
     match DOCUMENT_CODE.load(Ordering::SeqCst) {
         0 => 0,
         _ => 1,
+    }
+}
+
+/// Hands the memory glibc's allocator holds free back to the system (`malloc_trim(0)`).
+///
+/// `plenum mcp` with a session per call opens and closes thousands of sessions a minute on
+/// many threads, so glibc spreads them over its per-thread arenas; what they free stays in
+/// the arenas in pieces glibc only gives back from the top of each heap. Measured: a server
+/// at 45.4 MiB after 30,000 SQLite calls went to 28.3 MiB on one `malloc_trim(0)`, with
+/// nothing in use freed (docs/PERFORMANCE.md, "Memory over 100,000 calls"). Elsewhere than
+/// glibc this does nothing.
+pub fn return_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes no pointer and touches only the allocator's own free
+    // memory, under each arena's lock, so it is sound from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
