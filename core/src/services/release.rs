@@ -5,13 +5,13 @@
 //! time there; a close that does not finish in it is abandoned as the process exits with the
 //! envelope's code. In `plenum mcp` a drop is queued for the closing threads (most drops, such
 //! as every call's cancel handle, take microseconds). One closing thread serves the queue;
-//! when every closing thread has been inside one drop for [`STUCK_AFTER`] (a plugin whose
-//! close hangs), or more than [`BEHIND_PER_CLOSER`] drops per closing thread wait, the next
-//! drop queued starts another, up to [`MAX_CLOSERS`], and a closing thread past the first
-//! ends after [`IDLE_EXIT`] without work. Only when every closing thread
-//! is stuck and [`QUEUE`] drops wait is a value leaked rather than taking threads without
-//! bound. After a drop, at most once per [`TRIM_EVERY`], a closing thread hands the memory the
-//! allocator holds free back to the system.
+//! when every closing thread has been inside one drop for `STUCK_AFTER` (a plugin whose
+//! close hangs), or more than `BEHIND_PER_CLOSER` drops per closing thread wait, the next
+//! drop queued starts another, up to `MAX_CLOSERS`, and a closing thread past the first
+//! ends after `IDLE_EXIT` without work. Only when every closing thread is stuck and `QUEUE`
+//! drops wait is a value leaked rather than taking threads without bound. After a drop, at
+//! most once per `TRIM_EVERY`, a closing thread hands the memory the allocator holds free
+//! back to the system.
 //!
 //! (Before, a drop the one closing thread could not take at once got a thread of its own, and
 //! past 16 of those the value was leaked. Under load, at a few thousand calls per second with
