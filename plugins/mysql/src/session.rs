@@ -232,6 +232,11 @@ impl MysqlConnection {
             });
         }
         assignments.extend(self.ceilings.assignments(self.server));
+        // After a reset: the row limit the last call had, which the next call most likely
+        // wants too (the host's limit), so it costs that call no statement of its own.
+        if let Some(rows) = self.select_limit {
+            assignments.push(format!("sql_select_limit = {rows}"));
+        }
         if assignments.is_empty() {
             return Ok(());
         }
@@ -590,7 +595,8 @@ impl Connection for MysqlConnection {
         if let Err(error) = self.conn.reset() {
             return Err(self.error(&error));
         }
-        self.select_limit = None;
+        // Set again by `set_up`, unless it is unknown (a `SET` of it failed).
+        self.select_limit = self.select_limit.filter(|rows| *rows > 0);
         self.flags.warned.store(false, Ordering::SeqCst);
         self.cancel_requested.store(false, Ordering::SeqCst);
         self.restore_role()?;
