@@ -20,6 +20,18 @@ use plenum_core::services::sanitize::Sanitizer;
 
 use options::{ConnectOptions, IntrospectOptions, QueryOptions};
 
+/// Printed after every help text of both command-line roots.
+const AFTER_HELP: &str =
+    "Help and usage errors are text on a terminal and one JSON document otherwise.";
+
+/// Flags of every command, held by both command-line roots.
+#[derive(Debug, clap::Args)]
+struct Global {
+    /// Indent the JSON output for a person (the same document, keys in the same order).
+    #[arg(long, global = true)]
+    pretty: bool,
+}
+
 /// Plenum: safe database access for AI agents. Every command prints one JSON document.
 #[derive(Debug, Parser)]
 #[command(
@@ -27,12 +39,11 @@ use options::{ConnectOptions, IntrospectOptions, QueryOptions};
     version,
     about,
     long_about = None,
-    after_help = "Help and usage errors are text on a terminal and one JSON document otherwise."
+    after_help = AFTER_HELP
 )]
 struct Cli {
-    /// Indent the JSON output for a person (the same document, keys in the same order).
-    #[arg(long, global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,12 +87,11 @@ enum Command {
     version,
     about,
     long_about = None,
-    after_help = "Help and usage errors are text on a terminal and one JSON document otherwise."
+    after_help = AFTER_HELP
 )]
 struct QueryCli {
-    /// Indent the JSON output for a person (the same document, keys in the same order).
-    #[arg(long, global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: QueryCommand,
 }
@@ -96,10 +106,10 @@ impl Cli {
     /// Parses `args` with only the commands it can name.
     fn parse_from(args: Vec<OsString>) -> Result<Self, clap::Error> {
         if args.get(1).is_some_and(|command| command == "query") {
-            let QueryCli { pretty, command } = QueryCli::try_parse_from(args)?;
+            let QueryCli { global, command } = QueryCli::try_parse_from(args)?;
             let QueryCommand::Query(options) = command;
             return Ok(Cli {
-                pretty,
+                global,
                 command: Command::Query(options),
             });
         }
@@ -159,7 +169,7 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Ok(cli) => cli,
         Err(error) => return usage(error),
     };
-    if cli.pretty {
+    if cli.global.pretty {
         plenum_core::services::output::pretty::enable();
     }
     Outcome::Respond(match cli.command {
@@ -364,11 +374,11 @@ mod tests {
         for line in lines {
             let alone = seen(QueryCli::try_parse_from(args(line)).map(|cli| {
                 let QueryCommand::Query(options) = cli.command;
-                (cli.pretty, format!("{:?}", options.0))
+                (cli.global.pretty, format!("{:?}", options.0))
             }));
             let whole = seen(
                 Cli::try_parse_from(args(line)).map(|cli| match cli.command {
-                    Command::Query(options) => (cli.pretty, format!("{:?}", options.0)),
+                    Command::Query(options) => (cli.global.pretty, format!("{:?}", options.0)),
                     other => panic!("{line:?} parsed as {other:?}"),
                 }),
             );
