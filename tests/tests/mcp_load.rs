@@ -17,7 +17,7 @@ mod mcp_support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use mcp_support::{tool_result, McpServer};
+use mcp_support::{tool_result, McpServer, TICKS_PER_SECOND};
 use mysql::prelude::Queryable;
 use plenum_e2e::{mysql_url, postgres_url, server_available, SqliteFixture};
 use serde_json::{json, Value as Json};
@@ -65,6 +65,8 @@ struct Figures {
     rss_warm_kib: u64,
     rss_end_kib: u64,
     calls: u64,
+    /// The server's CPU time over the run (user + system, all threads), in ms.
+    server_cpu_ms: u64,
     /// Calls that failed (only after a kill).
     failed: u64,
 }
@@ -79,6 +81,7 @@ fn run_load(
     let calls = calls();
     let kill_at = kill_at();
     let rss_start_kib = server.rss_kib();
+    let cpu_start = server.cpu_ticks();
     let mut sent_at: HashMap<String, (u64, Instant)> = HashMap::new();
     let mut next = 0u64;
     let mut answered = 0u64;
@@ -135,6 +138,7 @@ fn run_load(
     }
     let elapsed = started.elapsed();
     let rss_end_kib = server.rss_kib();
+    let server_cpu_ms = server.cpu_ticks().saturating_sub(cpu_start) * 1000 / TICKS_PER_SECOND;
     Figures {
         elapsed,
         latencies_ms,
@@ -143,6 +147,7 @@ fn run_load(
         rss_warm_kib,
         rss_end_kib,
         calls,
+        server_cpu_ms,
         failed,
     }
 }
@@ -158,7 +163,7 @@ fn report(what: &str, mut figures: Figures) {
         "MCP load, {what}: {calls} calls, {IN_FLIGHT} in flight, {ROWS} rows each: {:.2} s, \
          {:.0} calls/s; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
          RSS {} KiB at start, {} KiB after 100 calls, {} KiB after {}, {} KiB after {calls}; \
-         {} failed",
+         server CPU {:.0} µs per call; {} failed",
         figures.elapsed.as_secs_f64(),
         calls as f64 / figures.elapsed.as_secs_f64(),
         percentile(0.50),
@@ -170,6 +175,7 @@ fn report(what: &str, mut figures: Figures) {
         figures.rss_warm_kib,
         (calls / 5).max(100),
         figures.rss_end_kib,
+        figures.server_cpu_ms as f64 * 1000.0 / calls as f64,
         figures.failed,
     );
     // A kill costs at most the calls that were in flight when it came.

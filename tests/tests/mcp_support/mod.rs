@@ -218,7 +218,28 @@ impl McpServer {
             })
             .unwrap_or(0)
     }
+
+    /// CPU time the server process has used so far (user + system, all its threads; Linux),
+    /// in clock ticks of `ticks_per_second`, or 0.
+    pub fn cpu_ticks(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .ok()
+            .and_then(|stat| {
+                // The fields after the command name, which is in parentheses and may hold
+                // spaces: utime and stime are the 14th and 15th fields of the line.
+                let rest = stat.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let user: u64 = fields.get(11)?.parse().ok()?;
+                let system: u64 = fields.get(12)?.parse().ok()?;
+                Some(user + system)
+            })
+            .unwrap_or(0)
+    }
 }
+
+/// Clock ticks per second of `/proc/*/stat` times: 100 on Linux (`USER_HZ`, fixed by the
+/// kernel's ABI whatever `CONFIG_HZ` is).
+pub const TICKS_PER_SECOND: u64 = 100;
 
 impl Drop for McpServer {
     fn drop(&mut self) {
