@@ -343,3 +343,62 @@ fn a_cancelled_call_closes_its_session() {
         call_ok(&mut mcp, arguments(&db, "SELECT count(*) FROM items"));
     }
 }
+
+/// A warm PostgreSQL session keeps its reach answers while the catalog has not changed
+/// (plugins/postgres/src/reach_cache.rs): user code created by another session between two
+/// calls must still be seen by the next call on the same session.
+#[test]
+fn user_code_created_between_calls_is_seen_by_the_next_call_on_the_same_warm_session() {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut db = TestDb::create(
+        &server,
+        &[
+            "CREATE TABLE items (id INT PRIMARY KEY)",
+            "CREATE VIEW shown AS SELECT id FROM items",
+        ],
+    );
+    if db
+        .admin()
+        .column("SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user")
+        != ["true"]
+    {
+        eprintln!("skipped: the test login is not a superuser (its reach check differs)");
+        return;
+    }
+    let mut mcp = start(&db, &[]);
+    let operator = [
+        "CREATE FUNCTION op_run(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a'",
+        "CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = op_run)",
+    ];
+    let view = ["CREATE OR REPLACE VIEW shown AS \
+                 SELECT length(pg_read_file('/etc/hostname'))::int AS id"];
+    // A user operator over user code (any operator may now resolve to it), and a view that
+    // now reads a server file.
+    for (sql, change) in [
+        ("SELECT 1 + 1", &operator[..]),
+        ("SELECT count(*) FROM shown", &view[..]),
+    ] {
+        // Twice: the second call is answered from the kept answers.
+        call_ok(&mut mcp, arguments(&db, sql));
+        call_ok(&mut mcp, arguments(&db, sql));
+        let warm = one(&wait_for(&mut db, "after the reads", |s| s.len() == 1));
+        db.admin().exec(change);
+        let refused = call(&mut mcp, arguments(&db, sql));
+        assert_eq!(
+            refused["error"]["code"],
+            json!("CAPABILITY_VIOLATION"),
+            "{sql} after {change:?}: {refused}"
+        );
+        // The refused call was served by the warm session (the only one), which a refusal
+        // closes.
+        wait_for(&mut db, "after the refusal", |s| !s.contains(&warm));
+        db.admin().exec(&[
+            "DROP OPERATOR IF EXISTS ### (int, int)",
+            "DROP FUNCTION IF EXISTS op_run(int, int)",
+            "CREATE OR REPLACE VIEW shown AS SELECT id FROM items",
+        ]);
+        call_ok(&mut mcp, arguments(&db, sql));
+    }
+}

@@ -37,6 +37,7 @@ pub mod params;
 mod policy;
 pub mod prepared;
 pub mod reach;
+pub mod reach_cache;
 pub mod session;
 pub mod statement;
 pub mod tls;

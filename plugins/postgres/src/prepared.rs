@@ -8,17 +8,23 @@
 //! Prepared statements outlive transactions, rolled back or not, and the session reset keeps
 //! them (it deallocates only what SQL `PREPARE` made; see `worker::reset`). Any error on a
 //! kept statement forgets them all, so a session whose statements were dropped behind its back
-//! prepares them again instead of failing call after call.
+//! prepares them again instead of failing call after call. The answers they gave are kept
+//! beside them while the catalog has provably not changed ([`ReachCache`]).
 
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Statement};
 
-/// One session's kept catalog statements, by a name of the plugin's choosing.
+use crate::reach_cache::ReachCache;
+
+/// One session's kept catalog statements, by a name of the plugin's choosing, and the reach
+/// answers they gave.
 #[derive(Default)]
 pub struct Prepared {
     statements: HashMap<&'static str, Statement>,
+    /// Reach answers kept while the catalog has not changed.
+    pub answers: ReachCache,
 }
 
 impl Prepared {
@@ -60,9 +66,11 @@ impl Prepared {
         }
     }
 
-    /// Drops every kept statement (the server's copies go when the driver's last handle does).
+    /// Drops every kept statement (the server's copies go when the driver's last handle does)
+    /// and every kept answer.
     pub fn forget(&mut self) {
         self.statements.clear();
+        self.answers.forget();
     }
 }
 

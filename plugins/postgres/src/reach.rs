@@ -19,6 +19,7 @@ use postgres::GenericClient;
 
 use crate::errors::query_error;
 use crate::prepared::{Prepared, QueryOneError};
+use crate::reach_cache::{Answer, Question, Validity};
 
 /// Extensions whose functions reach past the session (other connections, server files, raw
 /// storage, the WAL) or run SQL text: their members are reported as user code.
@@ -112,8 +113,24 @@ pub fn reach(
     request: &ReachRequest,
     access: AccessMode,
 ) -> PluginResult<ReachReport> {
-    let (login, powers) = powers(client, prepared, request.is_empty())?;
+    let (login, powers, validity) = powers(client, prepared, request.is_empty())?;
     let escapes = powers.iter().any(|power| power.escapes);
+    let with_fires = escapes || access != AccessMode::Read;
+    // Kept answers serve read sessions only (see `reach_cache`).
+    let validity = validity.filter(|_| access == AccessMode::Read);
+    let question = Question::new(request, with_fires, escapes);
+    if let Some(answer) = validity
+        .as_ref()
+        .and_then(|now| prepared.answers.get(now, &question))
+    {
+        return Ok(ReachReport {
+            login: login.into(),
+            powers,
+            functions: answer.functions,
+            relations: answer.relations,
+            ambient: answer.ambient,
+        });
+    }
     let functions = functions(client, prepared, &request.functions)?;
     let mut names: Vec<(SqlName, bool)> = request
         .relations
@@ -125,12 +142,7 @@ pub fn reach(
             names.push((target.clone(), true));
         }
     }
-    let relations = relations(
-        client,
-        prepared,
-        &names,
-        escapes || access != AccessMode::Read,
-    )?;
+    let relations = relations(client, prepared, &names, with_fires)?;
     // User code reached without a name matters only where user code is refused: on a login
     // whose powers let it escape (the host checks nothing else against it). Asked also for
     // calls that name nothing but apply an operator or a cast.
@@ -139,6 +151,17 @@ pub fn reach(
     } else {
         RVec::new()
     };
+    if let Some(now) = validity {
+        prepared.answers.put(
+            now,
+            question,
+            Answer {
+                functions: functions.clone(),
+                relations: relations.clone(),
+                ambient: ambient.clone(),
+            },
+        );
+    }
     Ok(ReachReport {
         login: login.into(),
         powers,
@@ -158,12 +181,13 @@ fn power(power: &str, meaning: &str, escapes: bool) -> LoginPower {
 
 /// The login and what it can do beyond the tiers' assumptions. The powers that do not let
 /// code escape (schemas it owns, roles it may switch to) are looked up only when `detailed`
-/// (the login report): a call needs only the others.
+/// (the login report): a call needs only the others. Also what kept reach answers must match
+/// to be reused ([`Validity`]), unless the transaction has written something.
 fn powers(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
     detailed: bool,
-) -> PluginResult<(String, RVec<LoginPower>)> {
+) -> PluginResult<(String, RVec<LoginPower>, Option<Validity>)> {
     // Two statements rather than one with `detailed` bound: see `system_routine`.
     let (name, detailed) = if detailed {
         ("powers_detailed", "true")
@@ -194,13 +218,27 @@ fn powers(
                     EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m \
                         JOIN pg_catalog.pg_roles b ON b.oid = m.roleid \
                        WHERE b.rolsuper AND b.oid <> r.oid \
-                         AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')) \
+                         AND pg_catalog.pg_has_role(current_user, b.oid, 'MEMBER')), \
+                    pg_catalog.pg_current_snapshot()::text, \
+                    pg_catalog.current_setting('search_path'), \
+                    pg_catalog.pg_my_temp_schema()::text, \
+                    pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL \
                FROM pg_catalog.pg_roles r WHERE r.rolname = current_user")
             },
             &[],
         )
         .map_err(one_row_error)?;
     let login = text(&row, 0)?;
+    let validity = if flag(&row, 19)? {
+        None
+    } else {
+        Some(Validity {
+            snapshot: text(&row, 16)?,
+            login: login.clone(),
+            search_path: text(&row, 17)?,
+            temp_schema: text(&row, 18)?,
+        })
+    };
     let superuser = flag(&row, 1)?;
     let mut powers = RVec::new();
     if superuser {
@@ -311,7 +349,7 @@ fn powers(
             ));
         }
     }
-    Ok((login, powers))
+    Ok((login, powers, validity))
 }
 
 fn functions(
