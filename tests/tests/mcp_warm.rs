@@ -402,3 +402,50 @@ fn user_code_created_between_calls_is_seen_by_the_next_call_on_the_same_warm_ses
         call_ok(&mut mcp, arguments(&db, sql));
     }
 }
+
+/// A read call's transaction ends with the call: the warm session it leaves behind holds no
+/// transaction, snapshot or table lock (MariaDB's read sessions run with `autocommit = 0`, so
+/// the transaction starts implicitly; PostgreSQL hands the reach check's transaction to the
+/// call). Schema changes by others are not held up by an idle warm session.
+#[test]
+fn an_idle_warm_session_holds_no_transaction_and_no_table_lock() {
+    for server in servers() {
+        let mut db = database(&server);
+        let mut mcp = start(&db, &[]);
+        for _ in 0..3 {
+            call_ok(&mut mcp, arguments(&db, "SELECT count(*) FROM items"));
+        }
+        let warm = one(&wait_for(&mut db, "after the reads", |s| s.len() == 1));
+        let open = match server.kind {
+            Kind::Postgres => format!(
+                "SELECT count(*)::text FROM pg_stat_activity \
+                 WHERE pid = {warm} AND (xact_start IS NOT NULL OR state <> 'idle')"
+            ),
+            Kind::Mysql => format!(
+                "SELECT CAST(count(*) AS CHAR) FROM information_schema.innodb_trx \
+                 WHERE trx_mysql_thread_id = {warm}"
+            ),
+        };
+        assert_eq!(db.admin().column(&open), ["0"], "{:?}", server.kind);
+        // A lock the session still held would make this wait, then fail.
+        let alter = match server.kind {
+            Kind::Postgres => [
+                "SET lock_timeout = '2s'",
+                "ALTER TABLE items ADD COLUMN extra int",
+            ],
+            Kind::Mysql => [
+                "SET SESSION lock_wait_timeout = 2",
+                "ALTER TABLE items ADD COLUMN extra INT",
+            ],
+        };
+        db.admin().exec(&alter);
+        // And the warm session serves the next read, which sees the new column.
+        let envelope = call_ok(&mut mcp, arguments(&db, "SELECT * FROM items"));
+        assert_eq!(
+            envelope["data"]["columns"].as_array().map(Vec::len),
+            Some(2),
+            "{envelope}"
+        );
+        assert!(sessions(&mut db).contains(&warm));
+    }
+}

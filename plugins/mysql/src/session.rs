@@ -217,6 +217,10 @@ impl MysqlConnection {
                 ServerKind::MariaDb => "tx_read_only = 1".to_owned(),
                 ServerKind::MySql => "transaction_read_only = 1".to_owned(),
             });
+            // A read transaction then starts with the call's first statement, read-only by
+            // the setting above, and lasts until the `ROLLBACK` that ends every call: `begin`
+            // costs no round trip of its own (see `Connection::begin`).
+            assignments.push("autocommit = 0".to_owned());
         }
         if self.statement_timeout_ms > 0 {
             let limit_ms = self
@@ -458,12 +462,15 @@ fn bound(params: &[Value]) -> Params {
 }
 
 impl Connection for MysqlConnection {
+    /// A read session runs with `autocommit = 0` and `tx_read_only = 1` (`set_up`): its
+    /// transaction starts implicitly with the next statement, read-only, and ends with the
+    /// `ROLLBACK` of `rollback` (or the reset's), so no statement is sent here. Write and DDL
+    /// sessions start theirs explicitly.
     fn begin(&mut self) -> PluginResult<()> {
-        let statement = match self.access {
-            AccessMode::Read => "START TRANSACTION READ ONLY",
-            AccessMode::Write | AccessMode::Ddl => "START TRANSACTION READ WRITE",
-        };
-        self.fixed(statement)?;
+        match self.access {
+            AccessMode::Read => self.check_connection()?,
+            AccessMode::Write | AccessMode::Ddl => self.fixed("START TRANSACTION READ WRITE")?,
+        }
         self.in_transaction = true;
         Ok(())
     }
