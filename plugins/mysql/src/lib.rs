@@ -12,8 +12,10 @@
 //!   MariaDB 10.11 prepares every such form tried, so there it never happens. SQL with
 //!   `:name` markers is refused,
 //!   because the driver would rewrite them before sending.
-//! * **Read-only sessions.** A read session runs `SET SESSION TRANSACTION READ ONLY` after
-//!   connecting and `START TRANSACTION READ ONLY` on `begin`; write and DDL sessions use
+//! * **Read-only sessions.** A read session sets `tx_read_only = 1` (MySQL:
+//!   `transaction_read_only`) and `autocommit = 0` after connecting and after every reset, so
+//!   its transaction starts read-only with the call's statement (`begin` sends nothing) and
+//!   ends with the call's `ROLLBACK`; write and DDL sessions use
 //!   `START TRANSACTION READ WRITE` and commit only when the host asks. DDL commits
 //!   implicitly on these servers, so `transactional_ddl` is false.
 //! * **Server-side timeout backstop.** The host's statement timeout plus 500 ms becomes
