@@ -249,19 +249,16 @@ impl Connection for SqliteConnection {
             command(&self.connection, "ROLLBACK")?;
         }
         self.connection.flush_prepared_statement_cache();
-        let attached: i64 = self
+        // One statement for both counts: a warm call pays this parse on every reuse.
+        let (attached, temporary): (i64, i64) = self
             .connection
             .query_row(
-                "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')",
+                "SELECT (SELECT count(*) FROM pragma_database_list \
+                          WHERE name NOT IN ('main', 'temp')), \
+                        (SELECT count(*) FROM temp.sqlite_schema)",
                 [],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
-            .map_err(query_error)?;
-        let temporary: i64 = self
-            .connection
-            .query_row("SELECT count(*) FROM temp.sqlite_schema", [], |row| {
-                row.get(0)
-            })
             .map_err(query_error)?;
         if attached > 0 || temporary > 0 {
             return Err(PluginError::query(
