@@ -210,6 +210,14 @@ impl MysqlConnection {
     ///
     /// One `SET SESSION` for all of them: a warm session runs this before every call.
     fn set_up(&mut self) -> PluginResult<()> {
+        match self.session_settings() {
+            Some(statement) => self.fixed(&statement),
+            None => Ok(()),
+        }
+    }
+
+    /// The `SET SESSION` statement of [`Self::set_up`], if there is anything to set.
+    fn session_settings(&self) -> Option<String> {
         let mut assignments = Vec::new();
         if self.access == AccessMode::Read {
             // What `SET SESSION TRANSACTION READ ONLY` sets, by each server's name for it.
@@ -241,10 +249,7 @@ impl MysqlConnection {
         if let Some(rows) = self.select_limit {
             assignments.push(format!("sql_select_limit = {rows}"));
         }
-        if assignments.is_empty() {
-            return Ok(());
-        }
-        self.fixed(&format!("SET SESSION {}", assignments.join(", ")))
+        (!assignments.is_empty()).then(|| format!("SET SESSION {}", assignments.join(", ")))
     }
 
     /// The server family, from `VERSION()`.
@@ -280,15 +285,15 @@ impl MysqlConnection {
             }))
     }
 
-    /// Puts back the role of the session's start: MariaDB's `COM_RESET_CONNECTION` keeps
-    /// whatever `SET ROLE` chose; MySQL goes back to the account's default roles.
-    fn restore_role(&mut self) -> PluginResult<()> {
-        let statement = match (self.server, &self.initial_role) {
+    /// The statement that puts back the role of the session's start: MariaDB's
+    /// `COM_RESET_CONNECTION` keeps whatever `SET ROLE` chose; MySQL goes back to the
+    /// account's default roles.
+    fn restore_role(&self) -> String {
+        match (self.server, &self.initial_role) {
             (ServerKind::MariaDb, Some(role)) => format!("SET ROLE `{}`", role.replace('`', "``")),
             (ServerKind::MariaDb, None) => "SET ROLE NONE".to_owned(),
             (ServerKind::MySql, _) => "SET ROLE DEFAULT".to_owned(),
-        };
-        self.fixed(&statement)
+        }
     }
 
     fn error(&self, error: &Error) -> PluginError {
@@ -300,7 +305,7 @@ impl MysqlConnection {
     /// settings, which the text protocol is fine for.
     fn fixed(&mut self, sql: &str) -> PluginResult<()> {
         self.check_connection()?;
-        let result = self.conn.query_drop(sql);
+        let result = run_all(&mut self.conn, sql);
         result.map_err(|error| self.error(&error))
     }
 
@@ -449,6 +454,20 @@ fn refuse_named_params(sql: &str) -> PluginResult<()> {
         return Err(PluginError::query(
             "named parameters (`:name`) are not supported; use `?` placeholders",
         ));
+    }
+    Ok(())
+}
+
+/// Runs text of this plugin's own, which may hold several statements (the driver always
+/// speaks the multi-statement protocol), and fails with the first statement that failed. The
+/// driver's `query_drop` would not: it reads the results after the first on drop, and drops
+/// their errors with them.
+fn run_all(conn: &mut Conn, sql: &str) -> mysql::Result<()> {
+    let mut result = conn.query_iter(sql)?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
     }
     Ok(())
 }
@@ -606,7 +625,60 @@ impl Connection for MysqlConnection {
         self.select_limit = self.select_limit.filter(|rows| *rows > 0);
         self.flags.warned.store(false, Ordering::SeqCst);
         self.cancel_requested.store(false, Ordering::SeqCst);
-        self.restore_role()?;
-        self.set_up()
+        // The role and the settings in one round trip. The driver always speaks the
+        // multi-statement protocol; only this plugin's own text is ever sent through it (user
+        // SQL is prepared, which takes one statement, or is one checked `SHOW`).
+        let mut statements = vec![self.restore_role()];
+        statements.extend(self.session_settings());
+        self.fixed(&statements.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The live server of `PLENUM_TEST_MYSQL_URL`; `None` (a notice) when it is unreachable,
+    /// a failure under CI.
+    fn live() -> Option<Conn> {
+        let url = std::env::var("PLENUM_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
+        match Opts::from_url(&url)
+            .map_err(Error::from)
+            .and_then(Conn::new)
+        {
+            Ok(conn) => Some(conn),
+            Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("the MySQL test server is unreachable (CI=true): {error}")
+            }
+            Err(error) => {
+                eprintln!("skipped: the MySQL test server is unreachable ({error})");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn every_statement_of_the_plugins_own_text_must_succeed() {
+        let Some(mut conn) = live() else {
+            return;
+        };
+        // The driver's `query_drop` reports only the first statement's failure.
+        assert!(conn
+            .query_drop("SET @plenum_a = 1; SET SESSION plenum_no_such_variable = 1")
+            .is_ok());
+        let failed = run_all(
+            &mut conn,
+            "SET @plenum_a = 1; SET SESSION plenum_no_such_variable = 1",
+        );
+        assert!(failed.is_err(), "{failed:?}");
+        assert!(run_all(&mut conn, "SET ROLE NONE; SET SESSION autocommit = 0").is_ok());
+        // The connection is usable after a failure in the middle.
+        let value: Option<String> = conn
+            .query_first("SELECT @@SESSION.autocommit")
+            .unwrap_or_default();
+        assert_eq!(value.as_deref(), Some("0"));
+        assert!(run_all(&mut conn, "SELECT 1; SELECT no_such_column").is_err());
+        assert!(run_all(&mut conn, "SELECT 1").is_ok());
     }
 }
