@@ -19,6 +19,7 @@ pub mod jsonrpc;
 mod log;
 mod server;
 mod settings;
+mod stdio;
 mod tools;
 mod transport;
 mod wording;
@@ -105,16 +106,26 @@ async fn run(settings: Settings) -> i32 {
         },
         approvals_note(&settings)
     ));
-    let (reader, writer) = rmcp::transport::stdio_pipes();
-    // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches the
-    // protocol stream.
-    let transport = match plenum_core::services::output::stdio::host_stdout() {
-        Some(private) => LineTransport::new(
-            reader,
-            tokio::fs::File::from_std(private),
-            MAX_MESSAGE_BYTES,
-        ),
-        None => LineTransport::new(reader, writer, MAX_MESSAGE_BYTES),
+    // Stdin and stdout each on a thread of their own (`stdio.rs`): tokio's handles run every
+    // read and write on the blocking pool, a thread hand-off per message.
+    let transport = stdio::ThreadReader::spawn(std::io::stdin()).and_then(|reader| {
+        // The host's private stdout: fd 1 is /dev/null, so nothing a plugin prints reaches
+        // the protocol stream.
+        match plenum_core::services::output::stdio::host_stdout() {
+            Some(private) => {
+                LineTransport::with_blocking_writer(reader, private, MAX_MESSAGE_BYTES)
+            }
+            None => {
+                LineTransport::with_blocking_writer(reader, std::io::stdout(), MAX_MESSAGE_BYTES)
+            }
+        }
+    });
+    let transport = match transport {
+        Ok(transport) => transport,
+        Err(error) => {
+            log(&format!("cannot start the stdio threads: {error}"));
+            return 1;
+        }
     };
     let running = match PlenumServer::new(settings).serve(transport).await {
         Ok(running) => running,

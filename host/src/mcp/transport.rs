@@ -8,9 +8,10 @@
 //! gets method-not-found (-32601); a request whose params do not fit its method gets
 //! invalid-params (-32602) with its id. Notifications never get an answer.
 //!
-//! Output goes through one writer task, so replies written here and responses written for
-//! `rmcp` never interleave, and `receive` (which `rmcp` may cancel at any await) only ever
-//! queues a reply instead of writing it.
+//! Output goes through one writer (a task for an async writer, a thread of its own for a file:
+//! `stdio.rs`), so replies written here and responses written for `rmcp` never interleave,
+//! and `receive` (which `rmcp` may cancel at any await) only ever queues a reply instead of
+//! writing it.
 
 use std::future::Future;
 use std::io;
@@ -34,7 +35,7 @@ use plenum_core::commands::query::MAX_SQL_BYTES;
 pub const MAX_MESSAGE_BYTES: usize = MAX_SQL_BYTES + (4 << 20);
 
 /// A line waiting for the writer, with whoever waits to hear it was written.
-type Outgoing = (Vec<u8>, Option<oneshot::Sender<io::Result<()>>>);
+pub(super) type Outgoing = (Vec<u8>, Option<oneshot::Sender<io::Result<()>>>);
 
 /// The stdio transport of `plenum mcp`.
 pub struct LineTransport<R> {
@@ -49,7 +50,14 @@ pub struct LineTransport<R> {
     /// negotiated protocol mid-session).
     initialized: bool,
     outgoing: Option<mpsc::UnboundedSender<Outgoing>>,
-    writer_task: Option<JoinHandle<()>>,
+    writer: Option<Writer>,
+}
+
+/// What writes the lines, to wait for at close.
+enum Writer {
+    Task(JoinHandle<()>),
+    /// Completes when the writer thread has ended (its sender is dropped).
+    Thread(oneshot::Receiver<()>),
 }
 
 enum LineRead {
@@ -67,7 +75,33 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (outgoing, queue) = mpsc::unbounded_channel();
-        let writer_task = tokio::spawn(write_lines(writer, queue));
+        let task = tokio::spawn(write_lines(writer, queue));
+        Self::with(reader, outgoing, Writer::Task(task), max_line)
+    }
+
+    /// A transport reading lines from `reader` and writing them to `writer` (a blocking
+    /// writer, such as a file or a pipe) on a thread of its own, several queued lines in one
+    /// write. Fails only if the thread cannot be started.
+    pub fn with_blocking_writer<W>(reader: R, writer: W, max_line: usize) -> io::Result<Self>
+    where
+        W: std::io::Write + Send + 'static,
+    {
+        let (outgoing, queue) = mpsc::unbounded_channel();
+        let finished = super::stdio::spawn_writer(writer, queue)?;
+        Ok(Self::with(
+            reader,
+            outgoing,
+            Writer::Thread(finished),
+            max_line,
+        ))
+    }
+
+    fn with(
+        reader: R,
+        outgoing: mpsc::UnboundedSender<Outgoing>,
+        writer: Writer,
+        max_line: usize,
+    ) -> Self {
         LineTransport {
             reader: BufReader::new(reader),
             line: Vec::new(),
@@ -76,7 +110,7 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
             seen_request: false,
             initialized: false,
             outgoing: Some(outgoing),
-            writer_task: Some(writer_task),
+            writer: Some(writer),
         }
     }
 
@@ -329,8 +363,14 @@ impl<R: AsyncRead + Unpin + Send + 'static> Transport<RoleServer> for LineTransp
     async fn close(&mut self) -> Result<(), io::Error> {
         // Closing the queue lets the writer finish what is queued, then stop.
         self.outgoing.take();
-        if let Some(task) = self.writer_task.take() {
-            let _ = task.await;
+        match self.writer.take() {
+            Some(Writer::Task(task)) => {
+                let _ = task.await;
+            }
+            Some(Writer::Thread(finished)) => {
+                let _ = finished.await;
+            }
+            None => {}
         }
         Ok(())
     }
