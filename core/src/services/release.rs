@@ -11,7 +11,9 @@
 //! ends after `IDLE_EXIT` without work. Only when every closing thread is stuck and `QUEUE`
 //! drops wait is a value leaked rather than taking threads without bound. After a drop, at
 //! most once per `TRIM_EVERY`, a closing thread hands the memory the allocator holds free
-//! back to the system.
+//! back to the system. Under load a closing thread is not woken for each drop: once the queue
+//! is empty it naps for `NAP` and looks again, and waits to be woken only when a nap brought
+//! nothing (a napping thread is not behind).
 //!
 //! (Before, a drop the one closing thread could not take at once got a thread of its own, and
 //! past 16 of those the value was leaked. Under load, at a few thousand calls per second with
@@ -42,6 +44,10 @@ const BEHIND_PER_CLOSER: usize = 8;
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// A closing thread past the first ends after this long without work.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
+/// How long a closing thread that found work naps before it looks for more, rather than
+/// waiting to be woken: at thousands of calls per second, each call's drop woke it (a futex
+/// call and a context switch on each side) where a nap now takes a few calls' drops at once.
+const NAP: Duration = Duration::from_millis(2);
 
 static DEFER: AtomicBool = AtomicBool::new(false);
 static DEFERRED: Mutex<Vec<Box<dyn Send>>> = Mutex::new(Vec::new());
@@ -59,6 +65,8 @@ struct Closers {
     threads: AtomicUsize,
     /// Closing threads inside a drop.
     busy: AtomicUsize,
+    /// Closing threads napping between drops (see [`NAP`]).
+    napping: AtomicUsize,
     /// Drops queued and not yet taken.
     waiting: AtomicUsize,
     /// When a closing thread last took or finished a drop, in ms since `epoch`.
@@ -86,7 +94,9 @@ impl Closers {
                 .now_ms()
                 .saturating_sub(self.moved_ms.load(Ordering::SeqCst))
                 >= STUCK_AFTER.as_millis() as u64;
-        let behind = self.waiting.load(Ordering::SeqCst) > threads * BEHIND_PER_CLOSER;
+        // Drops pile up while a closing thread naps, and it takes them when it wakes.
+        let behind = self.waiting.load(Ordering::SeqCst) > threads * BEHIND_PER_CLOSER
+            && self.napping.load(Ordering::SeqCst) == 0;
         if !(stuck || behind) || threads >= MAX_CLOSERS {
             return;
         }
@@ -131,6 +141,38 @@ impl Closers {
         }
     }
 
+    fn close(&self, item: Item) {
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        self.note_movement();
+        drop(item);
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        self.note_movement();
+        self.trim_now_and_then();
+    }
+
+    /// The next drop queued, if one is there now. None also when another closing thread
+    /// holds the queue: it waits on it and takes what comes.
+    fn take_now(&self) -> Option<Item> {
+        self.receiver.try_lock().ok()?.try_recv().ok()
+    }
+
+    /// Drops what is queued, naps [`NAP`] and does it again, until a nap brought nothing.
+    fn close_while_busy(&self) {
+        loop {
+            while let Some(item) = self.take_now() {
+                self.close(item);
+            }
+            self.napping.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(NAP);
+            self.napping.fetch_sub(1, Ordering::SeqCst);
+            match self.take_now() {
+                Some(item) => self.close(item),
+                None => return,
+            }
+        }
+    }
+
     /// A closing thread: drops what is queued until it has been idle for [`IDLE_EXIT`] and is
     /// not the last one.
     fn serve(&self) {
@@ -142,13 +184,8 @@ impl Closers {
             };
             match next {
                 Ok(item) => {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
-                    self.busy.fetch_add(1, Ordering::SeqCst);
-                    self.note_movement();
-                    drop(item);
-                    self.busy.fetch_sub(1, Ordering::SeqCst);
-                    self.note_movement();
-                    self.trim_now_and_then();
+                    self.close(item);
+                    self.close_while_busy();
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let threads = self.threads.load(Ordering::SeqCst);
@@ -185,6 +222,7 @@ fn closers() -> Option<&'static Closers> {
                 receiver: Mutex::new(receiver),
                 threads: AtomicUsize::new(0),
                 busy: AtomicUsize::new(0),
+                napping: AtomicUsize::new(0),
                 waiting: AtomicUsize::new(0),
                 moved_ms: AtomicU64::new(0),
                 trimmed_ms: AtomicU64::new(0),
