@@ -16,7 +16,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 
 use super::log;
-use super::transport::Outgoing;
+
+/// A line waiting for the writer, with whoever waits to hear it was written.
+pub type Outgoing = (Vec<u8>, Option<oneshot::Sender<io::Result<()>>>);
 
 /// The most one read of stdin takes.
 const READ_BYTES: usize = 64 << 10;

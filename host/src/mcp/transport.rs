@@ -29,13 +29,11 @@ use tokio::task::JoinHandle;
 
 use super::jsonrpc::{triage, Triage, OFFERED_METHODS};
 use super::log;
+use super::stdio::{self, Outgoing};
 use plenum_core::commands::query::MAX_SQL_BYTES;
 
 /// The largest message accepted: room for the largest SQL the pipeline accepts, escaped.
 pub const MAX_MESSAGE_BYTES: usize = MAX_SQL_BYTES + (4 << 20);
-
-/// A line waiting for the writer, with whoever waits to hear it was written.
-pub(super) type Outgoing = (Vec<u8>, Option<oneshot::Sender<io::Result<()>>>);
 
 /// The stdio transport of `plenum mcp`.
 pub struct LineTransport<R> {
@@ -87,7 +85,7 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
         W: std::io::Write + Send + 'static,
     {
         let (outgoing, queue) = mpsc::unbounded_channel();
-        let finished = super::stdio::spawn_writer(writer, queue)?;
+        let finished = stdio::spawn_writer(writer, queue)?;
         Ok(Self::with(
             reader,
             outgoing,
@@ -411,6 +409,60 @@ mod tests {
     }
 
     const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+
+    /// A blocking writer whose bytes the test reads afterwards.
+    #[derive(Clone, Default)]
+    struct Collected(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Collected {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if let Ok(mut bytes) = self.0.lock() {
+                bytes.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_stdio_threads_carry_lines_replies_and_the_end_of_input() {
+        // As `plenum mcp` runs: stdin read on a thread, replies written on another.
+        let input = format!("{{not json\n{}\n{PING}\n", "x".repeat(5000));
+        let reader = stdio::ThreadReader::spawn(std::io::Cursor::new(input))
+            .unwrap_or_else(|error| panic!("{error}"));
+        let output = Collected::default();
+        let mut transport = LineTransport::with_blocking_writer(reader, output.clone(), 1024)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let mut methods = Vec::new();
+        while let Some(message) = transport.receive().await {
+            let value = serde_json::to_value(&message).unwrap_or_default();
+            methods.push(value["method"].as_str().unwrap_or("").to_owned());
+        }
+        assert_eq!(methods, vec!["ping"]);
+        let sent = transport.send(ServerJsonRpcMessage::response(
+            rmcp::model::ServerResult::empty(()),
+            rmcp::model::NumberOrString::Number(1),
+        ));
+        assert!(sent.await.is_ok());
+        let _ = transport.close().await;
+        let written = output
+            .0
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default();
+        let lines: Vec<Json> = String::from_utf8_lossy(&written)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or(Json::Null))
+            .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0]["error"]["code"], -32700);
+        assert_eq!(lines[1]["error"]["code"], -32600);
+        assert_eq!(lines[2]["id"], 1);
+        assert!(lines[2].get("result").is_some(), "{}", lines[2]);
+    }
 
     #[tokio::test]
     async fn malformed_json_gets_a_parse_error_and_reading_goes_on() {
