@@ -7,7 +7,7 @@
 //! routing) is `rmcp`'s; this module adds the tools, the tier ceiling set by whoever started
 //! the server, and a stdio transport that answers malformed input instead of ignoring it.
 //!
-//! Engine work runs on blocking threads, never on the async runtime's workers (the sync
+//! Engine work runs on blocking threads, never on the async runtime's threads (the sync
 //! PostgreSQL driver inside a plugin runs its own runtime), and every call is bounded by its
 //! timeout, so a stuck plugin costs one thread, not the server.
 
@@ -75,11 +75,16 @@ pub fn serve(args: ServeOptions) -> i32 {
     let settings = Settings::new(ceiling, args.approvals, args.password_envs);
     plenum_core::services::pool::install(args.pool);
     plenum_core::services::plugins::kept::install();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("plenum-mcp")
-        .build()
-    {
+    // Stdio: one thread runs every task (the session, its reads and writes are one stream, and
+    // engine work goes to blocking threads anyway); with two workers, tasks woke each other
+    // across threads, costing CPU per call (docs/PERFORMANCE.md, "Stdio on threads of their
+    // own"). HTTP serves many connections at once: workers.
+    let mut builder = if http.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().thread_name("plenum-mcp").build() {
         Ok(runtime) => runtime,
         Err(error) => {
             log(&format!("cannot start the async runtime: {error}"));
