@@ -2,13 +2,13 @@
 # both share. Nothing here runs on its own.
 #
 # The layout (FHS), relative to a prefix or to the root of the release archive:
-#   bin/plenum
+#   bin/plenum, bin/plenum-mcp (the MCP server `plenum mcp` runs; found beside plenum only)
 #   lib/plenum/plugins/libplenum_<engine>.so + libplenum_<engine>.manifest.json (sha256)
 #   share/man/man1/plenum.1, plenum-<command>.1
 #   share/bash-completion/completions/plenum, share/zsh/site-functions/_plenum,
 #   share/fish/vendor_completions.d/plenum.fish
-# `plenum` finds its plugins in PREFIX/lib/plenum/plugins from its own real location, so the
-# tree works wherever it is put.
+# `plenum` finds its plugins in PREFIX/lib/plenum/plugins and `plenum-mcp` beside itself from
+# its own real location, so the tree works wherever it is put.
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
@@ -63,6 +63,7 @@ stage() {
         "$dir/share/bash-completion/completions" "$dir/share/zsh/site-functions" \
         "$dir/share/fish/vendor_completions.d"
     install -m 755 "$release/plenum" "$dir/bin/plenum"
+    install -m 755 "$release/plenum-mcp" "$dir/bin/plenum-mcp"
     while read -r package; do
         library="$(plugin_library "$package")"
         install -m 755 "$release/$library" "$dir/lib/plenum/plugins/$library"
@@ -82,9 +83,13 @@ stage() {
 }
 
 # check_installation BIN: `plenum plugins` from an unrelated folder, with an empty HOME, must
-# list every shipped engine as verified.
+# list every shipped engine as verified, and the MCP server must lie beside BIN.
 check_installation() {
     local bin="$1" home out expected verified
+    if [ ! -x "$(dirname "$bin")/plenum-mcp" ]; then
+        echo "error: $(dirname "$bin")/plenum-mcp, the MCP server plenum mcp runs, is missing" >&2
+        return 1
+    fi
     home="$(mktemp -d)"
     out="$(cd "$home" && HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
         PLENUM_PLUGIN_PATH= "$bin" plugins)" || { rm -rf "$home"; echo "$out" >&2; return 1; }

@@ -33,6 +33,18 @@ pub fn plenum_bin() -> PathBuf {
     path
 }
 
+/// The `plenum-mcp` binary under test, which `plenum mcp` executes: it lies beside
+/// [`plenum_bin`], as it does in every installation.
+pub fn plenum_mcp_bin() -> PathBuf {
+    let path = target_dir().join(format!("plenum-mcp{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path
+}
+
 /// The path of a plugin library built in this workspace, e.g. `plugin_library("sqlite")`.
 pub fn plugin_library(crate_suffix: &str) -> PathBuf {
     let path = target_dir().join(format!(

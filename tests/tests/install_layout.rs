@@ -3,10 +3,13 @@
 //! wheel lay out), help and usage errors as text on a terminal, shell completions, the man
 //! page and `--pretty`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use plenum_e2e::{install_library, plenum_bin, plugin_library, Plenum, SqliteFixture};
+use plenum_e2e::{
+    install_library, plenum_bin, plenum_mcp_bin, plugin_library, Plenum, SqliteFixture,
+};
 use serde_json::Value as Json;
 
 /// A private folder holding `PREFIX/bin/plenum` and, when asked, the sqlite plugin in
@@ -21,12 +24,16 @@ impl Prefix {
         set_mode(dir.path(), 0o700);
         let bin = dir.path().join("prefix").join(bin_folder);
         std::fs::create_dir_all(&bin).expect("mkdir bin");
-        let target = bin.join("plenum");
-        // A hard link is instant; a copy where the temporary folder is on another file system.
-        if std::fs::hard_link(plenum_bin(), &target).is_err() {
-            std::fs::copy(plenum_bin(), &target).expect("copy plenum");
-        }
+        link_or_copy(&plenum_bin(), &bin.join("plenum"));
         Prefix { dir }
+    }
+
+    /// Puts a copy of `plenum-mcp` beside `plenum`, as every installation does (a copy, not a
+    /// link: a test may change its mode).
+    fn install_mcp_server(&self, bin_folder: &str) -> PathBuf {
+        let target = self.root().join(bin_folder).join("plenum-mcp");
+        std::fs::copy(plenum_mcp_bin(), &target).expect("copy plenum-mcp");
+        target
     }
 
     fn root(&self) -> PathBuf {
@@ -64,6 +71,13 @@ impl Prefix {
             .output()
             .expect("run plenum");
         serde_json::from_slice(&output.stdout).expect("one envelope")
+    }
+}
+
+/// A hard link is instant; a copy where the temporary folder is on another file system.
+fn link_or_copy(from: &Path, to: &Path) {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).expect("copy the binary");
     }
 }
 
@@ -382,4 +396,76 @@ fn pretty_indents_a_result_streamed_in_chunks() {
         "{}",
         &text[text.len() - 200..]
     );
+}
+
+/// `plenum mcp` runs `plenum-mcp` from beside the real `plenum` only, trusted like a plugin of
+/// the installation; without it the answer is one `CONFIG_ERROR` envelope, never a search of
+/// `PATH`.
+#[test]
+fn plenum_mcp_runs_the_server_beside_plenum_or_says_it_is_missing() {
+    let prefix = Prefix::new("bin");
+    let binary = prefix.root().join("bin").join("plenum");
+    // A `plenum-mcp` on PATH must not be run.
+    let decoy = prefix.dir.path().join("decoy");
+    std::fs::create_dir_all(&decoy).expect("mkdir decoy");
+    link_or_copy(&plenum_mcp_bin(), &decoy.join("plenum-mcp"));
+    // Writes one message, reads one line of the answer (if any) with stdin still open, then
+    // closes stdin: what a client does, without racing the server's end of input.
+    let mcp = |message: &str| {
+        let mut child = Command::new(&binary)
+            .arg("mcp")
+            .current_dir(prefix.elsewhere())
+            .env("PATH", &decoy)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run plenum mcp");
+        let mut input = child.stdin.take().expect("stdin");
+        // The server may be gone already (a refusal): a broken pipe is its answer.
+        let _ = writeln!(input, "{message}");
+        let mut line = String::new();
+        let mut output = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        std::io::BufRead::read_line(&mut output, &mut line).expect("read");
+        drop(input);
+        let status = child.wait().expect("wait");
+        (status.code(), line)
+    };
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+
+    let (code, answer) = mcp(initialize);
+    assert_eq!(code, Some(1));
+    let envelope: Json = serde_json::from_str(&answer).expect("one envelope");
+    assert_eq!(envelope["ok"], false, "{envelope}");
+    assert_eq!(envelope["command"], "mcp", "{envelope}");
+    assert_eq!(envelope["error"]["code"], "CONFIG_ERROR", "{envelope}");
+    let message = envelope["error"]["message"].as_str().unwrap_or_default();
+    let expected = prefix.root().join("bin").join("plenum-mcp");
+    assert!(
+        message.contains(&format!("{} is missing", expected.display())),
+        "{message}"
+    );
+
+    let server = prefix.install_mcp_server("bin");
+    #[cfg(unix)]
+    {
+        set_mode(&server, 0o777);
+        let (code, answer) = mcp(initialize);
+        assert_eq!(code, Some(1));
+        let envelope: Json = serde_json::from_str(&answer).expect("one envelope");
+        assert_eq!(envelope["error"]["code"], "CONFIG_ERROR", "{envelope}");
+        assert!(
+            envelope["error"]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("writable by every user")),
+            "{envelope}"
+        );
+        set_mode(&server, 0o755);
+    }
+
+    let (code, answer) = mcp(initialize);
+    assert_eq!(code, Some(0));
+    let answer: Json = serde_json::from_str(&answer).expect("one JSON-RPC message");
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(answer["result"]["serverInfo"]["name"], "plenum", "{answer}");
 }

@@ -79,21 +79,57 @@ pub struct Sanitizer {
 fn credential_patterns() -> &'static [(Regex, &'static str)] {
     static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     PATTERNS.get_or_init(|| {
+        let letter = format!("a-zA-Z{FOLDS_TO_ASCII}");
+        let word = format!(
+            "[{letter}_]*{}|{}|{}|{}|{}",
+            caseless("password"),
+            caseless("pwd"),
+            caseless("passwd"),
+            caseless("secret"),
+            caseless("token")
+        );
         [
             // scheme://user:password@host
-            (r"(?i)([a-z][a-z0-9+.\-]*://[^:/?#@\s]*):[^@/\s]*@", "${1}:***@"),
+            (
+                format!(r"([{letter}][{letter}0-9+.\-]*://[^:/?#@\s]*):[^@/\s]*@"),
+                "${1}:***@",
+            ),
             // password=…, pwd=…, passwd=…, PGPASSWORD=…, MYSQL_PWD=… in key=value texts
             (
-                r#"(?i)\b((?:[a-z_]*password|pwd|passwd|secret|token)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s;&,)'"]+)"#,
+                format!(r#"\b((?:{word})\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s;&,)'"]+)"#),
                 "${1}***",
             ),
         ]
         .into_iter()
         .filter_map(|(pattern, replacement)| {
-            Regex::new(pattern).ok().map(|regex| (regex, replacement))
+            Regex::new(&pattern).ok().map(|regex| (regex, replacement))
         })
         .collect()
     })
+}
+
+/// The characters outside ASCII that Unicode's simple case folding matches with an ASCII
+/// letter: U+017F LATIN SMALL LETTER LONG S (`s`) and U+212A KELVIN SIGN (`k`).
+const FOLDS_TO_ASCII: &str = "\u{17F}\u{212A}";
+
+/// A regex matching `word` (ASCII letters) in any case, as `(?i)` does in Unicode mode. The
+/// `regex` crate is built without its Unicode case and property tables (about 4,000 load-time
+/// relocations in 87 KB that every start of `plenum` copied and relocated, some 25 page
+/// faults; docs/PERFORMANCE.md, "The cold start, issue 19"), and without them it refuses
+/// `(?i)` on Unicode text.
+fn caseless(word: &str) -> String {
+    word.chars()
+        .map(|letter| match letter {
+            's' | 'S' => "[sS\u{17F}]".to_owned(),
+            'k' | 'K' => "[kK\u{212A}]".to_owned(),
+            letter if letter.is_ascii_alphabetic() => format!(
+                "[{}{}]",
+                letter.to_ascii_lowercase(),
+                letter.to_ascii_uppercase()
+            ),
+            other => regex::escape(&other.to_string()),
+        })
+        .collect()
 }
 
 impl Sanitizer {
@@ -206,6 +242,41 @@ mod tests {
         let field = sanitizer.field(&long, 100);
         assert!(field.len() < 140 && !field.contains("HUNT"), "{field}");
         assert!(sanitizer.field("v=HUNT2", 100) == "v=***");
+    }
+
+    #[test]
+    fn every_credential_pattern_compiles() {
+        assert_eq!(credential_patterns().len(), 2);
+    }
+
+    #[test]
+    fn credential_shapes_match_in_any_case_as_unicode_folds_them() {
+        // What `(?i)` matched before the `regex` crate lost its Unicode case tables, LONG S
+        // and KELVIN SIGN included.
+        for (text, secret) in [
+            ("PassWord=hunter2", "hunter2"),
+            ("PWD=hunter2", "hunter2"),
+            ("DB_PASSWORD=hunter2", "hunter2"),
+            ("PASSWD: hunter2", "hunter2"),
+            ("Secret = hunter2", "hunter2"),
+            ("TOKEN=hunter2", "hunter2"),
+            ("pa\u{17F}\u{17F}word=hunter2", "hunter2"),
+            ("to\u{212A}en=hunter2", "hunter2"),
+            ("POSTGRES://app:hunter2@db", "hunter2"),
+            ("po\u{17F}tgre\u{17F}://app:hunter2@db", "hunter2"),
+        ] {
+            let clean = Sanitizer::new().scrub(text);
+            assert!(!clean.contains(secret), "{text} -> {clean}");
+        }
+        for text in ["passport=abc", "tokens are fine", "pass=abc", "keyword=abc"] {
+            assert_eq!(Sanitizer::new().scrub(text), text);
+        }
+    }
+
+    #[test]
+    fn caseless_spells_out_each_letter() {
+        assert_eq!(caseless("pwd"), "[pP][wW][dD]");
+        assert_eq!(caseless("sk"), "[sS\u{17F}][kK\u{212A}]");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The command-line front end: parses argv into requests and runs them.
 
+mod handoff;
 pub mod options;
 mod serve;
 pub mod words;
@@ -102,9 +103,33 @@ enum QueryCommand {
     Query(QueryOptions),
 }
 
+/// [`Cli`] with `mcp` as its only command: how `plenum-mcp` reads its arguments, so that
+/// `plenum-mcp FLAGS` is `plenum mcp FLAGS`, help and errors included (a test holds the two
+/// alike, as for [`QueryCli`]).
+#[derive(Debug, Parser)]
+#[command(
+    name = "plenum",
+    version,
+    about,
+    long_about = None,
+    after_help = AFTER_HELP
+)]
+struct McpCli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: McpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum McpCommand {
+    /// Serve the Model Context Protocol on stdin/stdout.
+    Mcp(serve::McpArgs),
+}
+
 impl Cli {
     /// Parses `args` with only the commands it can name.
-    fn parse_from(args: Vec<OsString>) -> Result<Self, clap::Error> {
+    fn parse_from(args: &[OsString]) -> Result<Self, clap::Error> {
         if args.get(1).is_some_and(|command| command == "query") {
             let QueryCli { global, command } = QueryCli::try_parse_from(args)?;
             let QueryCommand::Query(options) = command;
@@ -163,9 +188,10 @@ fn plugins(args: PluginsArgs) -> Response {
     }
 }
 
-/// Parses `args` and runs the command. Only `mcp` prints by itself.
+/// Parses `args` and runs the command. `mcp` becomes the MCP server (`plenum-mcp`, which
+/// prints by itself).
 pub fn run(args: Vec<OsString>) -> Outcome {
-    let cli = match Cli::parse_from(args) {
+    let cli = match Cli::parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => return usage(error),
     };
@@ -186,13 +212,11 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Command::Connect(options) => {
             plenum_core::commands::connect::connect(ConnectArgs::from_values(&options.0))
         }
-        Command::Mcp(args) => {
-            return match args.options() {
-                Ok(options) => Outcome::Exit(crate::mcp::serve(options)),
-                // Flags that contradict each other are a usage error like any clap finds.
-                Err(message) => {
-                    usage(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message))
-                }
+        Command::Mcp(mcp) => {
+            // Checked here too, so a usage error needs no server.
+            return match mcp.options() {
+                Ok(_) => handoff::to_mcp_server(&args),
+                Err(message) => conflict(message),
             };
         }
         Command::Completions { shell } => {
@@ -202,6 +226,31 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         }
         Command::Man { out_dir } => return man(out_dir),
     })
+}
+
+/// `plenum-mcp`: `args` (the program, then the flags of `plenum mcp`) read as `plenum mcp`
+/// reads them, and the server run.
+pub fn run_mcp(args: Vec<OsString>) -> Outcome {
+    let words = [OsString::from("plenum"), OsString::from("mcp")]
+        .into_iter()
+        .chain(args.into_iter().skip(1));
+    let cli = match McpCli::try_parse_from(words) {
+        Ok(cli) => cli,
+        Err(error) => return usage(error),
+    };
+    if cli.global.pretty {
+        plenum_core::services::output::pretty::enable();
+    }
+    let McpCommand::Mcp(mcp) = cli.command;
+    match mcp.options() {
+        Ok(options) => Outcome::Exit(crate::mcp::serve(options)),
+        Err(message) => conflict(message),
+    }
+}
+
+/// Flags of `plenum mcp` that contradict each other: a usage error like any clap finds.
+fn conflict(message: String) -> Outcome {
+    usage(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message))
 }
 
 /// A parse error, `--help` or `--version`: clap's own text for a person at a terminal, one
@@ -384,6 +433,46 @@ mod tests {
             );
             assert_eq!(alone, whole, "{line:?}");
         }
+    }
+
+    #[test]
+    fn an_mcp_command_line_parses_alone_as_with_every_command() {
+        let lines: &[&[&str]] = &[
+            &["plenum", "mcp", "--help"],
+            &["plenum", "mcp"],
+            &["plenum", "mcp", "--allow-write", "--password-env", "PW"],
+            &["plenum", "mcp", "--pretty", "--allow-ddl"],
+            &["plenum", "--pretty", "mcp", "--approve-up-to", "ddl"],
+            &["plenum", "mcp", "--approve-up-to", "all"],
+            &["plenum", "mcp", "--token-file", "t"],
+            &["plenum", "mcp", "--http", "127.0.0.1:0", "--pool-size", "x"],
+            &["plenum", "mcp", "--bogus"],
+            &["plenum", "mcp", "extra"],
+            &["plenum", "mcp", "--version"],
+        ];
+        for line in lines {
+            let alone = seen(McpCli::try_parse_from(args(line)).map(|cli| {
+                let McpCommand::Mcp(options) = cli.command;
+                (cli.global.pretty, format!("{options:?}"))
+            }));
+            let whole = seen(
+                Cli::try_parse_from(args(line)).map(|cli| match cli.command {
+                    Command::Mcp(options) => (cli.global.pretty, format!("{options:?}")),
+                    other => panic!("{line:?} parsed as {other:?}"),
+                }),
+            );
+            assert_eq!(alone, whole, "{line:?}");
+        }
+        let mut alone = McpCli::command();
+        let mut whole = Cli::command();
+        let mcp = |command: &mut clap::Command| {
+            command
+                .find_subcommand_mut("mcp")
+                .map(|mcp| mcp.render_long_help().to_string())
+        };
+        assert!(mcp(&mut alone).is_some());
+        assert_eq!(mcp(&mut alone), mcp(&mut whole));
+        assert_eq!(alone.get_version(), whole.get_version());
     }
 
     #[test]

@@ -69,6 +69,23 @@ pub fn take_stdout() -> bool {
     false
 }
 
+/// Points fd 1 at the real stdout again, for the program this process is about to become
+/// (`plenum mcp` executes `plenum-mcp`). Returns whether fd 1 is the real stdout now. No
+/// plugin may be loaded after this.
+#[cfg(unix)]
+pub fn give_back_stdout() -> bool {
+    match HOST_STDOUT.get() {
+        Some(file) => rustix::stdio::dup2_stdout(file).is_ok(),
+        None => true,
+    }
+}
+
+/// Without file descriptors to juggle, fd 1 was never taken.
+#[cfg(not(unix))]
+pub fn give_back_stdout() -> bool {
+    true
+}
+
 /// Writes `bytes` to the host's stdout (the private handle when it was taken).
 pub fn write_all(bytes: &[u8]) -> std::io::Result<()> {
     match HOST_STDOUT.get() {

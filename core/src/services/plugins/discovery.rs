@@ -42,7 +42,7 @@ pub fn installation_dirs() -> Vec<PathBuf> {
 }
 
 /// The folder of the running executable, with symbolic links resolved.
-fn exe_dir() -> Option<PathBuf> {
+pub(crate) fn exe_dir() -> Option<PathBuf> {
     std::env::current_exe()
         .ok()
         .and_then(|exe| resolved_by_kernel(&exe).or_else(|| exe.canonicalize().ok()))

@@ -12,6 +12,7 @@ pub mod kept;
 mod loaded;
 pub(crate) mod manifest;
 pub(crate) mod perms;
+pub mod sibling;
 pub(crate) mod trust;
 
 pub use discovery::SearchDir;
