@@ -80,8 +80,9 @@ fn credential_patterns() -> &'static [(Regex, &'static str)] {
     static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     PATTERNS.get_or_init(|| {
         let letter = format!("a-zA-Z{FOLDS_TO_ASCII}");
+        // Any prefix, so compound names count too (`MYSQL_PWD`, `db_passwd`, `api_token`).
         let word = format!(
-            "[{letter}_]*{}|{}|{}|{}|{}",
+            "[{letter}0-9_]*(?:{}|{}|{}|{}|{})",
             caseless("password"),
             caseless("pwd"),
             caseless("passwd"),
@@ -264,6 +265,12 @@ mod tests {
             ("to\u{212A}en=hunter2", "hunter2"),
             ("POSTGRES://app:hunter2@db", "hunter2"),
             ("po\u{17F}tgre\u{17F}://app:hunter2@db", "hunter2"),
+            ("MYSQL_PWD=hunter2", "hunter2"),
+            ("db_PASSWD: hunter2", "hunter2"),
+            ("DB2_PWD=hunter2", "hunter2"),
+            ("api_token=hunter2", "hunter2"),
+            ("client_secret = 'hunter2'", "hunter2"),
+            ("PGPASSWORD=hunter2", "hunter2"),
         ] {
             let clean = Sanitizer::new().scrub(text);
             assert!(!clean.contains(secret), "{text} -> {clean}");
