@@ -33,20 +33,31 @@ struct Global {
     pretty: bool,
 }
 
-/// Plenum: safe database access for AI agents. Every command prints one JSON document.
-#[derive(Debug, Parser)]
-#[command(
-    name = "plenum",
-    version,
-    about,
-    long_about = None,
-    after_help = AFTER_HELP
-)]
-struct Cli {
-    #[command(flatten)]
-    global: Global,
-    #[command(subcommand)]
-    command: Command,
+/// A command-line root: the same name, version, about and after-help text over `commands`.
+/// Every root is declared through this, so the three cannot drift apart.
+macro_rules! command_line_root {
+    ($(#[$doc:meta])* $name:ident over $commands:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Parser)]
+        #[command(
+            name = "plenum",
+            version,
+            about,
+            long_about = None,
+            after_help = AFTER_HELP
+        )]
+        struct $name {
+            #[command(flatten)]
+            global: Global,
+            #[command(subcommand)]
+            command: $commands,
+        }
+    };
+}
+
+command_line_root! {
+    /// Plenum: safe database access for AI agents. Every command prints one JSON document.
+    Cli over Command
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,24 +88,13 @@ enum Command {
     },
 }
 
-/// [`Cli`] with `query` as its only command. Building every command's flags is most of what
-/// the command line costs a cold start (about 0.2 M instructions, most of them for the flags
-/// of `introspect` and `connect`; docs/PERFORMANCE.md, "The cold start, issue 19"), so a
-/// command line that starts with `query` is parsed by this one. Its attributes are
-/// [`Cli`]'s; a test holds the two to the same help, usage and errors.
-#[derive(Debug, Parser)]
-#[command(
-    name = "plenum",
-    version,
-    about,
-    long_about = None,
-    after_help = AFTER_HELP
-)]
-struct QueryCli {
-    #[command(flatten)]
-    global: Global,
-    #[command(subcommand)]
-    command: QueryCommand,
+command_line_root! {
+    /// [`Cli`] with `query` as its only command. Building every command's flags is most of
+    /// what the command line costs a cold start (about 0.2 M instructions, most of them for the
+    /// flags of `introspect` and `connect`; docs/PERFORMANCE.md, "The cold start, issue 19"),
+    /// so a command line that starts with `query` is parsed by this one. A test holds the two
+    /// to the same help, usage and errors.
+    QueryCli over QueryCommand
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,22 +103,11 @@ enum QueryCommand {
     Query(QueryOptions),
 }
 
-/// [`Cli`] with `mcp` as its only command: how `plenum-mcp` reads its arguments, so that
-/// `plenum-mcp FLAGS` is `plenum mcp FLAGS`, help and errors included (a test holds the two
-/// alike, as for [`QueryCli`]).
-#[derive(Debug, Parser)]
-#[command(
-    name = "plenum",
-    version,
-    about,
-    long_about = None,
-    after_help = AFTER_HELP
-)]
-struct McpCli {
-    #[command(flatten)]
-    global: Global,
-    #[command(subcommand)]
-    command: McpCommand,
+command_line_root! {
+    /// [`Cli`] with `mcp` as its only command: how `plenum-mcp` reads its arguments, so that
+    /// `plenum-mcp FLAGS` is `plenum mcp FLAGS`, help and errors included (a test holds the two
+    /// alike, as for [`QueryCli`]).
+    McpCli over McpCommand
 }
 
 #[derive(Debug, Subcommand)]
