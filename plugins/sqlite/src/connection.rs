@@ -136,8 +136,15 @@ impl SqliteConnection {
     }
 }
 
+/// Runs one of the plugin's own fixed statements (`BEGIN`, `COMMIT`, `ROLLBACK`). Kept prepared
+/// in the connection's statement cache: a warm session would otherwise parse them on every
+/// call. The cache holds only the plugin's fixed texts; a user's statement is never cached.
 fn command(connection: &rusqlite::Connection, sql: &str) -> PluginResult<()> {
-    connection.execute_batch(sql).map_err(query_error)
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+        .map_err(query_error)
 }
 
 impl Connection for SqliteConnection {
@@ -248,17 +255,17 @@ impl Connection for SqliteConnection {
         if !self.connection.is_autocommit() {
             command(&self.connection, "ROLLBACK")?;
         }
-        self.connection.flush_prepared_statement_cache();
-        // One statement for both counts: a warm call pays this parse on every reuse.
+        // The statement cache is kept: it holds only the plugin's own fixed statements (the
+        // user's are prepared uncached and finalized with their cursor), which the next call
+        // would prepare again word for word.
         let (attached, temporary): (i64, i64) = self
             .connection
-            .query_row(
+            .prepare_cached(
                 "SELECT (SELECT count(*) FROM pragma_database_list \
                           WHERE name NOT IN ('main', 'temp')), \
                         (SELECT count(*) FROM temp.sqlite_schema)",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
             )
+            .and_then(|mut statement| statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
             .map_err(query_error)?;
         if attached > 0 || temporary > 0 {
             return Err(PluginError::query(

@@ -101,9 +101,13 @@ fn resolve_relation(connection: &Connection, name: &SqlName) -> PluginResult<Res
             "SELECT type, sql FROM main.sqlite_schema \
              WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE"
         };
+        // Cached: asked on every call, with the same text.
         let found = connection
-            .query_row(sql, [object], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement.query_row([object], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+                })
             })
             .optional()
             .map_err(query_error)?;
@@ -235,12 +239,14 @@ pub(crate) fn view_query(create: &str) -> Option<&str> {
 
 /// `schema_version` of `main` and `temp`: SQLite bumps it on every schema change.
 pub(crate) fn schema_versions(connection: &Connection) -> PluginResult<(i64, i64)> {
-    let main = connection
-        .query_row("PRAGMA main.schema_version", [], |row| row.get(0))
-        .map_err(query_error)?;
-    let temp = connection
-        .query_row("PRAGMA temp.schema_version", [], |row| row.get(0))
-        .map_err(query_error)?;
+    let version = |sql: &str| {
+        connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(query_error)
+    };
+    let main = version("PRAGMA main.schema_version")?;
+    let temp = version("PRAGMA temp.schema_version")?;
     Ok((main, temp))
 }
 
