@@ -509,11 +509,14 @@ fn finish(
             started.elapsed().as_millis()
         ));
     }
+    // The envelope's text is the content as it is; `CallToolResult::structured` would render
+    // the parsed value to text a second time.
+    let content = vec![ContentBlock::text(text)];
     let mut result = if ok {
-        CallToolResult::structured(structured)
+        CallToolResult::success(content)
     } else {
-        CallToolResult::structured_error(structured)
+        CallToolResult::error(content)
     };
-    result.content = vec![ContentBlock::text(text)];
+    result.structured_content = Some(structured);
     result
 }

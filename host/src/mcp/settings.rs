@@ -81,12 +81,13 @@ impl Settings {
         &self.tools
     }
 
-    /// The input schema of the tool `name` (empty when there is no such tool).
-    pub fn input_schema(&self, name: &str) -> JsonObject {
+    /// The input schema of the tool `name` (empty when there is no such tool). Shared, not
+    /// copied: every call checks its arguments against it.
+    pub fn input_schema(&self, name: &str) -> Arc<JsonObject> {
         self.tools
             .iter()
             .find(|tool| tool.name == name)
-            .map(|tool| tool.input_schema.as_ref().clone())
+            .map(|tool| Arc::clone(&tool.input_schema))
             .unwrap_or_default()
     }
 
