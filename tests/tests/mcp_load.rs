@@ -421,3 +421,67 @@ fn load_mysql() {
     );
     report("MariaDB", figures);
 }
+
+/// Sends `message(i)` for `calls()` requests, 16 in flight, and checks each answer with
+/// `check`; prints calls/s and the server's CPU time per call.
+fn run_floor(what: &str, message: impl Fn(u64) -> Json, check: impl Fn(&Json)) {
+    let mut server = McpServer::start(&server_args(&[]), &[]);
+    server.initialize("2025-11-25");
+    let calls = calls();
+    let cpu_start = server.cpu_ticks();
+    let started = Instant::now();
+    let (mut next, mut answered) = (0u64, 0u64);
+    while answered < calls {
+        while next < calls && (next - answered) < IN_FLIGHT {
+            let id = server.fresh_id();
+            let mut request = message(next);
+            request["jsonrpc"] = json!("2.0");
+            request["id"] = json!(id);
+            server.send(&request);
+            next += 1;
+        }
+        let answer = server
+            .next_message(Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("no answer after {answered}; stderr:\n{}", server.stderr()));
+        check(&answer);
+        answered += 1;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_ms = server.cpu_ticks().saturating_sub(cpu_start) * 1000 / TICKS_PER_SECOND;
+    println!(
+        "MCP floor, {what}: {calls} requests, {IN_FLIGHT} in flight: {elapsed:.2} s, {:.0} \
+         requests/s; server CPU {:.0} µs per request",
+        calls as f64 / elapsed,
+        cpu_ms as f64 * 1000.0 / calls as f64
+    );
+}
+
+/// What the server costs without a database: `ping` (the transport and the protocol alone),
+/// and a `query` the gate refuses (arguments, the gate, the envelope; no session is opened).
+/// The floor a warm call's figures stand on (docs/PERFORMANCE.md).
+#[test]
+#[ignore = "load test: run with --ignored (see the file's doc)"]
+fn floor_without_a_database() {
+    run_floor(
+        "ping",
+        |_| json!({"method": "ping"}),
+        |answer| assert_eq!(answer["result"], json!({}), "{answer}"),
+    );
+    let fixture = SqliteFixture::new("CREATE TABLE items (id INTEGER PRIMARY KEY);");
+    let before = fixture.snapshot();
+    let file = fixture.file.to_str().expect("UTF-8 path").to_owned();
+    run_floor(
+        "query refused by the gate",
+        |call| {
+            json!({"method": "tools/call", "params": {"name": "query", "arguments": {
+                "engine": "sqlite", "file": file,
+                "sql": format!("DELETE FROM items WHERE id = {call}")}}})
+        },
+        |answer| {
+            let result = tool_result(answer);
+            assert_eq!(result["ok"], json!(false), "{answer}");
+            assert_eq!(result["error"]["code"], json!("CAPABILITY_VIOLATION"), "{answer}");
+        },
+    );
+    assert_eq!(fixture.snapshot(), before, "the refused calls changed the file");
+}
