@@ -13,7 +13,7 @@ use plenum_plugin_conformance::api::abi_stable::std_types::{
 };
 use plenum_plugin_conformance::api::loader::load_root_module;
 use plenum_plugin_conformance::api::{
-    AccessMode, ConnectParams, ConnectionBox, PluginModuleRef, SslMode, Value,
+    AccessMode, ConnectParams, ConnectionBox, PluginModuleRef, ReachRequest, SslMode, Value,
 };
 
 use live_support::{Server, TestDb};
@@ -85,6 +85,15 @@ impl Session {
         self.0.rollback().into_result().expect("rollback");
     }
 
+    /// The login the plugin's reach check reports (its kept catalog statements answer it).
+    fn reach_login(&mut self) -> String {
+        self.0
+            .reach(&ReachRequest::default())
+            .into_result()
+            .map(|report| report.login.to_string())
+            .unwrap_or_else(|error| panic!("reach: {error}"))
+    }
+
     fn reset(&mut self) -> Result<(), String> {
         self.0
             .reset()
@@ -127,6 +136,8 @@ fn postgres_reset_leaves_nothing_of_the_last_call() {
     let mut session = Session::open(module, &params, AccessMode::Ddl);
     session.begin();
     let user = session.value("SELECT current_user::text");
+    // Prepares the plugin's own catalog statements, which the reset below must not break.
+    assert_eq!(Some(session.reach_login()), user);
     session.run("CREATE TEMP TABLE warm_temp (id int)");
     session.run("SET app.warm = 'left behind'");
     session.run("SET search_path = nowhere");
@@ -167,6 +178,9 @@ fn postgres_reset_leaves_nothing_of_the_last_call() {
         "prepared statement"
     );
     assert_eq!(session.value("SELECT current_user::text"), user, "role");
+    // `DEALLOCATE ALL` took the plugin's statements with the SQL-prepared one: they are
+    // prepared again, not used stale.
+    assert_eq!(Some(session.reach_login()), user, "reach after the reset");
     assert_eq!(
         session
             .value(

