@@ -7,7 +7,10 @@
 #      16 calls in flight, 10 rows each, on SQLite, PostgreSQL and MariaDB — with warm sessions,
 #      and with --pool-size 0 (a new session per call, as before) for comparison;
 #   4. the same PostgreSQL and MariaDB loads with every server session of the database killed
-#      halfway, as a server restart would do (failed calls are counted).
+#      halfway, as a server restart would do (failed calls are counted);
+#   5. the floor: the statements a warm read call sends, from pgbench and mariadb-slap (C
+#      clients, no JSON, no gate), 16 clients — the most any client doing that per call could
+#      get from the database (bench/floor/README.md).
 #
 #   bench/warm.sh [--no-build] [--seconds N] [--calls N]
 #
@@ -90,6 +93,21 @@ started=$(date +%s.%N)
 ended=$(date +%s.%N)
 SLAP_QPS=$(python3 -c "print(round($SLAP_QUERIES / ($ended - $started)))")
 
+# ---- the floor: a warm call's statements without Plenum --------------------------------------
+log "pgbench -M prepared -f bench/floor/postgres-call.sql -c 16 -j 2 -T $SECONDS_PER_RUN"
+"$PGBENCH" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -M prepared -f bench/floor/postgres-call.sql \
+    -c 16 -j 2 -T "$SECONDS_PER_RUN" -n plenum_pgbench >"$OUT/floor-postgres.txt" 2>&1
+FLOOR_PG=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/floor-postgres.txt" | tail -n 1)
+# Four statements a call; as many calls as the point selects above.
+FLOOR_MY_STATEMENTS=$((SLAP_QUERIES / 16 * 16 * 4))
+log "mariadb-slap --concurrency=16, bench/floor/mariadb-call.sql"
+started=$(date +%s.%N)
+"$SLAP" -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --skip-ssl --create-schema=plenum_slap \
+    --concurrency=16 --number-of-queries="$FLOOR_MY_STATEMENTS" --iterations=1 --delimiter=";" \
+    --query=bench/floor/mariadb-call.sql >"$OUT/floor-mariadb.txt" 2>&1
+ended=$(date +%s.%N)
+FLOOR_MY=$(python3 -c "print(round($FLOOR_MY_STATEMENTS / 4 / ($ended - $started)))")
+
 # ---- the MCP load ----------------------------------------------------------------------------
 mcp() { # label, extra environment
     local label=$1; shift
@@ -111,15 +129,21 @@ rate() { # file, engine
     echo
     echo "pgbench -S -c 16 -j 2: $PGBENCH_TPS tps"
     echo "mariadb-slap, 16 clients, point select: $SLAP_QPS queries/s"
+    echo "floor, a warm call's statements from pgbench: $FLOOR_PG calls/s"
+    echo "floor, a warm call's statements from mariadb-slap: $FLOOR_MY calls/s"
     for label in warm per-call killed; do
         grep -h "MCP load" "$OUT/mcp-$label.txt" | sed "s/^/[$label] /" || true
     done
     pg=$(rate "$OUT/mcp-warm.txt" PostgreSQL)
     my=$(rate "$OUT/mcp-warm.txt" MariaDB)
-    python3 - "$pg" "$PGBENCH_TPS" "$my" "$SLAP_QPS" <<'PY'
+    python3 - "$pg" "$PGBENCH_TPS" "$my" "$SLAP_QPS" "$FLOOR_PG" "$FLOOR_MY" <<'PY'
 import sys
-pg, tps, my, qps = (float(x or 0) for x in sys.argv[1:])
-print(f"PostgreSQL warm MCP / pgbench -S: {pg / tps:.2f}x (target >= 0.25x)" if tps else "no pgbench figure")
-print(f"MariaDB warm MCP / mariadb-slap: {my / qps:.2f}x (target >= 0.25x)" if qps else "no slap figure")
+pg, tps, my, qps, floor_pg, floor_my = (float(x or 0) for x in sys.argv[1:])
+print(f"PostgreSQL warm MCP / pgbench -S: {pg / tps:.3f}x (target >= 0.25x)" if tps else "no pgbench figure")
+print(f"MariaDB warm MCP / mariadb-slap: {my / qps:.3f}x (target >= 0.25x)" if qps else "no slap figure")
+if tps and floor_pg:
+    print(f"PostgreSQL floor / pgbench -S: {floor_pg / tps:.3f}x; warm MCP / floor: {pg / floor_pg:.2f}")
+if qps and floor_my:
+    print(f"MariaDB floor / mariadb-slap: {floor_my / qps:.3f}x; warm MCP / floor: {my / floor_my:.2f}")
 PY
 } | tee "$OUT/summary.txt"
