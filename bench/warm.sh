@@ -132,7 +132,7 @@ rate() { # file, engine
     echo "floor, a warm call's statements from pgbench: $FLOOR_PG calls/s"
     echo "floor, a warm call's statements from mariadb-slap: $FLOOR_MY calls/s"
     for label in warm per-call killed; do
-        grep -h "MCP load" "$OUT/mcp-$label.txt" | sed "s/^/[$label] /" || true
+        grep -h "MCP load\|MCP floor" "$OUT/mcp-$label.txt" | sed "s/^/[$label] /" || true
     done
     pg=$(rate "$OUT/mcp-warm.txt" PostgreSQL)
     my=$(rate "$OUT/mcp-warm.txt" MariaDB)
