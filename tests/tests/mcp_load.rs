@@ -480,8 +480,16 @@ fn floor_without_a_database() {
         |answer| {
             let result = tool_result(answer);
             assert_eq!(result["ok"], json!(false), "{answer}");
-            assert_eq!(result["error"]["code"], json!("CAPABILITY_VIOLATION"), "{answer}");
+            assert_eq!(
+                result["error"]["code"],
+                json!("CAPABILITY_VIOLATION"),
+                "{answer}"
+            );
         },
     );
-    assert_eq!(fixture.snapshot(), before, "the refused calls changed the file");
+    assert_eq!(
+        fixture.snapshot(),
+        before,
+        "the refused calls changed the file"
+    );
 }
