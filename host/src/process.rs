@@ -117,7 +117,9 @@ fn run(args: Vec<OsString>, front: Front) -> ExitCode {
 }
 
 /// Ends the process after a stop signal the running call did not answer in time with its own
-/// envelope (nothing was running that could be cancelled, or the plugin did not return).
+/// envelope (nothing was running that could be cancelled, or the plugin did not return). It
+/// ends at once, running no exit handler: a plugin that did not return may be inside `dlopen`,
+/// holding the lock the exit handlers wait for (`output::stdio::exit_now`).
 fn stopped_by_signal(signal: &'static str) {
     let failure = Failure::new(
         error::ErrorCode::Timeout,
@@ -128,10 +130,10 @@ fn stopped_by_signal(signal: &'static str) {
             &failure,
             &Sanitizer::new(),
         ));
-        output::stdio::exit(1);
+        output::stdio::exit_now(1);
     }
     // When stdout is taken, the call's own envelope is out and the process is ending anyway.
     if print_once(&Envelope::failure(None, "unknown", &failure, &Sanitizer::new()).to_json()) {
-        output::stdio::exit(1);
+        output::stdio::exit_now(1);
     }
 }

@@ -131,6 +131,7 @@ pub struct Plenum {
     env_remove: Vec<String>,
     stdin: Option<Vec<u8>>,
     cwd: Option<PathBuf>,
+    binary: Option<PathBuf>,
 }
 
 impl Plenum {
@@ -147,7 +148,14 @@ impl Plenum {
             env_remove: vec!["PLENUM_MAX_CAPABILITY".into(), "PLENUM_PLUGIN_PATH".into()],
             stdin: None,
             cwd: None,
+            binary: None,
         }
+    }
+
+    /// Runs this copy of `plenum` instead of the one built (it finds the plugins beside it).
+    pub fn binary(mut self, path: &Path) -> Self {
+        self.binary = Some(path.to_path_buf());
+        self
     }
 
     /// Adds arguments.
@@ -182,7 +190,7 @@ impl Plenum {
     /// Runs and checks the output contract: exactly one JSON document on stdout, exit code 0
     /// iff `ok`.
     pub fn run(self) -> Run {
-        let mut command = Command::new(plenum_bin());
+        let mut command = Command::new(self.binary.clone().unwrap_or_else(plenum_bin));
         command.args(&self.args);
         for key in &self.env_remove {
             command.env_remove(key);
@@ -580,7 +588,7 @@ pub fn install_library(source: &Path, dir: &Path) -> PathBuf {
 
 impl Plenum {
     fn command(&self) -> Command {
-        let mut command = Command::new(plenum_bin());
+        let mut command = Command::new(self.binary.clone().unwrap_or_else(plenum_bin));
         command.args(&self.args);
         for key in &self.env_remove {
             command.env_remove(key);

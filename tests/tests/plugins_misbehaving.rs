@@ -91,6 +91,110 @@ fn a_plugin_that_loads_too_slowly_is_given_up_on() {
     .assert_ok();
 }
 
+/// A copy of `plenum` in a folder of its own, beside the probe and no other library: the probe
+/// is then the last library a query for its engine can try, which a command-line query loads
+/// on its own thread.
+fn alone_with_the_probe() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = dir.path().join("plenum");
+    std::fs::copy(plenum_e2e::plenum_bin(), &binary).expect("copy plenum");
+    let probe = plenum_e2e::plugin_library("probe");
+    let name = probe.file_name().expect("library name");
+    std::fs::copy(&probe, dir.path().join(name)).expect("copy the probe");
+    (dir, binary)
+}
+
+/// A library whose load overruns its limit, the last one a command-line query can try: one
+/// envelope, the same failure as before, and an exit code that agrees, at the limit. Also when
+/// it is stuck inside `dlopen` (its ELF initialiser, with the dynamic linker's lock held).
+#[cfg(unix)]
+#[test]
+fn a_load_that_overruns_on_the_commands_own_thread_ends_the_command_in_time() {
+    let (_dir, binary) = alone_with_the_probe();
+    for (delay, extra, command) in [
+        ("PLENUM_PROBE_LOAD_DELAY_MS", None, "query"),
+        ("PLENUM_PROBE_DLOPEN_DELAY_MS", None, "query"),
+        ("PLENUM_PROBE_LOAD_DELAY_MS", Some("--check-only"), "check"),
+    ] {
+        if delay == "PLENUM_PROBE_DLOPEN_DELAY_MS" && !cfg!(target_os = "linux") {
+            continue;
+        }
+        let started = Instant::now();
+        let run = Plenum::new(["query", "--engine", "test-probe", "--sql", "SELECT 1"])
+            .args(extra)
+            .binary(&binary)
+            .env(delay, "30000")
+            .env("PLENUM_PLUGIN_LOAD_TIMEOUT_MS", "400")
+            .run();
+        let took = started.elapsed();
+        run.assert_error("PLUGIN_ERROR");
+        assert_eq!(run.code, 1);
+        assert_eq!(run.json["engine"], "test-probe", "{}", run.stdout);
+        assert_eq!(run.json["command"], command, "{}", run.stdout);
+        let message = run.error_message();
+        assert!(
+            message.starts_with("no plugin serves engine 'test-probe' (searched: ")
+                && message.contains("libplenum_probe")
+                && message.contains(": it did not finish loading within 400 ms (")
+                && message.ends_with("Run `plenum plugins` to see what is installed."),
+            "{message}"
+        );
+        assert!(took < Duration::from_secs(5), "{delay}: took {took:?}");
+    }
+    // Within the limit, the same library serves the query.
+    Plenum::new(["query", "--engine", "test-probe", "--sql", "SELECT 1"])
+        .binary(&binary)
+        .env("PLENUM_PROBE_LOAD_DELAY_MS", "200")
+        .env("PLENUM_PLUGIN_LOAD_TIMEOUT_MS", "5000")
+        .run()
+        .assert_ok();
+}
+
+/// SIGTERM or SIGINT while the plugin loads on the command's own thread (slowly, or stuck
+/// inside `dlopen`): one envelope that names the signal, exit code 1, within the signal's
+/// grace period.
+#[cfg(unix)]
+#[test]
+fn a_stop_signal_while_a_plugin_loads_ends_in_one_envelope() {
+    let (dir, binary) = alone_with_the_probe();
+    for (delay, signal, name) in [
+        ("PLENUM_PROBE_LOAD_DELAY_MS", "TERM", "SIGTERM"),
+        ("PLENUM_PROBE_LOAD_DELAY_MS", "INT", "SIGINT"),
+        ("PLENUM_PROBE_DLOPEN_DELAY_MS", "TERM", "SIGTERM"),
+    ] {
+        if delay == "PLENUM_PROBE_DLOPEN_DELAY_MS" && !cfg!(target_os = "linux") {
+            continue;
+        }
+        let log = dir.path().join(format!("probe-{delay}-{signal}.log"));
+        let child = Plenum::new(["query", "--engine", "test-probe", "--sql", "SELECT 1"])
+            .binary(&binary)
+            .env(delay, "30000")
+            .env("PLENUM_PLUGIN_LOAD_TIMEOUT_MS", "60000")
+            .env("PLENUM_PROBE_LOG", &log.to_string_lossy())
+            .spawn();
+        // The library's code is running (and sleeping) once it logged.
+        let started = Instant::now();
+        while std::fs::read_to_string(&log).unwrap_or_default().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the load never started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let sent = Instant::now();
+        plenum_e2e::send_signal(&child, signal);
+        let run = plenum_e2e::finish(child);
+        let took = sent.elapsed();
+        run.assert_error("TIMEOUT");
+        assert_eq!(run.code, 1);
+        assert!(run.error_message().contains(name), "{}", run.stdout);
+        assert!(
+            took < Duration::from_secs(10),
+            "{delay}: stopping took {took:?}"
+        );
+    }
+}
+
 #[test]
 fn a_plugin_that_declares_an_unknown_dialect_is_refused() {
     let klingon = [("PLENUM_PROBE_DIALECT", "klingon")];

@@ -5,7 +5,9 @@
 //! virtual machine about 0.2 ms of CPU each, and a scheduling round trip when the machine is
 //! busy), so a `plenum query` starts this one thread and nothing else: it runs the plugin load
 //! for the caller, which waits with its time limit, and then sleeps until a deadline or a
-//! signal, which a signal handler reports by writing a byte to a socket the thread reads.
+//! signal, which a signal handler reports by writing a byte to a socket the thread reads. (A
+//! one-shot command runs the load on its own thread instead and leaves this one only the time
+//! limit: [`run_here_with_time_limit`].)
 //!
 //! A job that does not finish in time keeps its thread; the thread is retired and the next need
 //! (or at once a signal, or a timer scheduled while the job runs) starts a new one, which takes
@@ -15,7 +17,7 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Work run when a timer is due, or at the first stop signal.
@@ -63,6 +65,8 @@ struct State {
     generation: u64,
     /// Whether a thread of `generation` is serving.
     running: bool,
+    /// Whether that thread has got as far as serving (see [`run_here_with_time_limit`]).
+    up: bool,
     /// Whether it is running a job (and so neither reads signals nor keeps time).
     busy: bool,
     /// What it sleeps until, while it sleeps: `Some(None)` without a deadline.
@@ -96,6 +100,8 @@ impl State {
 struct Supervisor {
     state: Mutex<State>,
     bell: Doorbell,
+    /// Notified when a serving thread is up.
+    up: Condvar,
 }
 
 static SUPERVISOR: OnceLock<Option<Supervisor>> = OnceLock::new();
@@ -106,6 +112,7 @@ fn supervisor() -> Option<&'static Supervisor> {
             Doorbell::new().map(|bell| Supervisor {
                 state: Mutex::new(State::default()),
                 bell,
+                up: Condvar::new(),
             })
         })
         .as_ref()
@@ -130,6 +137,7 @@ fn ensure_running(supervisor: &'static Supervisor, state: &mut State) -> bool {
         .name("plenum-supervisor".into())
         .spawn(move || serve(supervisor, generation));
     state.running = started.is_ok();
+    state.up = false;
     state.busy = false;
     state.asleep_until = None;
     state.running
@@ -250,6 +258,87 @@ pub fn run_with_time_limit<T: Send + 'static>(
     }
 }
 
+/// What [`run_here_with_time_limit`] runs when its work overruns: it answers for the work and
+/// ends the process.
+pub type Overrun = Box<dyn FnOnce() + Send>;
+
+/// Runs `work` on the calling thread, while the serving thread keeps its time limit: if `work`
+/// has not returned by then, the serving thread runs `overrun`, which must end the process (the
+/// caller cannot be taken back from work that does not return). For a one-shot command, where
+/// nothing else could go on anyway: no job handed to another thread, so no wake-up on either
+/// side and no cache gone cold on the other CPU. Without a thread to keep time, the work runs
+/// as [`run_with_time_limit`] runs it.
+///
+/// When `overrun` returned instead (it could not answer), work that then finishes is reported
+/// as [`Unfinished::TimedOut`], never as a result, since the time limit had passed.
+pub fn run_here_with_time_limit<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+    limit: Duration,
+    overrun: Overrun,
+) -> Result<T, Unfinished> {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    const RUNNING: u8 = 0;
+    const FINISHED: u8 = 1;
+    const ABANDONED: u8 = 2;
+    let state = Arc::new(AtomicU8::new(RUNNING));
+    let action: Action = {
+        let state = Arc::clone(&state);
+        let overrun = Mutex::new(Some(overrun));
+        Arc::new(move || {
+            // Whoever moves the state first decides: the work's result or the overrun answer.
+            if state
+                .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                let overrun = overrun
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take();
+                if let Some(overrun) = overrun {
+                    overrun();
+                }
+            }
+        })
+    };
+    // A limit too large for the clock never comes (a stop signal is handled by its own timer).
+    let started = Instant::now();
+    let Some(timer) = schedule(started.checked_add(limit), false, action) else {
+        return run_with_time_limit(work, limit);
+    };
+    // A new thread's first steps (registering its thread-local destructors) take the dynamic
+    // linker's lock, which a library's initialiser holds while it runs: a serving thread not
+    // yet up when the work enters `dlopen` would wait for the very load it is to time. So the
+    // work starts only once the thread is up (nearly always long since: it starts with the
+    // command); if it cannot get there within the limit, the work runs as before.
+    if !serving_thread_up(limit) {
+        unschedule(timer);
+        return run_with_time_limit(work, limit.saturating_sub(started.elapsed()));
+    }
+    let value = catch_unwind(AssertUnwindSafe(work));
+    let finished = state
+        .compare_exchange(RUNNING, FINISHED, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok();
+    unschedule(timer);
+    match value {
+        _ if !finished => Err(Unfinished::TimedOut),
+        Ok(value) => Ok(value),
+        Err(_) => Err(Unfinished::Lost),
+    }
+}
+
+/// Waits at most `limit` for a serving thread to be up; whether one is.
+fn serving_thread_up(limit: Duration) -> bool {
+    let Some(supervisor) = supervisor() else {
+        return false;
+    };
+    let state = lock(supervisor);
+    let (state, _) = supervisor
+        .up
+        .wait_timeout_while(state, limit, |state| state.running && !state.up)
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    state.running && state.up
+}
+
 /// Queues `job` for the serving thread if it is idle; hands the job back otherwise.
 fn submit(job: Job) -> Result<u64, Job> {
     let Some(supervisor) = supervisor() else {
@@ -288,6 +377,7 @@ fn retire(generation: u64) {
 fn retire_locked(state: &mut State) {
     state.generation += 1;
     state.running = false;
+    state.up = false;
     state.busy = false;
     state.asleep_until = None;
 }
@@ -296,6 +386,13 @@ fn retire_locked(state: &mut State) {
 /// signal or a wake-up.
 fn serve(supervisor: &'static Supervisor, generation: u64) {
     let mut waited: Option<Option<Duration>> = Some(None);
+    {
+        let mut state = lock(supervisor);
+        if state.generation == generation {
+            state.up = true;
+            supervisor.up.notify_all();
+        }
+    }
     loop {
         let (job, due, sleep) = {
             let mut state = lock(supervisor);

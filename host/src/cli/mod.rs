@@ -344,6 +344,18 @@ fn query(options: QueryOptions) -> Outcome {
             return Outcome::Respond(Response::failure(engine, "query", failure, sanitizer))
         }
     };
+    // One call per process: a plugin load that overruns its limit ends it, with the envelope
+    // the call would print for that failure (plugins::load_in_one_shot).
+    {
+        let (engine, sanitizer) = (Some(request.connection.engine.clone()), sanitizer.clone());
+        let command = request.mode.command();
+        plenum_core::services::plugins::load_in_one_shot(Box::new(move |failure| {
+            let response = Response::failure(engine.clone(), command, failure, sanitizer.clone());
+            if plenum_core::services::output::print_once(&response.to_json(&words::word)) {
+                plenum_core::services::output::stdio::exit_now(1);
+            }
+        }));
+    }
     let on_stuck = plenum_core::pipeline::session::exit_on_stuck(
         Some(request.connection.engine.clone()),
         "query",

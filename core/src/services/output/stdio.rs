@@ -130,6 +130,24 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
+/// Ends the process at once with `code`, running no exit handler: for a thread that answered
+/// for a command while another thread may be stuck inside the dynamic linker (a library's
+/// constructor that hangs holds its lock, which `exit` takes to run the libraries' destructors).
+/// Only the host's own output must be out by then, and it is unbuffered.
+#[cfg(unix)]
+pub fn exit_now(code: i32) -> ! {
+    host_exits();
+    // SAFETY: `_exit` takes no pointer and ends the process; nothing of Rust's runs after it,
+    // so no destructor or lock is left half done that anything could observe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Without `_exit`, the ordinary exit.
+#[cfg(not(unix))]
+pub fn exit_now(code: i32) -> ! {
+    exit(code)
+}
+
 /// Registers the exit handler. `protocol`: stdout carries `plenum mcp`'s JSON-RPC, not one
 /// document.
 /// `answer` prints the failure document for a plugin's exit (the envelope is above this

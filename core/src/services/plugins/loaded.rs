@@ -18,7 +18,7 @@ use super::manifest::{self, Manifest};
 use super::perms;
 use super::trust::Assessment;
 use crate::services::error::Failure;
-use crate::services::supervisor::{run_with_time_limit, Unfinished};
+use crate::services::supervisor::{run_here_with_time_limit, run_with_time_limit, Unfinished};
 
 /// A plugin whose library passed the trust checks, loaded in time, speaks an API version the
 /// host speaks, agrees with its manifest and declares a dialect the gate knows.
@@ -370,20 +370,37 @@ fn check_about(about: &mut PluginAbout) {
 /// this point of a command (one thread fewer to start; see [`crate::services::supervisor`]), or on a
 /// thread of its own when that one is busy. A library stuck in its constructor keeps its
 /// thread, which ends with the process; the host goes on without it.
-fn open_within(path: &Path, timeout: Duration) -> Result<Opened, String> {
+///
+/// With `overrun` (a one-shot command, for the last library it may try), the load runs on the
+/// calling thread instead and the timekeeping thread only keeps its limit: past it, `overrun`
+/// gets the failure this returns otherwise, and answers for the command and ends the process.
+fn open_within(
+    path: &Path,
+    timeout: Duration,
+    overrun: Option<Box<dyn FnOnce(String) + Send>>,
+) -> Result<Opened, String> {
     let library = path.to_path_buf();
     let work = move || {
         catch_unwind(AssertUnwindSafe(|| open(&library)))
             .unwrap_or_else(|_| Err("loading it panicked".to_owned()))
     };
-    match run_with_time_limit(work, timeout) {
-        Ok(opened) => opened,
-        Err(Unfinished::TimedOut) => Err(format!(
+    let too_slow = move || {
+        format!(
             "it did not finish loading within {} ms (its initialisation hangs or is too slow; \
              {} sets the limit)",
             timeout.as_millis(),
             super::trust::LOAD_TIMEOUT_ENV
-        )),
+        )
+    };
+    let finished = match overrun {
+        Some(overrun) => {
+            run_here_with_time_limit(work, timeout, Box::new(move || overrun(too_slow())))
+        }
+        None => run_with_time_limit(work, timeout),
+    };
+    match finished {
+        Ok(opened) => opened,
+        Err(Unfinished::TimedOut) => Err(too_slow()),
         Err(Unfinished::Lost) => Err("its loading thread stopped".to_owned()),
         Err(Unfinished::NoThread) => Err("cannot start a thread to load it".to_owned()),
     }
@@ -431,11 +448,29 @@ impl LoadedPlugin {
     /// Loads the library at `path`, which `trust` allowed, within `timeout`, and checks its API
     /// version, metadata and dialect and that it is what its manifest says.
     pub fn load(path: &Path, trust: Assessment, timeout: Duration) -> Result<Self, Failure> {
+        Self::load_or_end(path, trust, timeout, None)
+    }
+
+    /// [`LoadedPlugin::load`]; with `overrun`, on the calling thread, and a load that overruns
+    /// `timeout` hands `overrun` the failure `load` would return, to answer with and end the
+    /// process (see [`open_within`]).
+    pub(crate) fn load_or_end(
+        path: &Path,
+        trust: Assessment,
+        timeout: Duration,
+        overrun: Option<Box<dyn FnOnce(Failure) + Send>>,
+    ) -> Result<Self, Failure> {
         let fail = |what: String| Failure::plugin(format!("plugin {}: {what}", path.display()));
         if !trust.allows_loading() {
             return Err(fail(format!("refused before loading: {}", trust.reason)));
         }
-        let opened = open_within(path, timeout).map_err(fail)?;
+        let overrun = overrun.map(|overrun| {
+            let shown = path.display().to_string();
+            Box::new(move |what: String| {
+                overrun(Failure::plugin(format!("plugin {shown}: {what}")))
+            }) as Box<dyn FnOnce(String) + Send>
+        });
+        let opened = open_within(path, timeout, overrun).map_err(fail)?;
         if let Some(manifest) = &trust.manifest {
             if let Some(difference) = disagreement(manifest, &opened) {
                 return Err(fail(difference));

@@ -19,9 +19,27 @@ pub use discovery::SearchDir;
 pub use loaded::{LoadedPlugin, PluginSummary};
 pub use trust::Policy;
 
+use std::sync::OnceLock;
+
 use discovery::Candidate;
 
 use crate::services::error::Failure;
+
+/// How a one-shot command answers for itself when a library does not finish loading in time.
+type LoadOverrun = Box<dyn Fn(Failure) + Send + Sync>;
+static ONE_SHOT: OnceLock<LoadOverrun> = OnceLock::new();
+
+/// Makes this process a one-shot command (the command line; never a server): the last library
+/// a command may try for its engine is loaded on the command's own thread, which saves handing
+/// the load to the timekeeping thread and back (a cold `SELECT 1` spends more on those
+/// wake-ups than on loading; docs/PERFORMANCE.md, "The cold start, issue 19: third pass").
+/// A load that overruns its limit cannot be walked away from then, so `answer` gets the
+/// failure the command would have returned (the same message) and must print the command's
+/// envelope and end the process. Libraries with others still to try after them load on a
+/// thread as before, so a hanging one is still skipped. A second call changes nothing.
+pub fn load_in_one_shot(answer: LoadOverrun) {
+    let _ = ONE_SHOT.set(answer);
+}
 
 /// Every candidate library on the search path, and the rules for trusting them.
 pub struct Registry {
@@ -104,7 +122,8 @@ impl Registry {
         ordered.sort_by_key(|(rank, _)| *rank);
         let mut problems = Vec::new();
         let mut untrusted = 0usize;
-        for (rank, candidate) in ordered {
+        let last = ordered.len().saturating_sub(1);
+        for (index, (rank, candidate)) in ordered.into_iter().enumerate() {
             let related = rank < 2;
             let assessment = trust::assess(candidate, &self.policy);
             if !assessment.allows_loading() {
@@ -119,35 +138,55 @@ impl Registry {
                 }
                 continue;
             }
-            match LoadedPlugin::load(&candidate.path, assessment, self.policy.load_timeout) {
+            // The last library to try: if its load overruns, the command ends with the failure
+            // it would end with anyway.
+            let overrun = ONE_SHOT.get().filter(|_| index == last).map(|answer| {
+                let (engine, dirs, mut problems) =
+                    (engine.to_owned(), self.dirs.clone(), problems.clone());
+                Box::new(move |failure: Failure| {
+                    problems.push(failure.message);
+                    answer(no_plugin(&engine, &dirs, &problems, untrusted));
+                }) as Box<dyn FnOnce(Failure) + Send>
+            });
+            match LoadedPlugin::load_or_end(
+                &candidate.path,
+                assessment,
+                self.policy.load_timeout,
+                overrun,
+            ) {
                 Ok(plugin) if plugin.serves(&wanted) => return Ok(plugin),
                 Ok(_) => {}
                 // Whatever failed to load might have been the plugin for this engine.
                 Err(failure) => problems.push(failure.message),
             }
         }
-        let searched = self
-            .dirs
-            .iter()
-            .map(|dir| dir.path.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut message = format!("no plugin serves engine '{engine}' (searched: {searched})");
-        if !problems.is_empty() {
-            message.push_str("; ");
-            message.push_str(&problems.join("; "));
-        }
-        if untrusted > 0 {
-            message.push_str(&format!(
-                "; {untrusted} other librar{} on the search path {} refused before loading",
-                if untrusted == 1 { "y" } else { "ies" },
-                if untrusted == 1 { "was" } else { "were" },
-            ));
-        }
-        message.push_str(&format!(
-            ". Run {} to see what is installed.",
-            crate::services::words::hint("plugins_list")
-        ));
-        Err(Failure::plugin(message))
+        Err(no_plugin(engine, &self.dirs, &problems, untrusted))
     }
+}
+
+/// The failure of a command whose engine no library served: what was searched and what went
+/// wrong with each library that might have served it.
+fn no_plugin(engine: &str, dirs: &[SearchDir], problems: &[String], untrusted: usize) -> Failure {
+    let searched = dirs
+        .iter()
+        .map(|dir| dir.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut message = format!("no plugin serves engine '{engine}' (searched: {searched})");
+    if !problems.is_empty() {
+        message.push_str("; ");
+        message.push_str(&problems.join("; "));
+    }
+    if untrusted > 0 {
+        message.push_str(&format!(
+            "; {untrusted} other librar{} on the search path {} refused before loading",
+            if untrusted == 1 { "y" } else { "ies" },
+            if untrusted == 1 { "was" } else { "were" },
+        ));
+    }
+    message.push_str(&format!(
+        ". Run {} to see what is installed.",
+        crate::services::words::hint("plugins_list")
+    ));
+    Failure::plugin(message)
 }

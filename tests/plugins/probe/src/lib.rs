@@ -7,6 +7,8 @@
 //!   asks what it is. A refused library leaves the file untouched: proof that none of its code
 //!   ran.
 //! * `PLENUM_PROBE_LOAD_DELAY_MS=N`: the root-module constructor sleeps N ms (a slow load).
+//! * `PLENUM_PROBE_DLOPEN_DELAY_MS=N`: the loader's initialiser sleeps N ms (Linux), after
+//!   logging `dlopen`: a load stuck inside `dlopen`, with the dynamic linker's lock held.
 //! * `PLENUM_PROBE_DIALECT=NAME`: the SQL dialect `info` declares (default `sqlite`).
 //! * `PLENUM_PROBE_API=MAJOR.MINOR`: the plugin-API version the root module reports.
 //! * `PLENUM_PROBE_PLAN=TEXT`: what `explain` answers (API 1.2), with `{sql}` replaced by the
@@ -52,6 +54,12 @@ fn record(event: &str) {
 static RECORD_DLOPEN: extern "C" fn() = {
     extern "C" fn on_dlopen() {
         record("dlopen");
+        if let Some(delay) = std::env::var("PLENUM_PROBE_DLOPEN_DELAY_MS")
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+        }
     }
     on_dlopen
 };
