@@ -24,19 +24,18 @@ pub fn target_dir() -> PathBuf {
 
 /// The `plenum` binary under test.
 pub fn plenum_bin() -> PathBuf {
-    let path = target_dir().join(format!("plenum{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --workspace` before the tests",
-        path.display()
-    );
-    path
+    built_program("plenum")
 }
 
 /// The `plenum-mcp` binary under test, which `plenum mcp` executes: it lies beside
 /// [`plenum_bin`], as it does in every installation.
 pub fn plenum_mcp_bin() -> PathBuf {
-    let path = target_dir().join(format!("plenum-mcp{}", std::env::consts::EXE_SUFFIX));
+    built_program("plenum-mcp")
+}
+
+/// A program of the workspace in the target directory; fails the test when it was not built.
+fn built_program(name: &str) -> PathBuf {
+    let path = target_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
         "{} is missing: run `cargo build --workspace` before the tests",
