@@ -14,6 +14,7 @@
 mod approval;
 mod arguments;
 mod calls;
+mod engine_threads;
 mod http;
 pub mod jsonrpc;
 mod log;
@@ -95,7 +96,9 @@ pub fn serve(args: ServeOptions) -> i32 {
         Some(options) => runtime.block_on(http::run(settings, options)),
         None => runtime.block_on(run(settings)),
     };
-    // A plugin that ignored a cancel may still hold a blocking thread: do not wait for it.
+    // Calls still running get a grace to end (their cancel was requested when their requests
+    // were dropped); a plugin that ignored the cancel keeps its thread: do not wait for it.
+    engine_threads::wait_idle(SHUTDOWN_GRACE);
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     code
 }

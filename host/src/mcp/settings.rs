@@ -132,13 +132,14 @@ impl Settings {
         };
         let interrupt = StopOnDrop(Interrupt::new());
         let bound = interrupt.0.clone();
-        let mut task = tokio::task::spawn_blocking(move || {
+        let mut task = super::engine_threads::spawn(move || {
             // The slot is held until the work really ends, also after its call was answered:
             // a plugin that never returns keeps one thread and one slot, never more.
             let _slot = slot;
             // Cancelled while waiting for a thread: nothing starts.
             (!bound.requested()).then(|| bound.scope(work))
-        });
+        })
+        .map_err(|error| Failure::internal(format!("cannot start an engine thread: {error}")))?;
         let joined = tokio::select! {
             biased;
             () = &mut cancelled => {
@@ -148,12 +149,15 @@ impl Settings {
             joined = tokio::time::timeout(budget, &mut task) => joined,
         };
         match joined {
-            Ok(Ok(Some(response))) => Ok(response),
-            Ok(Ok(None)) => Err(cancelled_before_start()),
-            Ok(Err(error)) => Err(Failure::internal(format!(
+            Ok(Ok(Ok(Some(response)))) => Ok(response),
+            Ok(Ok(Ok(None))) => Err(cancelled_before_start()),
+            Ok(Ok(Err(payload))) => Err(Failure::internal(format!(
                 "plenum hit a bug while running the call ({}); please report it",
-                panic_text(error)
+                panic_text(payload.as_ref())
             ))),
+            Ok(Err(_)) => Err(Failure::internal(
+                "the engine thread ended without an answer; please report it",
+            )),
             Err(_) if interrupt.0.requested() => Err(Failure::new(
                 ErrorCode::Timeout,
                 format!(
@@ -194,13 +198,10 @@ fn cancelled_before_start() -> Failure {
     )
 }
 
-fn panic_text(error: tokio::task::JoinError) -> String {
-    match error.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|text| (*text).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned()),
-        Err(_) => "the task was cancelled".to_owned(),
-    }
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }
