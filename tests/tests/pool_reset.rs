@@ -238,6 +238,84 @@ fn postgres_read_session_stays_read_only_after_reset() {
     );
 }
 
+/// A read call's requests after the reach check: the plugin answers `begin` itself while its
+/// worker holds the check's transaction, and a cursor read to its end is closed by the next
+/// request. Whatever follows, the statement runs read-only, every transaction ends (the server
+/// sees the session idle, not idle in a transaction), and a second `begin` is refused.
+#[test]
+fn postgres_read_calls_after_the_reach_check_end_their_transactions() {
+    let Some(server) = Server::postgres() else {
+        return;
+    };
+    let mut db = TestDb::create(&server, &["CREATE TABLE items (id int)"]);
+    db.admin().exec(&["INSERT INTO items VALUES (1), (2), (3)"]);
+    let mut session = Session::open(
+        module("postgres"),
+        &params(&server, &db.name),
+        AccessMode::Read,
+    );
+    session.begin();
+    let pid = session.value("SELECT pg_backend_pid()::text").expect("pid");
+    session.rollback();
+    let state = format!("SELECT state FROM pg_stat_activity WHERE pid = {pid}");
+    let mut assert_idle = |db: &mut TestDb, after: &str| {
+        assert_eq!(db.admin().column(&state), ["idle"], "after {after}");
+    };
+
+    for round in 0..3 {
+        session.reset().expect("reset");
+        session.reach_login();
+        session.begin();
+        assert_eq!(
+            session.value("SHOW transaction_read_only").as_deref(),
+            Some("on"),
+            "round {round}"
+        );
+        assert_eq!(session.run("SELECT id FROM items ORDER BY id").len(), 3);
+        assert!(session.try_run("INSERT INTO items VALUES (9)").is_err());
+        session.rollback();
+        assert_idle(&mut db, "a read call");
+    }
+
+    session.reset().expect("reset");
+    session.reach_login();
+    session.begin();
+    assert!(session.0.begin().into_result().is_err(), "a second begin");
+    assert_eq!(
+        session.value("SELECT count(*) FROM items").as_deref(),
+        Some("3")
+    );
+    session.rollback();
+    assert_idle(&mut db, "a second begin");
+
+    session.reset().expect("reset");
+    session.reach_login();
+    session.begin();
+    session.commit();
+    assert_idle(&mut db, "begin and commit");
+
+    session.reset().expect("reset");
+    session.reach_login();
+    session.begin();
+    let info = session.0.server_info().into_result().expect("server info");
+    assert_eq!(
+        info.database.into_option().as_deref(),
+        Some(db.name.as_str())
+    );
+    assert_eq!(
+        session.value("SHOW transaction_read_only").as_deref(),
+        Some("on")
+    );
+    session.rollback();
+    assert_idle(&mut db, "server info inside the call");
+
+    session.reset().expect("reset");
+    session.reach_login();
+    session.rollback();
+    assert_idle(&mut db, "a rollback after the reach check alone");
+    assert_eq!(db.admin().column("SELECT count(*) FROM items"), ["3"]);
+}
+
 #[test]
 fn mysql_reset_leaves_nothing_of_the_last_call() {
     let Some(server) = Server::mysql() else {

@@ -34,6 +34,21 @@ pub struct PgSession {
     /// Set when a call gave up on the worker: it is stuck on a server that does not answer,
     /// and is neither asked anything again nor waited for.
     stuck: AtomicBool,
+    /// Where the worker is between calls, as far as `begin` is concerned.
+    held: Held,
+}
+
+/// Whether the worker holds a read session's reach transaction (see `worker::held_reach`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// No, or not known.
+    Nothing,
+    /// Yes: the last request was a reach check of a read session, and it passed.
+    Reach,
+    /// Yes, and `begin` was answered here without asking the worker: the worker treats a
+    /// statement or a rollback in its held transaction as if `begin` had come first, and is
+    /// sent the `begin` before anything else (a hand-off per call saved).
+    ReachBegun,
 }
 
 /// Added to the host's timeout for [`PgSession::answer_limit`]: the host cancels at its
@@ -64,6 +79,7 @@ impl PgSession {
             worker: Some(worker),
             answer_limit,
             stuck: AtomicBool::new(false),
+            held: Held::Nothing,
             cancel: Arc::new(CancelTarget {
                 token: connected.cancel_token,
                 connector: connected.connector,
@@ -122,9 +138,27 @@ impl Drop for PgSession {
     }
 }
 
+impl PgSession {
+    /// Before any request but a statement or a rollback: a `begin` answered here is sent.
+    fn send_deferred_begin(&mut self) -> PluginResult<()> {
+        let held = std::mem::replace(&mut self.held, Held::Nothing);
+        if held == Held::ReachBegun {
+            self.call(Request::Begin)?;
+        }
+        Ok(())
+    }
+}
+
 impl Connection for PgSession {
     fn begin(&mut self) -> PluginResult<()> {
-        self.call(Request::Begin)
+        match self.held {
+            Held::Reach => {
+                self.held = Held::ReachBegun;
+                Ok(())
+            }
+            Held::ReachBegun => Err(PluginError::query("a transaction is already open")),
+            Held::Nothing => self.call(Request::Begin),
+        }
     }
 
     fn execute<'a>(
@@ -133,6 +167,8 @@ impl Connection for PgSession {
         params: &[Value],
         row_limit_hint: u64,
     ) -> PluginResult<Box<dyn Cursor + 'a>> {
+        // The worker serves a statement in its held transaction as after `begin`.
+        self.held = Held::Nothing;
         let columns = self.call(|reply| Request::Execute {
             sql: sql.to_owned(),
             params: params.to_vec(),
@@ -148,10 +184,13 @@ impl Connection for PgSession {
     }
 
     fn commit(&mut self) -> PluginResult<()> {
+        self.send_deferred_begin()?;
         self.call(Request::Commit)
     }
 
     fn rollback(&mut self) -> PluginResult<()> {
+        // The worker rolls its held transaction back as it would after `begin`.
+        self.held = Held::Nothing;
         self.call(Request::Rollback)
     }
 
@@ -160,24 +199,33 @@ impl Connection for PgSession {
     }
 
     fn server_info(&mut self) -> PluginResult<ServerInfo> {
+        self.send_deferred_begin()?;
         self.call(Request::ServerInfo)
     }
 
     fn introspect(&mut self, request: &IntrospectRequest) -> PluginResult<IntrospectResult> {
+        self.send_deferred_begin()?;
         let request = request.clone();
         self.call(|reply| Request::Introspect(request, reply))
     }
 
     fn reach(&mut self, request: &ReachRequest) -> PluginResult<ReachReport> {
+        self.send_deferred_begin()?;
         let request = request.clone();
-        self.call(|reply| Request::Reach(request, reply))
+        let (report, held) = self.call(|reply| Request::Reach(request, reply))?;
+        if held {
+            self.held = Held::Reach;
+        }
+        Ok(report)
     }
 
     fn write_fence(&mut self) -> PluginResult<FenceOutcome> {
+        self.send_deferred_begin()?;
         self.call(Request::Fence)
     }
 
     fn reset(&mut self) -> PluginResult<()> {
+        self.send_deferred_begin()?;
         self.call(Request::Reset)
     }
 }
@@ -230,8 +278,11 @@ impl Cursor for PgCursor<'_> {
 
 impl Drop for PgCursor<'_> {
     fn drop(&mut self) {
-        // Closes the portal: the server drops whatever rows were not read.
-        let _ = self.session.send(Request::Close);
+        // Closes the portal: the server drops whatever rows were not read. A portal read to
+        // its end needs no word: the worker takes the next request as the cursor's close.
+        if !self.done {
+            let _ = self.session.send(Request::Close);
+        }
     }
 }
 

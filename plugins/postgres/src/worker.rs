@@ -57,7 +57,9 @@ pub enum Request {
     /// A catalog question.
     Introspect(IntrospectRequest, Reply<IntrospectResult>),
     /// What names resolve to, and the login's powers.
-    Reach(ReachRequest, Reply<ReachReport>),
+    /// Answered with whether the worker now holds the check's transaction for the call (see
+    /// [`held_reach`]).
+    Reach(ReachRequest, Reply<(ReachReport, bool)>),
     /// The write tier's fence, before commit.
     Fence(Reply<FenceOutcome>),
     /// Return the session to its state at connect, for reuse (outside a transaction only).
@@ -134,7 +136,8 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
                 reply,
                 read_only(&mut client, |transaction| {
                     reach::reach(transaction, &mut prepared, &request, access)
-                }),
+                })
+                .map(|report| (report, false)),
             ),
             // Nothing ran outside a transaction: nothing changed.
             Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
@@ -161,7 +164,7 @@ enum Held {
 fn held_reach(
     client: &mut Client,
     request: ReachRequest,
-    reply: Reply<ReachReport>,
+    reply: Reply<(ReachReport, bool)>,
     requests: &Receiver<Request>,
     prepared: &mut Prepared,
 ) -> Held {
@@ -177,7 +180,7 @@ fn held_reach(
         if let Some((request, reply)) = asked.take() {
             let result = reach::reach(&mut transaction, prepared, &request, AccessMode::Read);
             let failed = result.is_err();
-            answer(reply, result);
+            answer(reply, result.map(|report| (report, true)));
             if failed {
                 // The transaction is aborted: end it now rather than hand it to the call.
                 let _ = transaction.rollback();
@@ -210,6 +213,12 @@ fn held_reach(
                     Flow::Break(()) => Held::Gone,
                     Flow::Continue(()) => Held::Next(None),
                 };
+            }
+            // As after `begin` (the session may answer `begin` itself, see `session::Held`):
+            // the rollback's own outcome is the answer.
+            Request::Rollback(reply) => {
+                answer(reply, transaction.rollback().map_err(|e| query_error(&e)));
+                return Held::Next(None);
             }
             other => {
                 // Served as if no transaction were open: a failed rollback leaves the
@@ -295,6 +304,7 @@ fn serve_transaction(
                 let cursor = serve_cursor(&mut transaction, &statement, row_limit_hint, requests);
                 failed |= cursor.failed;
                 cursor.flow?;
+                pending = cursor.next;
             }
             Request::Commit(reply) => {
                 let result = if failed {
@@ -324,7 +334,7 @@ fn serve_transaction(
             Request::Reach(request, reply) => {
                 let result = reach::reach(&mut transaction, prepared, &request, access);
                 failed |= result.is_err();
-                answer(reply, result)
+                answer(reply, result.map(|report| (report, false)))
             }
             Request::Fence(reply) => {
                 let result = reach::write_fence(&mut transaction);
@@ -345,6 +355,8 @@ fn serve_transaction(
 struct CursorEnd {
     flow: Flow,
     failed: bool,
+    /// The request that closed a cursor read to its end, still to be served.
+    next: Option<Request>,
 }
 
 /// Serves `Fetch` calls for `statement` until the cursor closes.
@@ -367,18 +379,34 @@ fn serve_cursor(
     let mut failed = false;
     let mut chunk_rows: Option<usize> = None;
     loop {
-        let (max_rows, reply) = match next_fetch(requests) {
+        // A cursor read to its end is closed by whatever the session asks next (its `Close`
+        // is not sent then: see `session::PgCursor`'s drop).
+        let next = if done {
+            next_after_end(requests)
+        } else {
+            next_fetch(requests)
+        };
+        let (max_rows, reply) = match next {
             NextFetch::Fetch(max_rows, reply) => (max_rows, reply),
+            NextFetch::Then(request) => {
+                return CursorEnd {
+                    flow: Flow::Continue(()),
+                    failed,
+                    next: Some(request),
+                }
+            }
             NextFetch::Close => {
                 return CursorEnd {
                     flow: Flow::Continue(()),
                     failed,
+                    next: None,
                 }
             }
             NextFetch::Gone => {
                 return CursorEnd {
                     flow: Flow::Break(()),
                     failed,
+                    next: None,
                 }
             }
         };
@@ -413,16 +441,25 @@ fn serve_cursor(
                 Some(fetch) => fetch,
                 None => match next_fetch(requests) {
                     NextFetch::Fetch(max_rows, reply) => (max_rows, reply),
+                    NextFetch::Then(request) => {
+                        return CursorEnd {
+                            flow: Flow::Continue(()),
+                            failed,
+                            next: Some(request),
+                        }
+                    }
                     NextFetch::Close => {
                         return CursorEnd {
                             flow: Flow::Continue(()),
                             failed,
+                            next: None,
                         }
                     }
                     NextFetch::Gone => {
                         return CursorEnd {
                             flow: Flow::Break(()),
                             failed,
+                            next: None,
                         }
                     }
                 },
@@ -508,8 +545,21 @@ enum NextFetch {
     Fetch(usize, Reply<Batch>),
     /// The cursor was dropped.
     Close,
+    /// The cursor, read to its end, was dropped, and this came next.
+    Then(Request),
     /// The session is gone.
     Gone,
+}
+
+/// After the cursor's end: the next request, a `Fetch` (answered by the caller with no rows),
+/// `Close`, or anything else, which closes the cursor and is served next.
+fn next_after_end(requests: &Receiver<Request>) -> NextFetch {
+    match requests.recv() {
+        Ok(Request::Fetch { max_rows, reply }) => NextFetch::Fetch(max_rows, reply),
+        Ok(Request::Close) => NextFetch::Close,
+        Ok(request) => NextFetch::Then(request),
+        Err(_) => NextFetch::Gone,
+    }
 }
 
 /// Waits for the next `Fetch` or `Close`, answering anything else as busy.
