@@ -258,7 +258,7 @@ fn postgres_read_calls_after_the_reach_check_end_their_transactions() {
     let pid = session.value("SELECT pg_backend_pid()::text").expect("pid");
     session.rollback();
     let state = format!("SELECT state FROM pg_stat_activity WHERE pid = {pid}");
-    let mut assert_idle = |db: &mut TestDb, after: &str| {
+    let assert_idle = |db: &mut TestDb, after: &str| {
         assert_eq!(db.admin().column(&state), ["idle"], "after {after}");
     };
 
