@@ -10,19 +10,19 @@
 //!
 //! The connect timeout bounds the whole of connecting: TCP, TLS, authentication and the
 //! session settings. The driver's own timeout covers only the TCP connect, so connecting runs
-//! on a thread of its own and is given up on at the deadline (that thread ends when the server
-//! answers or closes the connection).
+//! under a timer of the session's runtime and is dropped at the deadline.
 //!
 //! The session's safety settings travel in the startup packet, before any SQL runs:
 //! `default_transaction_read_only = on` for read sessions, and `statement_timeout` a little
 //! above the host's own timeout as a server-side backstop.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use plenum_plugin_api::{AccessMode, ConnectParams, PluginError, PluginResult, SslMode};
 use postgres::config::SslMode as DriverSslMode;
 use postgres::{CancelToken, Client, Config};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::errors::{connect_error, Target};
@@ -33,8 +33,13 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An open client with what is needed to cancel its statements from another thread.
 pub struct Connected {
+    /// The session's runtime: one thread's worth, driven by whoever waits on it. The client's
+    /// connection is a task on it.
+    pub runtime: Runtime,
     /// The session's client.
     pub client: Client,
+    /// The task that reads and writes the client's socket; it ends when the client is gone.
+    pub connection: JoinHandle<()>,
     /// Cancels the statement running on `client`.
     pub cancel_token: CancelToken,
     /// The TLS connector the cancel request uses (it travels like the session did).
@@ -50,43 +55,54 @@ pub fn connect(params: &ConnectParams) -> PluginResult<Connected> {
     let connector = tls::connector(params.ssl_mode, ca_file)?;
     let ceilings = limits::Ceilings::from_params(params)?;
     let ssl_mode = params.ssl_mode;
-    let (sender, receiver) = mpsc::sync_channel(1);
-    let thread_target = target.clone();
-    std::thread::Builder::new()
-        .name("plenum-postgres-connect".to_owned())
-        .spawn(move || {
-            let result = connect_now(&config, connector, ssl_mode, &thread_target).and_then(
-                |mut connected| {
-                    limits::apply(&mut connected.client, &ceilings)?;
-                    Ok(connected)
-                },
-            );
-            // Given up on at the deadline, nobody listens any more: the client just closes.
-            let _ = sender.send(result);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PluginError::internal(format!("cannot start the session's runtime: {e}")))?;
+    let opened = runtime.block_on(async {
+        tokio::time::timeout(limit, async {
+            let (mut client, connection) =
+                connect_now(&config, connector.clone(), ssl_mode, &target).await?;
+            limits::apply(&mut client, &ceilings).await?;
+            Ok((client, connection))
         })
-        .map_err(|e| PluginError::internal(format!("cannot start the connect thread: {e}")))?;
-    match receiver.recv_timeout(limit) {
-        Ok(result) => result,
-        Err(RecvTimeoutError::Timeout) => Err(PluginError::connection(format!(
-            "the server at {}:{} did not answer within {} ms",
-            target.host,
-            target.port,
-            limit.as_millis()
-        ))),
-        Err(RecvTimeoutError::Disconnected) => Err(PluginError::internal(
-            "the connect thread stopped without an answer",
-        )),
+        .await
+    });
+    match opened {
+        Ok(Ok((client, connection))) => Ok(Connected {
+            runtime,
+            cancel_token: client.cancel_token(),
+            client,
+            connection,
+            connector,
+        }),
+        Ok(Err(error)) => {
+            // A resolver stuck in a blocking lookup is not waited for.
+            runtime.shutdown_background();
+            Err(error)
+        }
+        Err(_) => {
+            runtime.shutdown_background();
+            Err(PluginError::connection(format!(
+                "the server at {}:{} did not answer within {} ms",
+                target.host,
+                target.port,
+                limit.as_millis()
+            )))
+        }
     }
 }
 
-fn connect_now(
+/// Connects with `config` (and, for `prefer`, again without TLS when the handshake failed),
+/// and starts the connection's task on the current runtime.
+async fn connect_now(
     config: &Config,
     connector: MakeRustlsConnect,
     ssl_mode: SslMode,
     target: &Target,
-) -> PluginResult<Connected> {
-    match config.connect(connector.clone()) {
-        Ok(client) => Ok(connected(client, connector)),
+) -> PluginResult<(Client, JoinHandle<()>)> {
+    match config.connect(connector.clone()).await {
+        Ok((client, connection)) => Ok((client, tokio::spawn(drive(connection)))),
         Err(error) => {
             let failure = connect_error(&error, target);
             if ssl_mode == SslMode::Prefer && failure.message.starts_with("TLS failure") {
@@ -94,22 +110,20 @@ fn connect_now(
                 // as libpq does.
                 let mut plain = config.clone();
                 plain.ssl_mode(DriverSslMode::Disable);
-                return plain
-                    .connect(connector.clone())
-                    .map(|client| connected(client, connector))
-                    .map_err(|error| connect_error(&error, target));
+                return match plain.connect(connector).await {
+                    Ok((client, connection)) => Ok((client, tokio::spawn(drive(connection)))),
+                    Err(error) => Err(connect_error(&error, target)),
+                };
             }
             Err(failure)
         }
     }
 }
 
-fn connected(client: Client, connector: MakeRustlsConnect) -> Connected {
-    Connected {
-        cancel_token: client.cancel_token(),
-        client,
-        connector,
-    }
+/// Runs a connection until its client is gone or the socket closes; its errors reach the
+/// client's requests.
+async fn drive<C: std::future::Future>(connection: C) {
+    let _ = connection.await;
 }
 
 /// The server-side `statement_timeout` for a host timeout of `host_ms` (0 = none): later than
@@ -171,7 +185,7 @@ fn driver_config(params: &ConnectParams) -> PluginResult<(Config, Target)> {
         settings.push(format!("-c statement_timeout={timeout}"));
     }
     if !settings.is_empty() {
-        config.options(&settings.join(" "));
+        config.options(settings.join(" "));
     }
     let target = Target {
         host,

@@ -24,16 +24,18 @@ use postgres::{GenericClient, Row};
 use crate::errors::query_error;
 
 /// Answers `request` with catalog queries on `client`.
-pub fn run(
+pub async fn run(
     client: &mut impl GenericClient,
     request: &IntrospectRequest,
 ) -> PluginResult<IntrospectResult> {
     let schema = request.schema.as_ref().into_option().map(RString::as_str);
     match request.op {
-        IntrospectOp::ListSchemas => list_schemas(client).map(IntrospectResult::Schemas),
+        IntrospectOp::ListSchemas => list_schemas(client).await.map(IntrospectResult::Schemas),
         IntrospectOp::ListTables => {
             let pattern = request.pattern.as_ref().into_option().map(RString::as_str);
-            list_tables(client, schema, pattern).map(IntrospectResult::Tables)
+            list_tables(client, schema, pattern)
+                .await
+                .map(IntrospectResult::Tables)
         }
         IntrospectOp::DescribeTable => {
             let table = request
@@ -43,6 +45,7 @@ pub fn run(
                 .map(RString::as_str)
                 .ok_or_else(|| PluginError::query("describing a table needs the table's name"))?;
             describe_table(client, schema, table)
+                .await
                 .map(|detail| IntrospectResult::Table(detail.into()))
         }
     }
@@ -117,12 +120,12 @@ LEFT JOIN pg_catalog.pg_attribute a
 WHERE i.indrelid = $1
 ORDER BY ic.relname, k.position";
 
-fn query(
+async fn query(
     client: &mut impl GenericClient,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> PluginResult<Vec<Row>> {
-    client.query(sql, params).map_err(|e| query_error(&e))
+    client.query(sql, params).await.map_err(|e| query_error(&e))
 }
 
 fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> PluginResult<T> {
@@ -130,8 +133,9 @@ fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> PluginResult<T> {
         .map_err(|e| PluginError::internal(format!("unexpected catalog column {index}: {e}")))
 }
 
-fn list_schemas(client: &mut impl GenericClient) -> PluginResult<RVec<RString>> {
-    query(client, LIST_SCHEMAS, &[])?
+async fn list_schemas(client: &mut impl GenericClient) -> PluginResult<RVec<RString>> {
+    query(client, LIST_SCHEMAS, &[])
+        .await?
         .iter()
         .map(|row| get::<String>(row, 0).map(RString::from))
         .collect()
@@ -145,12 +149,13 @@ fn table_kind(relkind: &str) -> TableKind {
     }
 }
 
-fn list_tables(
+async fn list_tables(
     client: &mut impl GenericClient,
     schema: Option<&str>,
     pattern: Option<&str>,
 ) -> PluginResult<RVec<TableSummary>> {
-    query(client, LIST_TABLES, &[&schema, &pattern])?
+    query(client, LIST_TABLES, &[&schema, &pattern])
+        .await?
         .iter()
         .map(|row| {
             let kind = table_kind(&get::<String>(row, 2)?);
@@ -168,12 +173,12 @@ fn list_tables(
         .collect()
 }
 
-fn describe_table(
+async fn describe_table(
     client: &mut impl GenericClient,
     schema: Option<&str>,
     table: &str,
 ) -> PluginResult<Option<TableDetail>> {
-    let found = query(client, FIND_TABLE, &[&schema, &table])?;
+    let found = query(client, FIND_TABLE, &[&schema, &table]).await?;
     let Some(row) = found.first() else {
         return Ok(None);
     };
@@ -190,7 +195,7 @@ fn describe_table(
         view_definition: optional(get(row, 5)?),
     };
 
-    for row in query(client, COLUMNS, &[&oid])? {
+    for row in query(client, COLUMNS, &[&oid]).await? {
         detail.columns.push(ColumnInfo {
             name: get::<String>(&row, 0)?.into(),
             type_name: get::<String>(&row, 1)?.into(),
@@ -199,12 +204,12 @@ fn describe_table(
             comment: optional(get(&row, 4)?),
         });
     }
-    for row in query(client, PRIMARY_KEY, &[&oid])? {
+    for row in query(client, PRIMARY_KEY, &[&oid]).await? {
         detail.primary_key.push(get::<String>(&row, 0)?.into());
     }
 
     let mut foreign_keys: BTreeMap<String, ForeignKeyInfo> = BTreeMap::new();
-    for row in query(client, FOREIGN_KEYS, &[&oid])? {
+    for row in query(client, FOREIGN_KEYS, &[&oid]).await? {
         let name: String = get(&row, 0)?;
         let key = foreign_keys
             .entry(name.clone())
@@ -223,7 +228,7 @@ fn describe_table(
     detail.foreign_keys = foreign_keys.into_values().collect();
 
     let mut indexes: BTreeMap<String, IndexInfo> = BTreeMap::new();
-    for row in query(client, INDEXES, &[&oid])? {
+    for row in query(client, INDEXES, &[&oid]).await? {
         let name: String = get(&row, 0)?;
         let unique: bool = get(&row, 1)?;
         let column: String = get(&row, 2)?;

@@ -24,6 +24,9 @@
 //! Results are decoded from the binary wire format by type; see [`decode`] for the mapping.
 //! Types without a decoder here are cast to `text` by the server (see [`statement`]).
 
+// The driver is tokio-postgres; `postgres::` names its types throughout the plugin.
+extern crate tokio_postgres as postgres;
+
 use plenum_plugin_api::{
     Capabilities, ConnectParams, Connection, EnginePolicy, Plugin, PluginInfo, PluginResult,
 };

@@ -60,12 +60,12 @@ impl Ceilings {
 
 /// Lowers the session's settings to `ceilings` (fixed SQL, values bound). A login that may
 /// not set `temp_file_limit` keeps the server's setting.
-pub fn apply(client: &mut Client, ceilings: &Ceilings) -> PluginResult<()> {
+pub async fn apply(client: &mut Client, ceilings: &Ceilings) -> PluginResult<()> {
     if let Some(kb) = ceilings.work_mem_kb {
-        lower(client, "work_mem", kb, false)?;
+        lower(client, "work_mem", kb, false).await?;
     }
     if let Some(kb) = ceilings.temp_kb {
-        match lower(client, "temp_file_limit", kb, true) {
+        match lower(client, "temp_file_limit", kb, true).await {
             Err(error)
                 if error
                     .sqlstate
@@ -81,7 +81,7 @@ pub fn apply(client: &mut Client, ceilings: &Ceilings) -> PluginResult<()> {
 
 /// Sets `name` to `kb` unless the session's setting is already lower (`-1`, unlimited, counts
 /// as higher when `minus_one_is_unlimited`).
-fn lower(
+async fn lower(
     client: &mut Client,
     name: &str,
     kb: i64,
@@ -91,6 +91,7 @@ fn lower(
                WHERE name = $1 AND (setting::bigint > $2 OR ($3 AND setting::bigint < 0))";
     client
         .query(sql, &[&name, &kb, &minus_one_is_unlimited])
+        .await
         .map(|_| ())
         .map_err(|error| query_error(&error))
 }

@@ -29,7 +29,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Runs the statement kept as `name`, preparing `sql()` first if it is not kept yet.
-    pub fn query(
+    pub async fn query(
         &mut self,
         client: &mut impl GenericClient,
         name: &'static str,
@@ -39,12 +39,12 @@ impl Prepared {
         let statement = match self.statements.get(name) {
             Some(statement) => statement.clone(),
             None => {
-                let statement = client.prepare(&sql())?;
+                let statement = client.prepare(&sql()).await?;
                 self.statements.insert(name, statement.clone());
                 statement
             }
         };
-        let rows = client.query(&statement, params);
+        let rows = client.query(&statement, params).await;
         if rows.is_err() {
             self.forget();
         }
@@ -52,14 +52,14 @@ impl Prepared {
     }
 
     /// Like [`Prepared::query`], for a statement that returns exactly one row.
-    pub fn query_one(
+    pub async fn query_one(
         &mut self,
         client: &mut impl GenericClient,
         name: &'static str,
         sql: impl FnOnce() -> String,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, QueryOneError> {
-        let mut rows = self.query(client, name, sql, params)?;
+        let mut rows = self.query(client, name, sql, params).await?;
         match (rows.pop(), rows.is_empty()) {
             (Some(row), true) => Ok(row),
             _ => Err(QueryOneError::NotOneRow),

@@ -107,13 +107,13 @@ fn index_of(row: &postgres::Row) -> PluginResult<usize> {
 /// What each name fires, and user code reached without a name, matter only where the host
 /// refuses user code: on a login whose powers let it escape, and for read statements in a
 /// session opened for writing. Elsewhere those lookups (the costliest) are skipped.
-pub fn reach(
+pub async fn reach(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
     request: &ReachRequest,
     access: AccessMode,
 ) -> PluginResult<ReachReport> {
-    let (login, powers, validity) = powers(client, prepared, request.is_empty())?;
+    let (login, powers, validity) = powers(client, prepared, request.is_empty()).await?;
     let escapes = powers.iter().any(|power| power.escapes);
     let with_fires = escapes || access != AccessMode::Read;
     // Kept answers serve read sessions only (see `reach_cache`).
@@ -131,7 +131,7 @@ pub fn reach(
             ambient: answer.ambient,
         });
     }
-    let functions = functions(client, prepared, &request.functions)?;
+    let functions = functions(client, prepared, &request.functions).await?;
     let mut names: Vec<(SqlName, bool)> = request
         .relations
         .iter()
@@ -142,12 +142,12 @@ pub fn reach(
             names.push((target.clone(), true));
         }
     }
-    let relations = relations(client, prepared, &names, with_fires)?;
+    let relations = relations(client, prepared, &names, with_fires).await?;
     // User code reached without a name matters only where user code is refused: on a login
     // whose powers let it escape (the host checks nothing else against it). Asked also for
     // calls that name nothing but apply an operator or a cast.
     let ambient = if escapes {
-        ambient(client, prepared)?
+        ambient(client, prepared).await?
     } else {
         RVec::new()
     };
@@ -183,7 +183,7 @@ fn power(power: &str, meaning: &str, escapes: bool) -> LoginPower {
 /// code escape (schemas it owns, roles it may switch to) are looked up only when `detailed`
 /// (the login report): a call needs only the others. Also what kept reach answers must match
 /// to be reused ([`Validity`]), unless the transaction has written something.
-fn powers(
+async fn powers(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
     detailed: bool,
@@ -226,7 +226,7 @@ fn powers(
                FROM pg_catalog.pg_roles r WHERE r.rolname = current_user")
             },
             &[],
-        )
+        ).await
         .map_err(one_row_error)?;
     let login = text(&row, 0)?;
     let validity = if flag(&row, 19)? {
@@ -352,7 +352,7 @@ fn powers(
     Ok((login, powers, validity))
 }
 
-fn functions(
+async fn functions(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
     names: &[SqlName],
@@ -384,6 +384,7 @@ fn functions(
     };
     let rows = prepared
         .query(client, "functions", sql, &[&schemas, &objects])
+        .await
         .map_err(|e| query_error(&e))?;
     for row in rows {
         let index = index_of(&row)?;
@@ -398,7 +399,7 @@ fn functions(
     Ok(resolved.into())
 }
 
-fn relations(
+async fn relations(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
     names: &[(SqlName, bool)],
@@ -441,6 +442,7 @@ fn relations(
             },
             &[&schemas, &objects],
         )
+        .await
         .map_err(|e| query_error(&e))?;
     let mut oids: Vec<(usize, u32)> = Vec::new();
     for row in rows {
@@ -466,7 +468,7 @@ fn relations(
             .iter()
             .map(|index| targets.get(*index).copied().unwrap_or(false))
             .collect();
-        for (position, routine) in fires(client, prepared, &starts, &written)? {
+        for (position, routine) in fires(client, prepared, &starts, &written).await? {
             if let Some(entry) = indexes
                 .get(position)
                 .and_then(|index| resolved.get_mut(*index))
@@ -482,7 +484,7 @@ fn relations(
 /// constraints, index expressions) each relation of `oids` runs — following a write to the
 /// partitions and inheritance children it routes to and the tables whose foreign keys
 /// cascade from it. One query for all of them; answers (position in `oids`, routine).
-fn fires(
+async fn fires(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
     oids: &[u32],
@@ -535,6 +537,7 @@ fn fires(
     };
     let rows = prepared
         .query(client, "fires", sql, &[&oids, &written])
+        .await
         .map_err(|e| query_error(&e))?;
     let mut found = Vec::new();
     for row in rows {
@@ -560,7 +563,7 @@ fn fires(
 /// `information_schema`, usually few) rather than from every cast and operator: the same
 /// answer for a tenth of the server's work, which matters because it is asked on every call
 /// of a login whose powers let it escape.
-fn ambient(
+async fn ambient(
     client: &mut impl GenericClient,
     prepared: &mut Prepared,
 ) -> PluginResult<RVec<Routine>> {
@@ -589,6 +592,7 @@ fn ambient(
     };
     let rows = prepared
         .query(client, "ambient", sql, &[])
+        .await
         .map_err(|e| query_error(&e))?;
     let mut routines = RVec::new();
     for row in rows {
@@ -607,7 +611,7 @@ fn ambient(
 /// privilege. The counts exist only while `track_counts` is on; a superuser's function could
 /// switch it off first, which is why such logins rely on the reach check instead, and why
 /// the fence answers "changed" (fail closed) when it finds it off.
-pub fn write_fence(client: &mut impl GenericClient) -> PluginResult<FenceOutcome> {
+pub async fn write_fence(client: &mut impl GenericClient) -> PluginResult<FenceOutcome> {
     let row = client
         .query_one(
             "SELECT pg_catalog.current_setting('track_counts')::bool, \
@@ -618,6 +622,7 @@ pub fn write_fence(client: &mut impl GenericClient) -> PluginResult<FenceOutcome
               WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace AND c.relkind = 'r'",
             &[],
         )
+        .await
         .map_err(|e| query_error(&e))?;
     let tracking = flag(&row, 0)?;
     let changes: i64 = row

@@ -1,9 +1,8 @@
 //! The plugin-API objects: [`PgSession`], [`PgCursor`] and [`PgCancelHandle`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::sync::{mpsc, Arc};
+use std::thread;
 use std::time::Duration;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
@@ -12,6 +11,10 @@ use plenum_plugin_api::{
     IntrospectResult, PluginError, PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
 use postgres::CancelToken;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::connect::connect;
@@ -19,13 +22,17 @@ use crate::worker::{self, Reply, Request};
 
 /// One PostgreSQL session in the access mode it was opened with.
 ///
-/// The client lives on a worker thread (see the `worker` module); each call is a request to
-/// it and waits for the answer. `execute` without `begin` opens the session's transaction
-/// itself, and it stays open until `commit` or `rollback`. Dropping the session rolls back an
-/// open transaction, closes the connection and waits for the worker to finish.
+/// The client lives in a worker task (see the `worker` module) on the session's own
+/// single-threaded runtime; each call is a request to it, and the calling thread runs the
+/// runtime until the answer is there (no other thread is involved). `execute` without `begin`
+/// opens the session's transaction itself, and it stays open until `commit` or `rollback`.
+/// Dropping the session rolls back an open transaction and closes the connection.
 pub struct PgSession {
-    requests: Option<Sender<Request>>,
+    /// `None` only while dropping.
+    runtime: Option<Runtime>,
+    requests: Option<UnboundedSender<Request>>,
     worker: Option<JoinHandle<()>>,
+    connection: Option<JoinHandle<()>>,
     cancel: Arc<CancelTarget>,
     /// How long one call waits for the worker: a little past the host's timeout, so a server
     /// that stopped answering ends the call before the host's grace runs out (`None` without
@@ -55,6 +62,9 @@ enum Held {
 /// timeout, and gives up on the plugin 1.5 s later.
 const ANSWER_MARGIN_MS: u64 = 1000;
 
+/// How long dropping a session waits for its rollback and goodbye to reach the server.
+const CLOSE_LIMIT: Duration = Duration::from_millis(1000);
+
 struct CancelTarget {
     token: CancelToken,
     connector: MakeRustlsConnect,
@@ -64,19 +74,19 @@ impl PgSession {
     /// Connects and starts the session's worker.
     pub fn open(params: &ConnectParams) -> PluginResult<PgSession> {
         let connected = connect(params)?;
-        let (requests, inbox) = mpsc::channel();
+        let (requests, inbox) = unbounded_channel();
         let access = params.access;
-        let client = connected.client;
-        let worker = thread::Builder::new()
-            .name("plenum-postgres-session".to_owned())
-            .spawn(move || worker::run(client, access, inbox))
-            .map_err(|e| PluginError::internal(format!("cannot start the session thread: {e}")))?;
+        let worker = connected
+            .runtime
+            .spawn(worker::run(connected.client, access, inbox));
         let answer_limit = (params.statement_timeout_ms > 0).then(|| {
             Duration::from_millis(params.statement_timeout_ms.saturating_add(ANSWER_MARGIN_MS))
         });
         Ok(PgSession {
+            runtime: Some(connected.runtime),
             requests: Some(requests),
             worker: Some(worker),
+            connection: Some(connected.connection),
             answer_limit,
             stuck: AtomicBool::new(false),
             held: Held::Nothing,
@@ -87,6 +97,7 @@ impl PgSession {
         })
     }
 
+    /// Queues `request` for the worker; it is served when the runtime next runs.
     fn send(&self, request: Request) -> PluginResult<()> {
         self.requests
             .as_ref()
@@ -94,28 +105,33 @@ impl PgSession {
             .ok_or_else(worker_gone)
     }
 
+    /// Sends `request` and runs the session's runtime on this thread until it is answered, at
+    /// most [`PgSession::answer_limit`].
     fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> PluginResult<T> {
         if self.stuck.load(Ordering::SeqCst) {
             return Err(server_silent(self.answer_limit));
         }
-        let (reply, answer) = mpsc::sync_channel(1);
+        let runtime = self.runtime.as_ref().ok_or_else(worker_gone)?;
+        let (reply, answer) = oneshot::channel();
         self.send(request(reply))?;
-        let Some(limit) = self.answer_limit else {
-            return answer.recv().map_err(|_| worker_gone())?;
-        };
-        match answer.recv_timeout(limit) {
-            Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => {
-                self.stuck.store(true, Ordering::SeqCst);
-                Err(server_silent(self.answer_limit))
+        let answered = match self.answer_limit {
+            None => runtime.block_on(answer),
+            Some(limit) => {
+                match runtime.block_on(async { tokio::time::timeout(limit, answer).await }) {
+                    Ok(answered) => answered,
+                    Err(_) => {
+                        self.stuck.store(true, Ordering::SeqCst);
+                        return Err(server_silent(self.answer_limit));
+                    }
+                }
             }
-            Err(RecvTimeoutError::Disconnected) => Err(worker_gone()),
-        }
+        };
+        answered.map_err(|_| worker_gone())?
     }
 }
 
 fn worker_gone() -> PluginError {
-    PluginError::internal("the session's worker thread stopped")
+    PluginError::internal("the session's worker stopped")
 }
 
 fn server_silent(limit: Option<Duration>) -> PluginError {
@@ -127,14 +143,29 @@ fn server_silent(limit: Option<Duration>) -> PluginError {
 
 impl Drop for PgSession {
     fn drop(&mut self) {
-        // Closing the channel ends the worker, which rolls back and disconnects.
+        // Closing the channel ends the worker, which drops an open transaction (its rollback
+        // is queued) and the client; the connection then sends them and says goodbye.
         self.requests.take();
-        if let Some(worker) = self.worker.take() {
-            // A worker stuck on a silent server ends when the connection does; nobody waits.
-            if !self.stuck.load(Ordering::SeqCst) {
-                let _ = worker.join();
-            }
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        // A session stuck on a silent server is not waited for: its socket just closes.
+        if !self.stuck.load(Ordering::SeqCst) {
+            let worker = self.worker.take();
+            let connection = self.connection.take();
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(CLOSE_LIMIT, async {
+                    if let Some(worker) = worker {
+                        let _ = worker.await;
+                    }
+                    if let Some(connection) = connection {
+                        let _ = connection.await;
+                    }
+                })
+                .await;
+            });
         }
+        runtime.shutdown_background();
     }
 }
 
@@ -301,7 +332,15 @@ impl CancelHandle for PgCancelHandle {
         thread::Builder::new()
             .name("plenum-postgres-cancel".to_owned())
             .spawn(move || {
-                let result = target.token.cancel_query(target.connector.clone());
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .and_then(|runtime| {
+                        runtime
+                            .block_on(target.token.cancel_query(target.connector.clone()))
+                            .map_err(|e| e.to_string())
+                    });
                 let _ = sender.send(result);
             })
             .map_err(|e| PluginError::internal(format!("cannot start the cancel thread: {e}")))?;

@@ -28,9 +28,11 @@
 //! to cast in the query.
 
 use plenum_plugin_api::{Column, ErrorKind, PluginError, PluginResult, Value};
-use postgres::fallible_iterator::FallibleIterator;
+use std::pin::Pin;
+
+use futures_util::TryStreamExt;
 use postgres::types::ToSql;
-use postgres::{Portal, RowIter, Statement, Transaction};
+use postgres::{Portal, RowStream, Statement, Transaction};
 
 use crate::decode::{type_name, Decoder, RawValue};
 use crate::errors::query_error;
@@ -58,12 +60,15 @@ pub struct Batch {
 
 impl OpenStatement {
     /// Prepares `sql` (one statement), binds `params` and opens its portal in `transaction`.
-    pub fn open(
+    pub async fn open(
         transaction: &mut Transaction<'_>,
         sql: &str,
         params: &[Value],
     ) -> PluginResult<OpenStatement> {
-        let statement = transaction.prepare(sql).map_err(|e| query_error(&e))?;
+        let statement = transaction
+            .prepare(sql)
+            .await
+            .map_err(|e| query_error(&e))?;
         let columns: Vec<Column> = statement
             .columns()
             .iter()
@@ -75,7 +80,7 @@ impl OpenStatement {
             .map(|column| Decoder::for_type(column.type_()).is_none())
             .collect();
         let to_run = if needs_cast.contains(&true) {
-            prepare_text_fallback(transaction, sql, &statement, &needs_cast)?
+            prepare_text_fallback(transaction, sql, &statement, &needs_cast).await?
         } else {
             statement
         };
@@ -100,6 +105,7 @@ impl OpenStatement {
             .collect();
         let portal = transaction
             .bind(&to_run, &param_refs)
+            .await
             .map_err(|e| query_error(&e))?;
         Ok(OpenStatement {
             columns,
@@ -116,17 +122,18 @@ impl OpenStatement {
     /// Asks the server for up to `max_rows` more rows of the portal (at least one), to be read
     /// with [`OpenStatement::read`]. The server sends them without waiting to be asked again,
     /// so one Execute can serve several of the host's fetches.
-    pub fn execute<'t>(
+    pub async fn execute(
         &self,
-        transaction: &'t mut Transaction<'_>,
+        transaction: &mut Transaction<'_>,
         max_rows: usize,
-    ) -> PluginResult<Chunk<'t>> {
+    ) -> PluginResult<Chunk> {
         let limit = i32::try_from(max_rows.max(1)).unwrap_or(i32::MAX);
         let rows = transaction
             .query_portal_raw(&self.portal, limit)
+            .await
             .map_err(|e| query_error(&e))?;
         Ok(Chunk {
-            rows,
+            rows: Box::pin(rows),
             limit: limit as usize,
             read: 0,
             bytes: 0,
@@ -137,9 +144,9 @@ impl OpenStatement {
     /// first). Returns whether the chunk ended; `batch.done` then says whether the statement
     /// did. A chunk whose last row was read is read to its end too, so an open chunk always
     /// has a row left.
-    pub fn read(
+    pub async fn read(
         &self,
-        chunk: &mut Chunk<'_>,
+        chunk: &mut Chunk,
         max_rows: usize,
         batch: &mut Batch,
     ) -> PluginResult<bool> {
@@ -149,7 +156,13 @@ impl OpenStatement {
             if taken == max_rows && chunk.read < chunk.limit {
                 return Ok(false);
             }
-            let Some(row) = chunk.rows.next().map_err(|e| query_error(&e))? else {
+            let Some(row) = chunk
+                .rows
+                .as_mut()
+                .try_next()
+                .await
+                .map_err(|e| query_error(&e))?
+            else {
                 // CommandComplete carries the row count; PortalSuspended (more rows wait)
                 // does not.
                 batch.rows_affected = chunk.rows.rows_affected();
@@ -182,14 +195,14 @@ impl OpenStatement {
 }
 
 /// The rows of one Execute on a portal, read as the host asks for them.
-pub struct Chunk<'t> {
-    rows: RowIter<'t>,
+pub struct Chunk {
+    rows: Pin<Box<RowStream>>,
     limit: usize,
     read: usize,
     bytes: usize,
 }
 
-impl Chunk<'_> {
+impl Chunk {
     /// Rows read so far and their size on the wire, to size the next Execute.
     pub fn read_so_far(&self) -> (usize, usize) {
         (self.read, self.bytes)
@@ -218,24 +231,25 @@ pub fn text_fallback_sql(sql: &str, cast: &[bool]) -> String {
     )
 }
 
-fn prepare_text_fallback(
+async fn prepare_text_fallback(
     transaction: &mut Transaction<'_>,
     sql: &str,
     original: &Statement,
     cast: &[bool],
 ) -> PluginResult<Statement> {
     let wrapped_sql = text_fallback_sql(sql, cast);
-    let mut savepoint = transaction
+    let savepoint = transaction
         .savepoint("plenum_text_fallback")
+        .await
         .map_err(|e| query_error(&e))?;
-    let prepared = savepoint.prepare(&wrapped_sql);
+    let prepared = savepoint.prepare(&wrapped_sql).await;
     let wrapped = match prepared {
         Ok(wrapped) => {
-            savepoint.commit().map_err(|e| query_error(&e))?;
+            savepoint.commit().await.map_err(|e| query_error(&e))?;
             wrapped
         }
         Err(error) => {
-            savepoint.rollback().map_err(|e| query_error(&e))?;
+            savepoint.rollback().await.map_err(|e| query_error(&e))?;
             return Err(cannot_cast(original, cast, &query_error(&error).message));
         }
     };

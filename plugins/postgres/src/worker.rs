@@ -1,19 +1,22 @@
-//! The thread that owns a session's client.
+//! The task that owns a session's client.
 //!
 //! A portal lives only inside a transaction, and the driver's `Transaction` borrows the
 //! `Client`, so the host-owned transaction (open from `begin` to `commit`) cannot sit in a
-//! struct next to its client. The worker thread keeps both on its stack instead: it owns the
+//! struct next to its client. The worker task keeps both in its state instead: it owns the
 //! client, holds the open transaction and the open portal in nested loops, and serves the
 //! session's calls, which arrive as [`Request`]s over a channel and are answered one by one.
+//! It runs on the session's own single-threaded runtime, on whichever thread is waiting for
+//! an answer (see `session`): a request is not a hand-off to another thread.
 
 use std::ops::ControlFlow;
-use std::sync::mpsc::{Receiver, SyncSender};
 
 use plenum_plugin_api::{
     AccessMode, Column, FenceOutcome, IntrospectRequest, IntrospectResult, PluginError,
     PluginResult, ReachReport, ReachRequest, ServerInfo, Value,
 };
 use postgres::{Client, GenericClient, SimpleQueryMessage, Transaction};
+use tokio::sync::mpsc::UnboundedReceiver as Receiver;
+use tokio::sync::oneshot;
 
 use crate::errors::query_error;
 use crate::introspect;
@@ -22,7 +25,7 @@ use crate::reach;
 use crate::statement::{Batch, Chunk, OpenStatement};
 
 /// Where a call's answer goes.
-pub type Reply<T> = SyncSender<PluginResult<T>>;
+pub type Reply<T> = oneshot::Sender<PluginResult<T>>;
 
 /// A call from the session to its worker.
 pub enum Request {
@@ -71,23 +74,24 @@ type Flow = ControlFlow<()>;
 
 /// Serves `requests` with `client` until the session goes away; an open transaction is rolled
 /// back then (the driver does it when the transaction is dropped).
-pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) {
+pub async fn run(mut client: Client, access: AccessMode, mut requests: Receiver<Request>) {
+    let requests = &mut requests;
     let mut prepared = Prepared::default();
     let mut pending: Option<Request> = None;
     loop {
         let request = match pending.take() {
             Some(request) => request,
-            None => match requests.recv() {
-                Ok(request) => request,
-                Err(_) => return,
+            None => match requests.recv().await {
+                Some(request) => request,
+                None => return,
             },
         };
         match request {
-            Request::Begin(reply) => match begin(&mut client, access) {
+            Request::Begin(reply) => match begin(&mut client, access).await {
                 Ok(transaction) => {
                     answer(reply, Ok(()));
                     let flow =
-                        serve_transaction(transaction, access, None, &requests, &mut prepared);
+                        serve_transaction(transaction, access, None, requests, &mut prepared).await;
                     if flow.is_break() {
                         return;
                     }
@@ -96,15 +100,16 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
             },
             // A statement without `begin` opens the session's transaction itself; it stays open
             // until `commit` or `rollback`, like one opened by `begin`.
-            Request::Execute { .. } => match begin(&mut client, access) {
+            Request::Execute { .. } => match begin(&mut client, access).await {
                 Ok(transaction) => {
                     let flow = serve_transaction(
                         transaction,
                         access,
                         Some(request),
-                        &requests,
+                        requests,
                         &mut prepared,
-                    );
+                    )
+                    .await;
                     if flow.is_break() {
                         return;
                     }
@@ -119,29 +124,37 @@ pub fn run(mut client: Client, access: AccessMode, requests: Receiver<Request>) 
                 answer(reply, Err(PluginError::query("no transaction is open")))
             }
             Request::Rollback(reply) => answer(reply, Ok(())),
-            Request::ServerInfo(reply) => answer(reply, server_info(&mut client)),
-            Request::Introspect(request, reply) => answer(
-                reply,
-                read_only(&mut client, |transaction| {
-                    introspect::run(transaction, &request)
-                }),
-            ),
+            Request::ServerInfo(reply) => answer(reply, server_info(&mut client).await),
+            Request::Introspect(request, reply) => {
+                let result = match begin_read_only(&mut client).await {
+                    Ok(mut transaction) => {
+                        let result = introspect::run(&mut transaction, &request).await;
+                        rolled_back(transaction, result).await
+                    }
+                    Err(error) => Err(error),
+                };
+                answer(reply, result)
+            }
             Request::Reach(request, reply) if access == AccessMode::Read => {
-                match held_reach(&mut client, request, reply, &requests, &mut prepared) {
+                match held_reach(&mut client, request, reply, requests, &mut prepared).await {
                     Held::Gone => return,
                     Held::Next(request) => pending = request,
                 }
             }
-            Request::Reach(request, reply) => answer(
-                reply,
-                read_only(&mut client, |transaction| {
-                    reach::reach(transaction, &mut prepared, &request, access)
-                })
-                .map(|report| (report, false)),
-            ),
+            Request::Reach(request, reply) => {
+                let result = match begin_read_only(&mut client).await {
+                    Ok(mut transaction) => {
+                        let result =
+                            reach::reach(&mut transaction, &mut prepared, &request, access).await;
+                        rolled_back(transaction, result).await
+                    }
+                    Err(error) => Err(error),
+                };
+                answer(reply, result.map(|report| (report, false)))
+            }
             // Nothing ran outside a transaction: nothing changed.
             Request::Fence(reply) => answer(reply, Ok(FenceOutcome::Unchanged)),
-            Request::Reset(reply) => answer(reply, reset(&mut client, &mut prepared)),
+            Request::Reset(reply) => answer(reply, reset(&mut client, &mut prepared).await),
             Request::Fetch { reply, .. } => answer(reply, Err(no_cursor())),
             Request::Close => {}
         }
@@ -161,14 +174,14 @@ enum Held {
 /// catalog queries already took (no `BEGIN`, snapshot query or `ROLLBACK` of its own). More
 /// reach questions (views) are answered in it too; anything else rolls it back first, so a
 /// held transaction never serves what would have run outside one.
-fn held_reach(
+async fn held_reach(
     client: &mut Client,
     request: ReachRequest,
     reply: Reply<(ReachReport, bool)>,
-    requests: &Receiver<Request>,
+    requests: &mut Receiver<Request>,
     prepared: &mut Prepared,
 ) -> Held {
-    let mut transaction = match begin_read_only(client) {
+    let mut transaction = match begin_read_only(client).await {
         Ok(transaction) => transaction,
         Err(error) => {
             answer(reply, Err(error));
@@ -178,16 +191,16 @@ fn held_reach(
     let mut asked = Some((request, reply));
     loop {
         if let Some((request, reply)) = asked.take() {
-            let result = reach::reach(&mut transaction, prepared, &request, AccessMode::Read);
+            let result = reach::reach(&mut transaction, prepared, &request, AccessMode::Read).await;
             let failed = result.is_err();
             answer(reply, result.map(|report| (report, true)));
             if failed {
                 // The transaction is aborted: end it now rather than hand it to the call.
-                let _ = transaction.rollback();
+                let _ = transaction.rollback().await;
                 return Held::Next(None);
             }
         }
-        let Ok(next) = requests.recv() else {
+        let Some(next) = requests.recv().await else {
             return Held::Gone;
         };
         match next {
@@ -195,7 +208,8 @@ fn held_reach(
             Request::Begin(reply) => {
                 answer(reply, Ok(()));
                 let flow =
-                    serve_transaction(transaction, AccessMode::Read, None, requests, prepared);
+                    serve_transaction(transaction, AccessMode::Read, None, requests, prepared)
+                        .await;
                 return match flow {
                     Flow::Break(()) => Held::Gone,
                     Flow::Continue(()) => Held::Next(None),
@@ -208,7 +222,8 @@ fn held_reach(
                     Some(next),
                     requests,
                     prepared,
-                );
+                )
+                .await;
                 return match flow {
                     Flow::Break(()) => Held::Gone,
                     Flow::Continue(()) => Held::Next(None),
@@ -217,13 +232,16 @@ fn held_reach(
             // As after `begin` (the session may answer `begin` itself, see `session::Held`):
             // the rollback's own outcome is the answer.
             Request::Rollback(reply) => {
-                answer(reply, transaction.rollback().map_err(|e| query_error(&e)));
+                answer(
+                    reply,
+                    transaction.rollback().await.map_err(|e| query_error(&e)),
+                );
                 return Held::Next(None);
             }
             other => {
                 // Served as if no transaction were open: a failed rollback leaves the
                 // connection broken, which the request then reports.
-                let _ = transaction.rollback();
+                let _ = transaction.rollback().await;
                 return Held::Next(Some(other));
             }
         }
@@ -240,11 +258,12 @@ fn no_cursor() -> PluginError {
 }
 
 /// A read-only transaction, without a query yet.
-fn begin_read_only(client: &mut Client) -> PluginResult<Transaction<'_>> {
+async fn begin_read_only(client: &mut Client) -> PluginResult<Transaction<'_>> {
     client
         .build_transaction()
         .read_only(true)
         .start()
+        .await
         .map_err(|e| query_error(&e))
 }
 
@@ -252,26 +271,28 @@ fn begin_read_only(client: &mut Client) -> PluginResult<Transaction<'_>> {
 ///
 /// Read transactions are `READ ONLY`, and a first fixed query takes their snapshot: PostgreSQL
 /// lets `SET TRANSACTION READ WRITE` switch a transaction back only before its first query.
-fn begin(client: &mut Client, access: AccessMode) -> PluginResult<Transaction<'_>> {
+async fn begin(client: &mut Client, access: AccessMode) -> PluginResult<Transaction<'_>> {
     let read_only = access == AccessMode::Read;
-    let mut transaction = client
+    let transaction = client
         .build_transaction()
         .read_only(read_only)
         .start()
+        .await
         .map_err(|e| query_error(&e))?;
     if read_only {
         transaction
             .batch_execute("SELECT 1")
+            .await
             .map_err(|e| query_error(&e))?;
     }
     Ok(transaction)
 }
 
-fn serve_transaction(
+async fn serve_transaction(
     mut transaction: Transaction<'_>,
     access: AccessMode,
     first: Option<Request>,
-    requests: &Receiver<Request>,
+    requests: &mut Receiver<Request>,
     prepared: &mut Prepared,
 ) -> Flow {
     let mut pending = first;
@@ -279,9 +300,9 @@ fn serve_transaction(
     loop {
         let request = match pending.take() {
             Some(request) => request,
-            None => match requests.recv() {
-                Ok(request) => request,
-                Err(_) => return Flow::Break(()),
+            None => match requests.recv().await {
+                Some(request) => request,
+                None => return Flow::Break(()),
             },
         };
         match request {
@@ -291,7 +312,7 @@ fn serve_transaction(
                 row_limit_hint,
                 reply,
             } => {
-                let statement = OpenStatement::open(&mut transaction, &sql, &params);
+                let statement = OpenStatement::open(&mut transaction, &sql, &params).await;
                 let statement = match statement {
                     Ok(statement) => statement,
                     Err(error) => {
@@ -301,7 +322,8 @@ fn serve_transaction(
                     }
                 };
                 answer(reply, Ok(statement.columns().to_vec()));
-                let cursor = serve_cursor(&mut transaction, &statement, row_limit_hint, requests);
+                let cursor =
+                    serve_cursor(&mut transaction, &statement, row_limit_hint, requests).await;
                 failed |= cursor.failed;
                 cursor.flow?;
                 pending = cursor.next;
@@ -309,35 +331,38 @@ fn serve_transaction(
             Request::Commit(reply) => {
                 let result = if failed {
                     // PostgreSQL would answer COMMIT on a failed transaction with a rollback.
-                    let _ = transaction.rollback();
+                    let _ = transaction.rollback().await;
                     Err(PluginError::query(
                         "a statement of this transaction failed; it was rolled back",
                     ))
                 } else {
-                    transaction.commit().map_err(|e| query_error(&e))
+                    transaction.commit().await.map_err(|e| query_error(&e))
                 };
                 answer(reply, result);
                 return Flow::Continue(());
             }
             Request::Rollback(reply) => {
-                answer(reply, transaction.rollback().map_err(|e| query_error(&e)));
+                answer(
+                    reply,
+                    transaction.rollback().await.map_err(|e| query_error(&e)),
+                );
                 return Flow::Continue(());
             }
             Request::Begin(reply) => answer(
                 reply,
                 Err(PluginError::query("a transaction is already open")),
             ),
-            Request::ServerInfo(reply) => answer(reply, server_info(&mut transaction)),
+            Request::ServerInfo(reply) => answer(reply, server_info(&mut transaction).await),
             Request::Introspect(request, reply) => {
-                answer(reply, introspect::run(&mut transaction, &request))
+                answer(reply, introspect::run(&mut transaction, &request).await)
             }
             Request::Reach(request, reply) => {
-                let result = reach::reach(&mut transaction, prepared, &request, access);
+                let result = reach::reach(&mut transaction, prepared, &request, access).await;
                 failed |= result.is_err();
                 answer(reply, result.map(|report| (report, false)))
             }
             Request::Fence(reply) => {
-                let result = reach::write_fence(&mut transaction);
+                let result = reach::write_fence(&mut transaction).await;
                 failed |= result.is_err();
                 answer(reply, result)
             }
@@ -368,11 +393,11 @@ struct CursorEnd {
 /// away when the host stops early. `row_limit_hint` caps the rows asked of the server until
 /// the host has that many: a host that will stop at 101 rows never makes the server produce
 /// more.
-fn serve_cursor(
+async fn serve_cursor(
     transaction: &mut Transaction<'_>,
     statement: &OpenStatement,
     row_limit_hint: u64,
-    requests: &Receiver<Request>,
+    requests: &mut Receiver<Request>,
 ) -> CursorEnd {
     let mut fetched: u64 = 0;
     let mut done = false;
@@ -382,9 +407,9 @@ fn serve_cursor(
         // A cursor read to its end is closed by whatever the session asks next (its `Close`
         // is not sent then: see `session::PgCursor`'s drop).
         let next = if done {
-            next_after_end(requests)
+            next_after_end(requests).await
         } else {
-            next_fetch(requests)
+            next_fetch(requests).await
         };
         let (max_rows, reply) = match next {
             NextFetch::Fetch(max_rows, reply) => (max_rows, reply),
@@ -421,16 +446,18 @@ fn serve_cursor(
             continue;
         }
         let size = *chunk_rows.get_or_insert(max_rows);
-        let mut chunk =
-            match statement.execute(transaction, batch_limit(size, row_limit_hint, fetched)) {
-                Ok(chunk) => chunk,
-                Err(error) => {
-                    done = true;
-                    failed = true;
-                    answer(reply, Err(error));
-                    continue;
-                }
-            };
+        let mut chunk = match statement
+            .execute(transaction, batch_limit(size, row_limit_hint, fetched))
+            .await
+        {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                done = true;
+                failed = true;
+                answer(reply, Err(error));
+                continue;
+            }
+        };
         // Serve fetches from this chunk until it ends. After each answer the next batch is
         // read ahead, so this thread decodes while the host writes the batch it just got.
         let width = statement.columns().len();
@@ -439,7 +466,7 @@ fn serve_cursor(
         loop {
             let (max_rows, reply) = match pending.take() {
                 Some(fetch) => fetch,
-                None => match next_fetch(requests) {
+                None => match next_fetch(requests).await {
                     NextFetch::Fetch(max_rows, reply) => (max_rows, reply),
                     NextFetch::Then(request) => {
                         return CursorEnd {
@@ -464,9 +491,10 @@ fn serve_cursor(
                     }
                 },
             };
-            let mut current = ahead
-                .take()
-                .unwrap_or_else(|| Read::from(statement, &mut chunk, max_rows));
+            let mut current = match ahead.take() {
+                Some(read) => read,
+                None => Read::from(statement, &mut chunk, max_rows).await,
+            };
             // The host may ask for fewer rows than were read ahead: keep the rest.
             ahead = current.split_off(max_rows, width);
             let ended = current.ended;
@@ -486,7 +514,7 @@ fn serve_cursor(
                 if ended {
                     break;
                 }
-                ahead = Some(Read::from(statement, &mut chunk, max_rows));
+                ahead = Some(Read::from(statement, &mut chunk, max_rows).await);
             }
         }
         let (rows, bytes) = chunk.read_so_far();
@@ -502,9 +530,9 @@ struct Read {
 
 impl Read {
     /// Reads up to `max_rows` rows of `chunk`.
-    fn from(statement: &OpenStatement, chunk: &mut Chunk<'_>, max_rows: usize) -> Read {
+    async fn from(statement: &OpenStatement, chunk: &mut Chunk, max_rows: usize) -> Read {
         let mut batch = Batch::default();
-        match statement.read(chunk, max_rows, &mut batch) {
+        match statement.read(chunk, max_rows, &mut batch).await {
             Ok(ended) => Read {
                 batch: Ok(batch),
                 ended,
@@ -553,19 +581,19 @@ enum NextFetch {
 
 /// After the cursor's end: the next request, a `Fetch` (answered by the caller with no rows),
 /// `Close`, or anything else, which closes the cursor and is served next.
-fn next_after_end(requests: &Receiver<Request>) -> NextFetch {
-    match requests.recv() {
-        Ok(Request::Fetch { max_rows, reply }) => NextFetch::Fetch(max_rows, reply),
-        Ok(Request::Close) => NextFetch::Close,
-        Ok(request) => NextFetch::Then(request),
-        Err(_) => NextFetch::Gone,
+async fn next_after_end(requests: &mut Receiver<Request>) -> NextFetch {
+    match requests.recv().await {
+        Some(Request::Fetch { max_rows, reply }) => NextFetch::Fetch(max_rows, reply),
+        Some(Request::Close) => NextFetch::Close,
+        Some(request) => NextFetch::Then(request),
+        None => NextFetch::Gone,
     }
 }
 
 /// Waits for the next `Fetch` or `Close`, answering anything else as busy.
-fn next_fetch(requests: &Receiver<Request>) -> NextFetch {
+async fn next_fetch(requests: &mut Receiver<Request>) -> NextFetch {
     loop {
-        let Ok(request) = requests.recv() else {
+        let Some(request) = requests.recv().await else {
             return NextFetch::Gone;
         };
         match request {
@@ -632,13 +660,14 @@ const RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UN
 /// round trip, with the plugin's own, which are then prepared again. A `DO` block that
 /// deallocated them by name on every reset cost the server more than the rest of the reset
 /// together (`pgbench`, 16 clients: 8,100 against 11,400 resets with a read-only call per second).
-fn reset(client: &mut Client, prepared: &mut Prepared) -> PluginResult<()> {
+async fn reset(client: &mut Client, prepared: &mut Prepared) -> PluginResult<()> {
     let failed = |prepared: &mut Prepared, error: &postgres::Error| {
         prepared.forget();
         query_error(error)
     };
     let messages = client
         .simple_query(RESET)
+        .await
         .map_err(|e| failed(prepared, &e))?;
     // The count is the last row: `pg_advisory_unlock_all()` answers one too.
     let sql_prepared = messages
@@ -655,6 +684,7 @@ fn reset(client: &mut Client, prepared: &mut Prepared) -> PluginResult<()> {
             prepared.forget();
             client
                 .batch_execute("DEALLOCATE ALL")
+                .await
                 .map_err(|e| failed(prepared, &e))
         }
         None => {
@@ -666,12 +696,13 @@ fn reset(client: &mut Client, prepared: &mut Prepared) -> PluginResult<()> {
     }
 }
 
-fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
+async fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
     let row = client
         .query_one(
             "SELECT version(), current_database()::text, current_user::text",
             &[],
         )
+        .await
         .map_err(|e| query_error(&e))?;
     let text = |index: usize| -> PluginResult<String> {
         row.try_get(index)
@@ -685,18 +716,9 @@ fn server_info(client: &mut impl GenericClient) -> PluginResult<ServerInfo> {
 }
 
 /// Catalog questions asked outside a host transaction (names to resolve, introspection) run in
-/// a read-only one that is rolled back.
-fn read_only<T>(
-    client: &mut Client,
-    ask: impl FnOnce(&mut Transaction<'_>) -> PluginResult<T>,
-) -> PluginResult<T> {
-    let mut transaction = client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .map_err(|e| query_error(&e))?;
-    let result = ask(&mut transaction);
-    transaction.rollback().map_err(|e| query_error(&e))?;
+/// a read-only one ([`begin_read_only`]) that is rolled back here, after `result`.
+async fn rolled_back<T>(transaction: Transaction<'_>, result: PluginResult<T>) -> PluginResult<T> {
+    transaction.rollback().await.map_err(|e| query_error(&e))?;
     result
 }
 
