@@ -54,7 +54,7 @@ enum Held {
     Reach,
     /// Yes, and `begin` was answered here without asking the worker: the worker treats a
     /// statement or a rollback in its held transaction as if `begin` had come first, and is
-    /// sent the `begin` before anything else (a hand-off per call saved).
+    /// sent the `begin` before anything else (a request per call saved).
     ReachBegun,
 }
 

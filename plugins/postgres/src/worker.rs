@@ -458,8 +458,8 @@ async fn serve_cursor(
                 continue;
             }
         };
-        // Serve fetches from this chunk until it ends. After each answer the next batch is
-        // read ahead, so this thread decodes while the host writes the batch it just got.
+        // Serve fetches from this chunk until it ends. After each answer the next batch is read
+        // ahead (when the session next runs the worker) from rows the server already sent.
         let width = statement.columns().len();
         let mut pending = Some((max_rows, reply));
         let mut ahead: Option<Read> = None;
