@@ -94,6 +94,12 @@ impl Session {
             .unwrap_or_else(|error| panic!("reach: {error}"))
     }
 
+    /// What a warm read call starts with: the reset, then the reach check.
+    fn reset_and_check_reach(&mut self) {
+        self.reset().expect("reset");
+        self.reach_login();
+    }
+
     fn reset(&mut self) -> Result<(), String> {
         self.0
             .reset()
@@ -263,8 +269,7 @@ fn postgres_read_calls_after_the_reach_check_end_their_transactions() {
     };
 
     for round in 0..3 {
-        session.reset().expect("reset");
-        session.reach_login();
+        session.reset_and_check_reach();
         session.begin();
         assert_eq!(
             session.value("SHOW transaction_read_only").as_deref(),
@@ -277,8 +282,7 @@ fn postgres_read_calls_after_the_reach_check_end_their_transactions() {
         assert_idle(&mut db, "a read call");
     }
 
-    session.reset().expect("reset");
-    session.reach_login();
+    session.reset_and_check_reach();
     session.begin();
     assert!(session.0.begin().into_result().is_err(), "a second begin");
     assert_eq!(
@@ -288,14 +292,12 @@ fn postgres_read_calls_after_the_reach_check_end_their_transactions() {
     session.rollback();
     assert_idle(&mut db, "a second begin");
 
-    session.reset().expect("reset");
-    session.reach_login();
+    session.reset_and_check_reach();
     session.begin();
     session.commit();
     assert_idle(&mut db, "begin and commit");
 
-    session.reset().expect("reset");
-    session.reach_login();
+    session.reset_and_check_reach();
     session.begin();
     let info = session.0.server_info().into_result().expect("server info");
     assert_eq!(
@@ -309,8 +311,7 @@ fn postgres_read_calls_after_the_reach_check_end_their_transactions() {
     session.rollback();
     assert_idle(&mut db, "server info inside the call");
 
-    session.reset().expect("reset");
-    session.reach_login();
+    session.reset_and_check_reach();
     session.rollback();
     assert_idle(&mut db, "a rollback after the reach check alone");
     assert_eq!(db.admin().column("SELECT count(*) FROM items"), ["3"]);

@@ -10,7 +10,6 @@
 //! the 32 engine slots (`MAX_ENGINE_CALLS`), and they stay for the life of the
 //! process.
 
-use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -20,8 +19,8 @@ use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// What a job answers: its value, or the payload of its panic.
-pub type Outcome<T> = Result<T, Box<dyn Any + Send>>;
+/// What a job answers: its value, or the text of its panic.
+pub type Outcome<T> = Result<T, String>;
 
 struct State {
     /// Jobs handed to threads counted idle, not yet taken.
@@ -56,7 +55,12 @@ where
 {
     let (sender, receiver) = oneshot::channel();
     let job: Job = Box::new(move || {
-        let outcome = catch_unwind(AssertUnwindSafe(work));
+        let outcome = catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
+            let text = panic_text(payload.as_ref());
+            // Dropped here, where a payload whose drop panics cannot reach the async runtime.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            text
+        });
         // Idle before the outcome is out: a call it lets in takes this thread.
         locked().idle += 1;
         THREAD_IDLE.notify_all();
@@ -83,6 +87,14 @@ where
         return Err(error);
     }
     Ok(receiver)
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 /// Takes queued jobs, one at a time, for ever.
@@ -166,8 +178,7 @@ mod tests {
                 .expect("spawn")
                 .await
                 .expect("answered");
-            let payload = panicked.expect_err("a panic");
-            assert_eq!(payload.downcast_ref::<&str>(), Some(&"engine bug"));
+            assert_eq!(panicked.expect_err("a panic"), "engine bug");
             let after = spawn(|| 7).expect("spawn").await.expect("answered");
             assert_eq!(after.expect("no panic"), 7);
             assert_eq!(threads(), 1);

@@ -151,9 +151,8 @@ impl Settings {
         match joined {
             Ok(Ok(Ok(Some(response)))) => Ok(response),
             Ok(Ok(Ok(None))) => Err(cancelled_before_start()),
-            Ok(Ok(Err(payload))) => Err(Failure::internal(format!(
-                "plenum hit a bug while running the call ({}); please report it",
-                panic_text(payload.as_ref())
+            Ok(Ok(Err(panic))) => Err(Failure::internal(format!(
+                "plenum hit a bug while running the call ({panic}); please report it"
             ))),
             Ok(Err(_)) => Err(Failure::internal(
                 "the engine thread ended without an answer; please report it",
@@ -196,12 +195,4 @@ fn cancelled_before_start() -> Failure {
         ErrorCode::Timeout,
         "the client cancelled the call before it started; nothing ran",
     )
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
