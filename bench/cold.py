@@ -11,6 +11,7 @@ faults and context switches, which vary far less than wall times.
     bench/cold.py --baseline /tmp/old/plenum       # also an older build (its plugins beside it)
     bench/cold.py --baseline /tmp/a/plenum --baseline /tmp/b/plenum   # several, in the same rounds
     bench/cold.py --limit-db target/bench/bench.sqlite   # and --max-rows 100 over `events`
+    bench/cold.py --version --empty target/bench/empty-main --load target/bench/load-main  # floors
 
 Each configuration is run a few times before the rounds start (warm page cache, and the layout
 memo of the plugin loader written).
@@ -49,6 +50,12 @@ def parse_args():
         help="also time this program with no arguments: an empty Rust binary built with the "
         "release profile shows the floor (bench/empty-main.rs)",
     )
+    parser.add_argument(
+        "--load",
+        help="also time this program with the SQLite plugin beside --plenum as its argument: "
+        "an empty Rust binary that only loads the library shows the floor of any plugin host "
+        "(bench/load-main.rs)",
+    )
     return parser.parse_args()
 
 
@@ -79,6 +86,9 @@ def commands(args):
         runs.append(("plenum --version", [args.plenum, "--version"]))
     if args.empty:
         runs.append(("empty program", [os.path.abspath(args.empty)]))
+    if args.load:
+        plugin = os.path.join(os.path.dirname(args.plenum), "libplenum_sqlite.so")
+        runs.append(("empty program + plugin", [os.path.abspath(args.load), plugin]))
     if args.limit_db:
         runs.append((
             "plenum --max-rows 100",

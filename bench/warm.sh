@@ -10,7 +10,9 @@
 #      halfway, as a server restart would do (failed calls are counted);
 #   5. the floor: the statements a warm read call sends, from pgbench and mariadb-slap (C
 #      clients, no JSON, no gate), 16 clients — the most any client doing that per call could
-#      get from the database (bench/floor/README.md).
+#      get from the database (bench/floor/README.md); for MariaDB also every protocol step,
+#      reset and prepare included, from bench/floor/mariadb-call.c when MariaDB Connector/C is
+#      installed (Debian: libmariadb-dev).
 #
 #   bench/warm.sh [--no-build] [--seconds N] [--calls N]
 #
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --seconds) SECONDS_PER_RUN=$2; shift ;;
         --calls) CALLS=$2; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "warm.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -108,6 +110,26 @@ started=$(date +%s.%N)
 ended=$(date +%s.%N)
 FLOOR_MY=$(python3 -c "print(round($FLOOR_MY_STATEMENTS / 4 / ($ended - $started)))")
 
+# The same with every step the plugin sends, reset and prepare included, from a C client
+# (bench/floor/mariadb-call.c; needs a C compiler and MariaDB Connector/C, Debian's
+# libmariadb-dev); then with the query as one text round trip instead of prepare and execute.
+FLOOR_MY_C=
+FLOOR_MY_TEXT=
+if command -v mariadb_config >/dev/null 2>&1 \
+    && cc -O2 -o "$OUT/mariadb-call" bench/floor/mariadb-call.c $(mariadb_config --cflags --libs) \
+        -lpthread >"$OUT/floor-mariadb-c-build.txt" 2>&1; then
+    floor_c() { # label, extra argument
+        log "bench/floor/mariadb-call.c, 16 clients, $SECONDS_PER_RUN s ($1)"
+        "$OUT/mariadb-call" "$MY_HOST" "$MY_PORT" "$MY_USER" plenum_slap "$SECONDS_PER_RUN" 16 \
+            bench/floor/mariadb-call.sql ${2:+"$2"} >"$OUT/floor-mariadb-$1.txt" 2>&1 || true
+        sed -n 's/^calls\/s: //p' "$OUT/floor-mariadb-$1.txt"
+    }
+    FLOOR_MY_C=$(floor_c c)
+    FLOOR_MY_TEXT=$(floor_c c-text text)
+else
+    log "no C compiler or mariadb_config (Debian: libmariadb-dev): the C floor is skipped"
+fi
+
 # ---- the MCP load ----------------------------------------------------------------------------
 mcp() { # label, extra environment
     local label=$1; shift
@@ -131,19 +153,26 @@ rate() { # file, engine
     echo "mariadb-slap, 16 clients, point select: $SLAP_QPS queries/s"
     echo "floor, a warm call's statements from pgbench: $FLOOR_PG calls/s"
     echo "floor, a warm call's statements from mariadb-slap: $FLOOR_MY calls/s"
+    echo "floor, every step of a warm call from C (reset, settings, prepare, execute, rollback): ${FLOOR_MY_C:-skipped} calls/s"
+    echo "floor, the same with a text query instead of prepare and execute: ${FLOOR_MY_TEXT:-skipped} calls/s"
     for label in warm per-call killed; do
         grep -h "MCP load\|MCP floor" "$OUT/mcp-$label.txt" | sed "s/^/[$label] /" || true
     done
     pg=$(rate "$OUT/mcp-warm.txt" PostgreSQL)
     my=$(rate "$OUT/mcp-warm.txt" MariaDB)
-    python3 - "$pg" "$PGBENCH_TPS" "$my" "$SLAP_QPS" "$FLOOR_PG" "$FLOOR_MY" <<'PY'
+    python3 - "$pg" "$PGBENCH_TPS" "$my" "$SLAP_QPS" "$FLOOR_PG" "$FLOOR_MY" "$FLOOR_MY_C" \
+        "$FLOOR_MY_TEXT" <<'PY'
 import sys
-pg, tps, my, qps, floor_pg, floor_my = (float(x or 0) for x in sys.argv[1:])
+pg, tps, my, qps, floor_pg, floor_my, floor_c, floor_text = (float(x or 0) for x in sys.argv[1:])
 print(f"PostgreSQL warm MCP / pgbench -S: {pg / tps:.3f}x (target >= 0.25x)" if tps else "no pgbench figure")
 print(f"MariaDB warm MCP / mariadb-slap: {my / qps:.3f}x (target >= 0.25x)" if qps else "no slap figure")
 if tps and floor_pg:
     print(f"PostgreSQL floor / pgbench -S: {floor_pg / tps:.3f}x; warm MCP / floor: {pg / floor_pg:.2f}")
 if qps and floor_my:
     print(f"MariaDB floor / mariadb-slap: {floor_my / qps:.3f}x; warm MCP / floor: {my / floor_my:.2f}")
+if qps and floor_c:
+    print(f"MariaDB floor, every step from C / mariadb-slap: {floor_c / qps:.3f}x; warm MCP / that floor: {my / floor_c:.2f}")
+if qps and floor_text:
+    print(f"MariaDB floor, text query from C / mariadb-slap: {floor_text / qps:.3f}x")
 PY
 } | tee "$OUT/summary.txt"

@@ -363,7 +363,9 @@ mod memo {
         {
             return None;
         }
-        let mut text = String::new();
+        // Room for the whole file: it is read in one system call (and one that finds its end),
+        // not in doubling steps from 32 bytes, as `take` hides the file's size from the read.
+        let mut text = String::with_capacity(usize::try_from(metadata.len()).ok()? + 1);
         file.take(MAX_BYTES).read_to_string(&mut text).ok()?;
         Some(text)
     }

@@ -342,3 +342,27 @@ fn a_zero_timeout_is_refused() {
     // Worded as the caller gave it: the flag, not the MCP argument.
     assert_error_mentions(&run, "INVALID_INPUT", "--timeout-ms");
 }
+
+/// A cold `plenum query` maps every library the plugin needs: the SQLite plugin brings its own
+/// `log` (FTS5's one maths call, `plugins/sqlite/src/math.rs`) so it needs no `libm.so.6`. A
+/// library it needs is named in its dynamic string table; a new maths call would bring one.
+#[test]
+fn the_sqlite_plugin_needs_no_maths_library() {
+    let library = std::fs::read(plenum_e2e::plugin_library("sqlite")).expect("read the plugin");
+    assert!(
+        !library
+            .windows(b"libm.so".len())
+            .any(|bytes| bytes == b"libm.so"),
+        "the SQLite plugin needs libm again: see plugins/sqlite/src/math.rs"
+    );
+    let fixture = SqliteFixture::new(
+        "CREATE VIRTUAL TABLE docs USING fts5(body); \
+         INSERT INTO docs(rowid, body) VALUES (1, 'apple pear'), (2, 'plum'), (3, 'kiwi');",
+    );
+    let run = fixture.query(
+        "SELECT rowid, bm25(docs) < 0 AS ranked FROM docs WHERE docs MATCH 'apple' ORDER BY rank",
+        &[],
+    );
+    run.assert_ok();
+    assert_eq!(run.rows(), vec![json!([1, 1])], "{}", run.stdout);
+}

@@ -20,6 +20,7 @@ mod authorizer;
 mod connection;
 mod cursor;
 mod introspect;
+mod math;
 mod policy;
 mod reach;
 mod values;
