@@ -10,9 +10,10 @@
 #      halfway, as a server restart would do (failed calls are counted);
 #   5. the floor: the statements a warm read call sends, from pgbench and mariadb-slap (C
 #      clients, no JSON, no gate), 16 clients — the most any client doing that per call could
-#      get from the database (bench/floor/README.md); for MariaDB also every protocol step,
-#      reset and prepare included, from bench/floor/mariadb-call.c when MariaDB Connector/C is
-#      installed (Debian: libmariadb-dev).
+#      get from the database (bench/floor/README.md); also every round trip a warm call
+#      needs, reset and parse or prepare included, from bench/floor/postgres-call.c (libpq;
+#      Debian: libpq-dev) and bench/floor/mariadb-call.c (Debian: libmariadb-dev) when their
+#      headers are installed.
 #
 #   bench/warm.sh [--no-build] [--seconds N] [--calls N]
 #
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --seconds) SECONDS_PER_RUN=$2; shift ;;
         --calls) CALLS=$2; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "warm.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -100,6 +101,20 @@ log "pgbench -M prepared -f bench/floor/postgres-call.sql -c 16 -j 2 -T $SECONDS
 "$PGBENCH" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -M prepared -f bench/floor/postgres-call.sql \
     -c 16 -j 2 -T "$SECONDS_PER_RUN" -n plenum_pgbench >"$OUT/floor-postgres.txt" 2>&1
 FLOOR_PG=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/floor-postgres.txt" | tail -n 1)
+# The same with every round trip the plugin needs (the reset as one simple query, the parse
+# of each call's statement) from libpq (bench/floor/postgres-call.c; needs a C compiler and
+# libpq's headers, Debian's libpq-dev).
+FLOOR_PG_C=
+if command -v pg_config >/dev/null 2>&1 \
+    && cc -O2 -o "$OUT/postgres-call" bench/floor/postgres-call.c -I"$(pg_config --includedir)" \
+        -lpq -lpthread >"$OUT/floor-postgres-c-build.txt" 2>&1; then
+    log "bench/floor/postgres-call.c, 16 clients, $SECONDS_PER_RUN s"
+    "$OUT/postgres-call" "host=$PG_HOST port=$PG_PORT user=$PG_USER dbname=plenum_pgbench" \
+        "$SECONDS_PER_RUN" 16 bench/floor/postgres-call.sql >"$OUT/floor-postgres-c.txt" 2>&1 || true
+    FLOOR_PG_C=$(sed -n 's/^calls\/s: //p' "$OUT/floor-postgres-c.txt")
+else
+    log "no C compiler or pg_config (Debian: libpq-dev): the PostgreSQL C floor is skipped"
+fi
 # Four statements a call; as many calls as the point selects above.
 FLOOR_MY_STATEMENTS=$((SLAP_QUERIES / 16 * 16 * 4))
 log "mariadb-slap --concurrency=16, bench/floor/mariadb-call.sql"
@@ -152,6 +167,7 @@ rate() { # file, engine
     echo "pgbench -S -c 16 -j 2: $PGBENCH_TPS tps"
     echo "mariadb-slap, 16 clients, point select: $SLAP_QPS queries/s"
     echo "floor, a warm call's statements from pgbench: $FLOOR_PG calls/s"
+    echo "floor, every round trip of a warm call from C (libpq): ${FLOOR_PG_C:-skipped} calls/s"
     echo "floor, a warm call's statements from mariadb-slap: $FLOOR_MY calls/s"
     echo "floor, every step of a warm call from C (reset, settings, prepare, execute, rollback): ${FLOOR_MY_C:-skipped} calls/s"
     echo "floor, the same with a text query instead of prepare and execute: ${FLOOR_MY_TEXT:-skipped} calls/s"
@@ -161,15 +177,18 @@ rate() { # file, engine
     pg=$(rate "$OUT/mcp-warm.txt" PostgreSQL)
     my=$(rate "$OUT/mcp-warm.txt" MariaDB)
     python3 - "$pg" "$PGBENCH_TPS" "$my" "$SLAP_QPS" "$FLOOR_PG" "$FLOOR_MY" "$FLOOR_MY_C" \
-        "$FLOOR_MY_TEXT" <<'PY'
+        "$FLOOR_MY_TEXT" "$FLOOR_PG_C" <<'PY'
 import sys
-pg, tps, my, qps, floor_pg, floor_my, floor_c, floor_text = (float(x or 0) for x in sys.argv[1:])
+pg, tps, my, qps, floor_pg, floor_my, floor_c, floor_text, floor_pg_c = (
+    float(x or 0) for x in sys.argv[1:])
 print(f"PostgreSQL warm MCP / pgbench -S: {pg / tps:.3f}x (target >= 0.25x)" if tps else "no pgbench figure")
 print(f"MariaDB warm MCP / mariadb-slap: {my / qps:.3f}x (target >= 0.25x)" if qps else "no slap figure")
 if tps and floor_pg:
     print(f"PostgreSQL floor / pgbench -S: {floor_pg / tps:.3f}x; warm MCP / floor: {pg / floor_pg:.2f}")
 if qps and floor_my:
     print(f"MariaDB floor / mariadb-slap: {floor_my / qps:.3f}x; warm MCP / floor: {my / floor_my:.2f}")
+if tps and floor_pg_c:
+    print(f"PostgreSQL floor, every round trip from C / pgbench -S: {floor_pg_c / tps:.3f}x; warm MCP / that floor: {pg / floor_pg_c:.2f}")
 if qps and floor_c:
     print(f"MariaDB floor, every step from C / mariadb-slap: {floor_c / qps:.3f}x; warm MCP / that floor: {my / floor_c:.2f}")
 if qps and floor_text:
