@@ -28,12 +28,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients.h"
+
 static const char *host, *user, *database;
 static unsigned int port;
 static char settings[16384], query[16384], rollback[256];
 static int text_query;
-static atomic_int stop;
-static atomic_long calls, failures;
 
 static void fail(MYSQL *conn, const char *step) {
     fprintf(stderr, "mariadb-call: %s: %s\n", step, mysql_error(conn));
@@ -108,12 +108,6 @@ static int read_statements(const char *path) {
     return 0;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv) {
     if (argc != 8 && !(argc == 9 && strcmp(argv[8], "text") == 0)) {
         fprintf(stderr, "usage: %s HOST PORT USER DATABASE SECONDS CLIENTS STATEMENTS.sql [text]\n",
@@ -131,16 +125,5 @@ int main(int argc, char **argv) {
         return 2;
     }
     mysql_library_init(0, NULL, NULL);
-    pthread_t threads[256];
-    double started = now();
-    for (int i = 0; i < clients; i++) pthread_create(&threads[i], NULL, client, NULL);
-    struct timespec wait = {seconds, 0};
-    nanosleep(&wait, NULL);
-    atomic_store(&stop, 1);
-    long done = atomic_load(&calls);
-    double elapsed = now() - started;
-    for (int i = 0; i < clients; i++) pthread_join(threads[i], NULL);
-    printf("calls: %ld in %.2f s\ncalls/s: %.0f\nfailures: %ld\n", done, elapsed,
-           done / elapsed, atomic_load(&failures));
-    return atomic_load(&failures) ? 1 : 0;
+    return run_clients(client, clients, seconds);
 }

@@ -29,10 +29,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients.h"
+
 static const char *conninfo;
 static char reset[16384], begin[256], powers[16384], query[16384], rollback[256];
-static atomic_int stop;
-static atomic_long calls, failures;
 
 static int ok(PGconn *conn, PGresult *result, const char *step) {
     ExecStatusType status = PQresultStatus(result);
@@ -107,12 +107,6 @@ static int read_statements(const char *path) {
     return after == 4 && reset[0] ? 0 : -1;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: %s CONNINFO SECONDS CLIENTS STATEMENTS.sql\n", argv[0]);
@@ -124,16 +118,5 @@ int main(int argc, char **argv) {
         fprintf(stderr, "postgres-call: bad arguments or statement file\n");
         return 2;
     }
-    pthread_t threads[256];
-    double started = now();
-    for (int i = 0; i < clients; i++) pthread_create(&threads[i], NULL, client, NULL);
-    struct timespec wait = {seconds, 0};
-    nanosleep(&wait, NULL);
-    atomic_store(&stop, 1);
-    long done = atomic_load(&calls);
-    double elapsed = now() - started;
-    for (int i = 0; i < clients; i++) pthread_join(threads[i], NULL);
-    printf("calls: %ld in %.2f s\ncalls/s: %.0f\nfailures: %ld\n", done, elapsed,
-           done / elapsed, atomic_load(&failures));
-    return atomic_load(&failures) ? 1 : 0;
+    return run_clients(client, clients, seconds);
 }
