@@ -11,6 +11,7 @@ use plenum_core::services::error::{self, Failure};
 use plenum_core::services::output::{self, print_once, Envelope};
 use plenum_core::services::release;
 use plenum_core::services::sanitize::Sanitizer;
+use plenum_core::services::supervisor;
 
 use crate::cli;
 
@@ -35,6 +36,10 @@ pub const PLENUM_MCP: Front = Front {
     protocol: true,
 };
 
+/// The stack of the thread a one-shot command runs on: what the main thread gets by default
+/// on Linux (`ulimit -s`). The gate grows its stack beyond this for deep statements.
+const COMMAND_STACK: usize = 8 << 20;
+
 /// The whole life of the process: `main` of either program.
 pub fn main(front: Front) -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
@@ -42,14 +47,43 @@ pub fn main(front: Front) -> ExitCode {
     // ends the process cannot leave a success code with no document.
     output::stdio::take_stdout();
     output::guard_exit(front.protocol);
-    let code = run(args, front);
-    output::stdio::host_exits();
-    code
+    if !one_shot(&args, front) {
+        let code = run(args, front);
+        output::stdio::host_exits();
+        return ExitCode::from(code);
+    }
+    // This thread keeps the command's time (timeouts, the plugin load's limit, SIGINT and
+    // SIGTERM) while the command runs on a thread of its own, which ends the process.
+    let command = move || output::stdio::exit(i32::from(run(args, front)));
+    match supervisor::serve_here_while(command, COMMAND_STACK) {
+        Ok(never) => match never {},
+        // No thread to keep time on: the command runs here (and ends the process).
+        Err(command) => {
+            command();
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether the command is one call that may touch a database: not the MCP server (which ends
+/// when its client closes stdin; `plenum mcp` only hands over to it), and not version or help,
+/// which only print and start no thread for that.
+fn one_shot(args: &[OsString], front: Front) -> bool {
+    let prints_only = |command: &OsString| {
+        ["--version", "-V", "--help", "-h", "help"]
+            .iter()
+            .any(|flag| command == flag)
+    };
+    !front.protocol
+        && args
+            .get(1)
+            .is_none_or(|command| command != "mcp" && !prints_only(command))
 }
 
 static PANIC_MESSAGE: Mutex<Option<String>> = Mutex::new(None);
 
-fn run(args: Vec<OsString>, front: Front) -> ExitCode {
+/// Runs the command and prints its answer; the exit code.
+fn run(args: Vec<OsString>, front: Front) -> u8 {
     // A panic must still end in one envelope: remember its message instead of printing it.
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -66,19 +100,9 @@ fn run(args: Vec<OsString>, front: Front) -> ExitCode {
             *slot = Some(format!("{payload}{location}"));
         }
     }));
-    // The MCP server ends when its client closes stdin (and `plenum mcp` only hands over to
-    // it); the other commands turn SIGINT and SIGTERM into a cancel, so the call rolls back and
-    // still prints its envelope. Version and help only print, and start no thread for that.
-    let prints_only = |command: &OsString| {
-        ["--version", "-V", "--help", "-h", "help"]
-            .iter()
-            .any(|flag| command == flag)
-    };
-    if !front.protocol
-        && args
-            .get(1)
-            .is_none_or(|command| command != "mcp" && !prints_only(command))
-    {
+    // A one-shot command turns SIGINT and SIGTERM into a cancel, so the call rolls back and
+    // still prints its envelope.
+    if one_shot(&args, front) {
         exec::stop_on_signals(stopped_by_signal);
         // One call per process: sessions close after the envelope is out.
         release::defer_until_answered();
@@ -90,7 +114,7 @@ fn run(args: Vec<OsString>, front: Front) -> ExitCode {
         }
         Ok(cli::Outcome::Exit(code)) => {
             release::after_answer(code);
-            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+            return u8::try_from(code).unwrap_or(1);
         }
         Err(_) => {
             let detail = PANIC_MESSAGE
@@ -109,11 +133,7 @@ fn run(args: Vec<OsString>, front: Front) -> ExitCode {
     };
     print_once(&json);
     release::after_answer(i32::from(!ok));
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    u8::from(!ok)
 }
 
 /// Ends the process after a stop signal the running call did not answer in time with its own

@@ -3,16 +3,19 @@
 //!
 //! Starting a thread costs a cold start more than anything the thread then does (on a small
 //! virtual machine about 0.2 ms of CPU each, and a scheduling round trip when the machine is
-//! busy), so a `plenum query` starts this one thread and nothing else: it runs the plugin load
-//! for the caller, which waits with its time limit, and then sleeps until a deadline or a
-//! signal, which a signal handler reports by writing a byte to a socket the thread reads. (A
-//! one-shot command runs the load on its own thread instead and leaves this one only the time
-//! limit: [`run_here_with_time_limit`].)
+//! busy), so a one-shot command starts one thread and nothing else: the main thread becomes the
+//! serving thread and the command runs on the new one ([`serve_here_while`]). The command
+//! loads its plugin itself while this thread keeps the load's time limit
+//! ([`run_here_with_time_limit`]); otherwise the serving thread sleeps until a deadline or a
+//! signal, which a signal handler reports by writing a byte to a socket the thread reads.
+//! `plenum-mcp` starts its serving thread as a thread of its own ([`start`]).
 //!
 //! A job that does not finish in time keeps its thread; the thread is retired and the next need
 //! (or at once a signal, or a timer scheduled while the job runs) starts a new one, which takes
-//! over the timers and the signal socket (the retired thread ends when its job returns). Timers and signal counts live in shared state, changed under one lock,
-//! so every timer runs once and every signal counts once, however many threads are serving.
+//! over the timers and the signal socket (the retired thread ends when its job returns; a retired
+//! main thread waits for the command to end the process). Timers
+//! and signal counts live in shared state, changed under one lock, so every timer runs once and
+//! every signal counts once, however many threads are serving.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -148,6 +151,68 @@ pub fn start() -> bool {
     match supervisor() {
         Some(supervisor) => ensure_running(supervisor, &mut lock(supervisor)),
         None => false,
+    }
+}
+
+/// Makes the calling thread the serving thread and runs `work` on a new thread meanwhile,
+/// with a stack of `stack_size` bytes; `work` must end the process. For a one-shot command
+/// on the main thread: the command then runs on a thread whose stack bounds the thread itself
+/// knows, where the main thread's have to be read from `/proc/self/maps` (`stacker` asks on
+/// the gate's first parse), and keeping time costs no thread of its own.
+///
+/// Returns `Err(work)` at once, to be run by the caller, when this thread cannot serve: no
+/// serving thread can exist here, one serves already, or no thread could be started. Never
+/// returns otherwise: once retired (a job this thread ran overran), the thread waits for
+/// `work` to end the process.
+pub fn serve_here_while<W>(work: W, stack_size: usize) -> Result<std::convert::Infallible, W>
+where
+    W: FnOnce() + Send + 'static,
+{
+    let Some(supervisor) = supervisor() else {
+        return Err(work);
+    };
+    let generation = {
+        let mut state = lock(supervisor);
+        if state.running {
+            return Err(work);
+        }
+        // Serving from before the work starts, so nothing it schedules starts another thread.
+        state.running = true;
+        state.up = true;
+        state.busy = false;
+        state.asleep_until = None;
+        state.generation
+    };
+    // Handed back through the slot if the thread cannot start (`spawn` drops its closure).
+    let slot = Arc::new(Mutex::new(Some(work)));
+    let on_thread = Arc::clone(&slot);
+    let spawned = std::thread::Builder::new()
+        .name("plenum-command".into())
+        .stack_size(stack_size)
+        .spawn(move || {
+            let work = on_thread
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            if let Some(work) = work {
+                work();
+            }
+        });
+    if spawned.is_err() {
+        retire(generation);
+        let work = slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        return match work {
+            Some(work) => Err(work),
+            // Cannot happen (the closure never ran), and must not hang if it did.
+            None => crate::services::output::stdio::exit(1),
+        };
+    }
+    serve(supervisor, generation);
+    loop {
+        std::thread::park();
     }
 }
 
