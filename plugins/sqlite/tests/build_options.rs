@@ -27,9 +27,14 @@ fn the_page_cache_is_not_allocated_in_bulk() {
         })
         .collect();
     assert!(
-        options.iter().any(|option| option == "DEFAULT_PCACHE_INITSZ=0"),
+        options
+            .iter()
+            .any(|option| option == "DEFAULT_PCACHE_INITSZ=0"),
         "{options:?}"
     );
     // The options libsqlite3-sys sets itself are still there beside it.
-    assert!(options.iter().any(|option| option == "ENABLE_FTS5"), "{options:?}");
+    assert!(
+        options.iter().any(|option| option == "ENABLE_FTS5"),
+        "{options:?}"
+    );
 }
