@@ -23,6 +23,12 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+mod doorbell;
+mod signals;
+
+use doorbell::Doorbell;
+pub use signals::{stop_on_signals, stop_signal};
+
 /// Work run when a timer is due, or at the first stop signal.
 pub type Action = Arc<dyn Fn() + Send + Sync>;
 
@@ -514,196 +520,8 @@ fn serve(supervisor: &'static Supervisor, generation: u64) {
         }
         let signals = supervisor.bell.wait(sleep, &mut waited);
         if signals > 0 {
-            on_signals(supervisor, signals);
+            signals::on_signals(supervisor, signals);
         }
-    }
-}
-
-/// The stop signals this process received, as the signal handler recorded them.
-static STOP: OnceLock<Arc<std::sync::atomic::AtomicUsize>> = OnceLock::new();
-
-/// What a second stop signal, or a first one that nothing answered, runs.
-static GIVE_UP: OnceLock<fn(&'static str)> = OnceLock::new();
-
-/// How long after a stop signal the process ends if the call has not ended by itself.
-const SIGNAL_GRACE: Duration = Duration::from_millis(25 + 1500 + 500);
-
-/// The number of the signal that asked this process to stop, if one did.
-pub fn stop_signal() -> Option<usize> {
-    STOP.get()
-        .map(|stop| stop.load(std::sync::atomic::Ordering::SeqCst))
-        .filter(|&signal| signal != 0)
-}
-
-fn signal_name() -> &'static str {
-    match stop_signal() {
-        Some(2) => "SIGINT",
-        Some(15) => "SIGTERM",
-        _ => "a signal",
-    }
-}
-
-/// Counts `count` new stop signals: the first runs every timer that asked for it and starts
-/// the grace period; a second gives up at once.
-fn on_signals(supervisor: &'static Supervisor, count: usize) {
-    let (early, give_up_now) = {
-        let mut state = lock(supervisor);
-        let before = state.signals;
-        state.signals += count;
-        let mut early = Vec::new();
-        if before == 0 {
-            state.timers.retain(|timer| {
-                if timer.on_signal {
-                    early.push(Arc::clone(&timer.action));
-                }
-                !timer.on_signal
-            });
-            if let Some(give_up) = GIVE_UP.get().copied() {
-                let action: Action = Arc::new(move || give_up(signal_name()));
-                state.next_id += 1;
-                let id = TimerId(state.next_id);
-                state.timers.push(Timer {
-                    id,
-                    deadline: Instant::now().checked_add(SIGNAL_GRACE),
-                    on_signal: false,
-                    action,
-                });
-            }
-        }
-        (early, state.signals >= 2)
-    };
-    for action in early {
-        let _ = catch_unwind(AssertUnwindSafe(|| action()));
-    }
-    if give_up_now {
-        if let Some(give_up) = GIVE_UP.get().copied() {
-            give_up(signal_name());
-        }
-    }
-}
-
-/// Turns SIGINT and SIGTERM into a stop (see `exec::stop_on_signals`, which calls this).
-#[cfg(unix)]
-pub fn stop_on_signals(give_up: fn(&'static str)) {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Some(supervisor) = supervisor() else {
-        // Without a thread to answer them the signals keep their default action, which also
-        // stops the process.
-        return;
-    };
-    let _ = GIVE_UP.set(give_up);
-    let stop = STOP.get_or_init(|| Arc::new(std::sync::atomic::AtomicUsize::new(0)));
-    for signal in [SIGINT, SIGTERM] {
-        let Ok(writer) = supervisor.bell.signal_writer() else {
-            return;
-        };
-        // The number first: the handler runs the two in this order, so the thread the byte
-        // wakes finds it. Both are async-signal-safe (an atomic store, a non-blocking send).
-        let Ok(number) = usize::try_from(signal) else {
-            return;
-        };
-        if signal_hook::flag::register_usize(signal, Arc::clone(stop), number).is_err()
-            || signal_hook::low_level::pipe::register(signal, writer).is_err()
-        {
-            return;
-        }
-    }
-    start();
-}
-
-/// Signals are not handled on this platform: they keep their default action.
-#[cfg(not(unix))]
-pub fn stop_on_signals(_give_up: fn(&'static str)) {}
-
-/// What the serving thread sleeps on: a socket that a signal handler (one byte, `X`, per
-/// signal) and the host's own threads (`w`) write to.
-#[cfg(unix)]
-struct Doorbell {
-    reader: std::os::unix::net::UnixStream,
-    writer: std::os::unix::net::UnixStream,
-}
-
-#[cfg(unix)]
-impl Doorbell {
-    fn new() -> Option<Self> {
-        let (reader, writer) = std::os::unix::net::UnixStream::pair().ok()?;
-        // A full socket means a wake-up is pending already.
-        writer.set_nonblocking(true).ok()?;
-        Some(Doorbell { reader, writer })
-    }
-
-    fn signal_writer(&self) -> std::io::Result<std::os::unix::net::UnixStream> {
-        self.writer.try_clone()
-    }
-
-    fn ring(&self) {
-        use std::io::Write;
-        let _ = (&self.writer).write(b"w");
-    }
-
-    /// Sleeps at most `timeout` (`None`: until woken) and returns the signals that woke it.
-    /// `waited` remembers the socket's timeout, which is changed only when it differs.
-    fn wait(&self, timeout: Option<Duration>, waited: &mut Option<Option<Duration>>) -> usize {
-        use std::io::Read;
-        // The socket's timeout has microseconds; shorter waits round up, not to "forever".
-        let timeout = timeout.map(|left| left.max(Duration::from_micros(1)));
-        if *waited != Some(timeout) {
-            if self.reader.set_read_timeout(timeout).is_err() {
-                std::thread::sleep(SIGNAL_POLL);
-                return 0;
-            }
-            *waited = Some(timeout);
-        }
-        let mut bytes = [0u8; 64];
-        match (&self.reader).read(&mut bytes) {
-            Ok(read) => bytes[..read].iter().filter(|&&byte| byte == b'X').count(),
-            // Timed out or interrupted: the caller looks at the clock again.
-            Err(_) => 0,
-        }
-    }
-}
-
-/// Without signals, a condition variable.
-#[cfg(not(unix))]
-struct Doorbell {
-    rung: Mutex<bool>,
-    bell: std::sync::Condvar,
-}
-
-#[cfg(not(unix))]
-impl Doorbell {
-    fn new() -> Option<Self> {
-        Some(Doorbell {
-            rung: Mutex::new(false),
-            bell: std::sync::Condvar::new(),
-        })
-    }
-
-    fn ring(&self) {
-        if let Ok(mut rung) = self.rung.lock() {
-            *rung = true;
-            self.bell.notify_all();
-        }
-    }
-
-    fn wait(&self, timeout: Option<Duration>, _waited: &mut Option<Option<Duration>>) -> usize {
-        let Ok(mut rung) = self.rung.lock() else {
-            return 0;
-        };
-        if !*rung {
-            rung = match timeout {
-                Some(timeout) => match self.bell.wait_timeout(rung, timeout) {
-                    Ok((rung, _)) => rung,
-                    Err(_) => return 0,
-                },
-                None => match self.bell.wait(rung) {
-                    Ok(rung) => rung,
-                    Err(_) => return 0,
-                },
-            };
-        }
-        *rung = false;
-        0
     }
 }
 
