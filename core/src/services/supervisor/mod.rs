@@ -136,6 +136,14 @@ fn lock(supervisor: &Supervisor) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What `slot` holds, taken out once; also after a thread panicked while holding it (an
+/// `Option` is always valid).
+fn take_once<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+}
+
 /// Starts a serving thread if none serves. Returns false if none could be started.
 fn ensure_running(supervisor: &'static Supervisor, state: &mut State) -> bool {
     if state.running {
@@ -196,21 +204,13 @@ where
         .name("plenum-command".into())
         .stack_size(stack_size)
         .spawn(move || {
-            let work = on_thread
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take();
-            if let Some(work) = work {
+            if let Some(work) = take_once(&on_thread) {
                 work();
             }
         });
     if spawned.is_err() {
         retire(generation);
-        let work = slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        return match work {
+        return match take_once(&slot) {
             Some(work) => Err(work),
             // Cannot happen (the closure never ran), and must not hang if it did.
             None => crate::services::output::stdio::exit(1),
@@ -361,11 +361,7 @@ pub fn run_here_with_time_limit<T: Send + 'static>(
                 .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
             {
-                let overrun = overrun
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .take();
-                if let Some(overrun) = overrun {
+                if let Some(overrun) = take_once(&overrun) {
                     overrun();
                 }
             }
