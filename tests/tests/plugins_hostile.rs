@@ -1,4 +1,5 @@
-//! No plugin can break the host's promises: whatever a plugin does short of corrupting memory,
+//! No plugin can break the host's promises: whatever a plugin does short of corrupting memory
+//! (an abort, a fault or a stack overflow included),
 //! `plenum` prints exactly one valid, scrubbed, UTF-8 JSON document (one JSON-RPC message per
 //! line in `plenum mcp`), exits non-zero unless `ok`, and ends within the timeout plus the
 //! documented grace. Each misbehaviour is one engine of the test plugin
@@ -228,6 +229,70 @@ fn a_plugin_that_calls_exit_cannot_end_the_process_with_success_and_no_document(
         "{}",
         checked.stdout
     );
+}
+
+/// The crashes of the `test-crash` engine (tests/plugins/testplugin/src/crash.rs).
+const CRASHES: [&str; 4] = ["abort", "fault", "overflow", "thread-exit"];
+
+#[test]
+fn a_plugin_that_crashes_the_process_still_gets_one_failure_document() {
+    for crash in CRASHES {
+        let sql = format!("SELECT '{crash}'");
+        let whole = run(&["query", "--engine", "test-crash", "--sql", &sql], &[]);
+        assert_eq!(code_of(&whole), "PLUGIN_ERROR", "{crash}: {}", whole.stdout);
+        assert_eq!(whole.code, 1, "{crash}");
+        let message = whole.json["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("crashed"), "{crash}: {message}");
+        assert!(whole.took < SLACK, "{crash}: {:?}", whole.took);
+        // In the middle of a streamed result: the rows sent stay, and the stream's end says
+        // what happened.
+        let sql = format!("SELECT 'stream', '{crash}'");
+        let streamed = run(
+            &[
+                "query",
+                "--engine",
+                "test-crash",
+                "--sql",
+                &sql,
+                "--max-rows",
+                "1000000",
+                "--max-bytes",
+                "100000000",
+            ],
+            &[],
+        );
+        assert_eq!(
+            code_of(&streamed),
+            "PLUGIN_ERROR",
+            "{crash}: {:.300}",
+            streamed.stderr
+        );
+        assert_eq!(streamed.json["ok"], json!(false));
+        let rows = streamed.json["data"]["rows"].as_array().map_or(0, Vec::len);
+        // 4 MiB of 1 KiB rows went out before the crash.
+        assert!(rows >= 4096, "{crash}: {rows} rows");
+    }
+}
+
+#[test]
+fn a_plugin_that_crashes_under_mcp_ends_the_server_with_a_failure_code() {
+    for crash in CRASHES {
+        let mut server = McpServer::start(&[], &[]);
+        server.initialize("2025-06-18");
+        let sql = format!("SELECT '{crash}'");
+        server.send_call("query", json!({"engine": "test-crash", "sql": sql}));
+        assert_eq!(
+            server.wait_exit(Duration::from_secs(10)),
+            Some(1),
+            "{crash}"
+        );
+        assert_only_json_rpc(&mut server);
+        assert!(
+            server.stderr().contains("crashed"),
+            "{crash}: {}",
+            server.stderr()
+        );
+    }
 }
 
 #[test]

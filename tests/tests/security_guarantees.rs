@@ -179,12 +179,16 @@ const UNSAFE_ALLOWED: &[&str] = &[
     "plugin-api/src/loader.rs",
     // The host's private stdout and exit guard (`atexit`, `_exit`).
     "core/src/services/output/stdio.rs",
+    // The crash handler (`sigaction`, `write`, `_exit`), which answers for an abort or a fault.
+    "core/src/services/output/crash.rs",
     // The SQLite plugin's C `log` (`no_mangle`), so it needs no libm.so.6 at load.
     "plugins/sqlite/src/math.rs",
     // A root module exported by hand, and a loader initialiser, to test the loader.
     "tests/plugins/probe/src/lib.rs",
     // Strings that are not UTF-8, made on purpose for the hostile-plugin tests.
     "tests/plugins/testplugin/src/raw.rs",
+    // Aborts, faults, stack overflows and `pthread_exit`, on purpose, for the same tests.
+    "tests/plugins/testplugin/src/crash.rs",
     // DuckDB's C API (its own workspace): statement extraction, the database and the
     // streaming connection, and the streamed results.
     "plugins/duckdb/src/extract.rs",

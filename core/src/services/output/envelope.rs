@@ -310,6 +310,25 @@ impl Response {
     }
 }
 
+/// The message of the document that answers for a crash (see `super::crash`).
+pub const CRASH_MESSAGE: &str = "the process crashed (an abort or a memory fault, most likely in \
+    the plugin's native code) before plenum answered";
+
+/// The whole document that answers for a crash, written by a signal handler that may not
+/// build one: what [`Envelope::failure`] makes of [`CRASH_MESSAGE`] (a test holds them equal).
+pub const CRASH_DOCUMENT: &str = concat!(
+    r#"{"ok":false,"engine":null,"command":"unknown","error":{"code":"PLUGIN_ERROR","#,
+    r#""message":"the process crashed (an abort or a memory fault, most likely in the "#,
+    r#"plugin's native code) before plenum answered"}}"#
+);
+
+/// The end of a started stream, for a crash: [`streamed_failure_tail`] of [`CRASH_MESSAGE`].
+pub const CRASH_STREAM_TAIL: &str = concat!(
+    r#","rows_affected":null},"error":{"code":"PLUGIN_ERROR","#,
+    r#""message":"the process crashed (an abort or a memory fault, most likely in the "#,
+    r#"plugin's native code) before plenum answered"},"ok":false}"#
+);
+
 /// Prints the failure document for a plugin that ended the process with `message`: the end
 /// of a streamed envelope, or a whole one.
 pub fn answer_for_plugin_exit(message: &str) {
@@ -331,6 +350,23 @@ mod tests {
 
     fn parse(json: &str) -> Json {
         serde_json::from_str(json).unwrap_or_else(|error| panic!("{error}: {json}"))
+    }
+
+    #[test]
+    fn the_crash_answers_are_what_the_envelope_makes_of_their_message() {
+        let failure = Failure::plugin(CRASH_MESSAGE);
+        let sanitizer = Sanitizer::new();
+        assert_eq!(
+            CRASH_DOCUMENT,
+            Envelope::failure(None, "unknown", &failure, &sanitizer).to_json()
+        );
+        assert_eq!(
+            CRASH_STREAM_TAIL,
+            streamed_failure_tail(&failure, &sanitizer)
+        );
+        parse(CRASH_DOCUMENT);
+        // A stream's end completes `"data":{…,"rows":[…]`, whatever came before it.
+        parse(&format!(r#"{{"data":{{"rows":[]{CRASH_STREAM_TAIL}"#));
     }
 
     fn meta() -> Meta {

@@ -114,6 +114,64 @@ pub fn host_stdout() -> Option<File> {
     HOST_STDOUT.get()?.try_clone().ok()
 }
 
+/// How far the document on stdout got, for a handler that may take no lock: nothing yet, or
+/// a stream with its rows array open or closed (the document's end sets [`DOCUMENT_CODE`]).
+static STREAM: AtomicU8 = AtomicU8::new(STREAM_NONE);
+/// No stream was started.
+pub(super) const STREAM_NONE: u8 = 0;
+/// A stream's rows array is open: its end starts with `]`.
+pub(super) const STREAM_ROWS_OPEN: u8 = 1;
+/// A stream's rows array is closed: its tail follows.
+pub(super) const STREAM_ROWS_CLOSED: u8 = 2;
+
+/// Records how far a streamed document got (see [`STREAM`]).
+pub(super) fn stream_reached(phase: u8) {
+    STREAM.store(phase, Ordering::SeqCst);
+}
+
+/// What a process that ends now, not by the host's decision, must still do on stdout; read
+/// without locks or allocation, so a signal handler may ask.
+pub(super) enum Unanswered {
+    /// Nothing: the host is exiting, `plenum mcp` owns stdout, or no guard was set.
+    Nothing,
+    /// The document is out; exit with its code.
+    Printed(u8),
+    /// A stream is under way, with its rows array open (`true`) or closed.
+    Stream(bool),
+    /// No document was begun, or another thread is printing one.
+    Document,
+}
+
+pub(super) fn unanswered() -> Unanswered {
+    if MODE.load(Ordering::SeqCst) != MODE_DOCUMENT {
+        return Unanswered::Nothing;
+    }
+    match DOCUMENT_CODE.load(Ordering::SeqCst) {
+        CODE_NONE => {}
+        code => return Unanswered::Printed(code),
+    }
+    if HOST_EXITING.load(Ordering::SeqCst) {
+        return Unanswered::Nothing;
+    }
+    match STREAM.load(Ordering::SeqCst) {
+        STREAM_ROWS_OPEN => Unanswered::Stream(true),
+        STREAM_ROWS_CLOSED => Unanswered::Stream(false),
+        _ => Unanswered::Document,
+    }
+}
+
+/// Whether stdout carries `plenum mcp`'s protocol.
+pub(super) fn protocol() -> bool {
+    MODE.load(Ordering::SeqCst) == MODE_PROTOCOL
+}
+
+/// The file descriptor of the host's stdout: the private copy when it was taken.
+#[cfg(unix)]
+pub(super) fn host_stdout_fd() -> std::os::fd::RawFd {
+    use std::os::fd::AsRawFd;
+    HOST_STDOUT.get().map_or(1, AsRawFd::as_raw_fd)
+}
+
 /// Remembers the exit code the document just printed calls for (0 iff `ok`).
 pub fn document_printed(ok: bool) {
     DOCUMENT_CODE.store(u8::from(!ok), Ordering::SeqCst);

@@ -45,6 +45,7 @@ pub fn begin(prefix: &[u8]) -> bool {
     }
     state.started = true;
     write_stdout(prefix);
+    super::stdio::stream_reached(super::stdio::STREAM_ROWS_OPEN);
     true
 }
 
@@ -63,6 +64,7 @@ pub fn close_rows() {
         if state.started && !state.rows_closed && !state.finished {
             write_stdout(b"]");
             state.rows_closed = true;
+            super::stdio::stream_reached(super::stdio::STREAM_ROWS_CLOSED);
         }
     }
 }
@@ -85,6 +87,7 @@ pub fn finish(tail: &str) -> bool {
     if !state.rows_closed {
         write_stdout(b"]");
         state.rows_closed = true;
+        super::stdio::stream_reached(super::stdio::STREAM_ROWS_CLOSED);
     }
     write_stdout(tail.as_bytes());
     write_stdout(b"\n");

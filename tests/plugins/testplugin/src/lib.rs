@@ -13,16 +13,18 @@
 //! * the engines of `hostile::ENGINES`: one misbehaviour each (printing, hanging in
 //!   `cancel()` or in the close, panicking in a `Drop`, `exit`, secrets in side fields, strings
 //!   that are not UTF-8, values and lists beyond every limit).
+//! * `test-crash`: ends the process the ways no Rust error handling sees (see `crash`).
 //!
 //! With `PLENUM_TESTPLUGIN_BAD_INFO=1` its description is not valid UTF-8; with
 //! `PLENUM_TESTPLUGIN_INFO=print` its `info` prints to stdout, with `=exit` it calls `exit(0)`.
-// `unsafe` only in `raw`, which makes strings that are not UTF-8 on purpose.
+// `unsafe` only in `raw`, which makes strings that are not UTF-8 on purpose, and in `crash`.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
+mod crash;
 mod hostile;
 mod leaky;
 mod raw;
@@ -56,6 +58,7 @@ impl Plugin for TestPlugin {
             ]
             .into_iter()
             .chain(hostile::ENGINES.iter().copied())
+            .chain([crash::ENGINE])
             .map(Into::into)
             .collect(),
             dialect: "sqlite".into(),
@@ -75,6 +78,9 @@ impl Plugin for TestPlugin {
         }
         if let Some(connection) = hostile::connect(&engine, params) {
             return Ok(connection);
+        }
+        if engine == crash::ENGINE {
+            return Ok(Box::new(crash::Crashing));
         }
         let log = params
             .file

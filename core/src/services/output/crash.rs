@@ -1,0 +1,108 @@
+//! A crash still answers: when the process dies of an abort or a fault, a signal handler ends
+//! the one document before the process does.
+//!
+//! A plugin is native code in the host's process. When it calls `abort()`, dereferences a bad
+//! pointer, overflows its stack, or ends the thread that called it (`pthread_exit`, whose
+//! unwinding Rust's `catch_unwind` stops and the C library then aborts), the process would die
+//! of the signal with nothing, or half a stream, on stdout. [`guard`] installs a handler for
+//! those signals that finishes what is on stdout with a `PLUGIN_ERROR` (a whole document, or
+//! the end of a started stream), or keeps the code of a document already printed, and ends
+//! the process with `_exit`. It only reads atomics and writes fixed bytes: no lock, no
+//! allocation, as a signal handler must. What memory corruption does before any signal (or
+//! instead of one) stays out of reach.
+#![allow(unsafe_code)]
+
+use super::envelope::{CRASH_DOCUMENT, CRASH_STREAM_TAIL};
+use super::print::claim_stdout;
+use super::stdio::{self, Unanswered};
+
+/// The signals a crash raises. `SIGABRT` also covers a panic while panicking, an allocation
+/// that failed, and glibc's own checks of a corrupted heap.
+#[cfg(unix)]
+const CRASH_SIGNALS: [libc::c_int; 5] = [
+    libc::SIGABRT,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+];
+
+/// What `plenum mcp` logs before it exits 1 for a crash (its stdout is the protocol).
+const PROTOCOL_LOG: &[u8] = b"plenum mcp: the process crashed (an abort or a memory fault, \
+    most likely in a plugin's native code); exiting\n";
+
+/// Installs the crash handler. Call it once, before any plugin is loaded, after
+/// [`stdio::guard_exit`] set what stdout carries.
+#[cfg(unix)]
+pub fn guard() {
+    for signal in CRASH_SIGNALS {
+        // SAFETY: `sigaction` is given a zeroed, then filled, struct it only reads; `on_crash`
+        // is an `extern "C" fn(c_int)`, the handler type without `SA_SIGINFO`. `SA_ONSTACK`
+        // runs it on the alternate stack Rust gives the main thread and the threads it starts,
+        // so a stack overflow can be answered; `SA_RESETHAND` makes a fault inside the handler
+        // end the process the default way instead of looping.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_crash as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_ONSTACK | libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Elsewhere, a crash ends the process the system's way.
+#[cfg(not(unix))]
+pub fn guard() {}
+
+#[cfg(unix)]
+extern "C" fn on_crash(_signal: libc::c_int) {
+    let code = answer();
+    // SAFETY: `_exit` is async-signal-safe and ends the process at once; nothing else may run
+    // in a process that just crashed.
+    unsafe { libc::_exit(code) }
+}
+
+/// Finishes stdout for a crash; the exit code.
+#[cfg(unix)]
+fn answer() -> libc::c_int {
+    if stdio::protocol() {
+        write_fd(libc::STDERR_FILENO, PROTOCOL_LOG);
+        return 1;
+    }
+    let out = stdio::host_stdout_fd();
+    match stdio::unanswered() {
+        Unanswered::Nothing => {}
+        Unanswered::Printed(code) => return libc::c_int::from(code),
+        Unanswered::Stream(rows_open) => {
+            if rows_open {
+                write_fd(out, b"]");
+            }
+            write_fd(out, CRASH_STREAM_TAIL.as_bytes());
+            write_fd(out, b"\n");
+        }
+        // A document another thread claimed is being printed; a second must not follow it.
+        Unanswered::Document => {
+            if claim_stdout() {
+                write_fd(out, CRASH_DOCUMENT.as_bytes());
+                write_fd(out, b"\n");
+            }
+        }
+    }
+    1
+}
+
+/// Writes all of `bytes` to `fd` with `write(2)`, the async-signal-safe way; errors end it.
+#[cfg(unix)]
+fn write_fd(fd: libc::c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer and length describe `bytes`, which outlives the call.
+        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match usize::try_from(written) {
+            Ok(n) if n > 0 => bytes = bytes.get(n..).unwrap_or_default(),
+            _ if written < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return,
+        }
+    }
+}
