@@ -1,5 +1,6 @@
 //! SIGINT and SIGTERM in the middle of a long SQLite write: the host turns the signal into a
-//! cancel, the transaction rolls back, and the one envelope is still printed.
+//! cancel, the transaction rolls back, and the one envelope is still printed. A crash signal
+//! before any plugin loaded is answered as Plenum's own.
 #![cfg(unix)]
 
 use std::time::{Duration, Instant};
@@ -89,6 +90,32 @@ fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
         sent.elapsed()
     );
     assert_eq!(db.snapshot(), before);
+}
+
+#[test]
+fn a_crash_before_any_plugin_loads_is_plenums_own_internal_error() {
+    for (signal, name) in [("ABRT", "SIGABRT"), ("SEGV", "SIGSEGV"), ("BUS", "SIGBUS")] {
+        let db = SqliteFixture::new(SCHEMA);
+        let before = db.snapshot();
+        // Waiting for the SQL, which is read before the engine's plugin is loaded.
+        let mut child = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
+            .args([db.file.as_os_str()])
+            .args(["--sql-file", "-"])
+            .spawn_waiting_on_stdin();
+        let stdin = child.stdin.take();
+        std::thread::sleep(Duration::from_millis(300));
+        send_signal(&child, signal);
+        let run = finish(child);
+        drop(stdin);
+        run.assert_error("INTERNAL_ERROR");
+        assert_eq!(run.code, 1, "{name}");
+        assert!(
+            run.error_message().contains("no plugin loaded"),
+            "{name}: {}",
+            run.stdout
+        );
+        assert_eq!(db.snapshot(), before);
+    }
 }
 
 #[test]

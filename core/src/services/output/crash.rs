@@ -6,13 +6,16 @@
 //! unwinding Rust's `catch_unwind` stops and the C library then aborts), the process would die
 //! of the signal with nothing, or half a stream, on stdout. [`guard`] installs a handler for
 //! those signals that finishes what is on stdout with a `PLUGIN_ERROR` (a whole document, or
-//! the end of a started stream), or keeps the code of a document already printed, and ends
+//! the end of a started stream; an `INTERNAL_ERROR` when no plugin's code had run yet, which
+//! makes the crash Plenum's own), or keeps the code of a document already printed, and ends
 //! the process with `_exit`. It only reads atomics and writes fixed bytes: no lock, no
 //! allocation, as a signal handler must. What memory corruption does before any signal (or
 //! instead of one) stays out of reach.
 #![allow(unsafe_code)]
 
-use super::envelope::{CRASH_DOCUMENT, CRASH_STREAM_TAIL};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::envelope::{CRASH_DOCUMENT, CRASH_STREAM_TAIL, HOST_CRASH_DOCUMENT};
 use super::print::claim_stdout;
 use super::stdio::{self, Unanswered};
 
@@ -30,6 +33,19 @@ const CRASH_SIGNALS: [libc::c_int; 5] = [
 /// What `plenum mcp` logs before it exits 1 for a crash (its stdout is the protocol).
 const PROTOCOL_LOG: &[u8] = b"plenum mcp: the process crashed (an abort or a memory fault, \
     most likely in a plugin's native code); exiting\n";
+
+/// The same, when no plugin's code had run yet.
+const PROTOCOL_HOST_LOG: &[u8] = b"plenum mcp: the process crashed (an abort or a memory \
+    fault) with no plugin loaded, a bug in plenum; exiting\n";
+
+/// Set before the first library's code runs: a crash until then is the host's own.
+static PLUGIN_CODE_RAN: AtomicBool = AtomicBool::new(false);
+
+/// Records that a plugin library is about to be opened (its initialisers run at once): from
+/// now on a crash is answered as the plugin's.
+pub fn plugin_code_runs() {
+    PLUGIN_CODE_RAN.store(true, Ordering::SeqCst);
+}
 
 /// Installs the crash handler. Call it once, before any plugin is loaded, after
 /// [`stdio::guard_exit`] set what stdout carries.
@@ -66,8 +82,16 @@ extern "C" fn on_crash(_signal: libc::c_int) {
 /// Finishes stdout for a crash; the exit code.
 #[cfg(unix)]
 fn answer() -> libc::c_int {
+    let plugin = PLUGIN_CODE_RAN.load(Ordering::SeqCst);
     if stdio::protocol() {
-        write_fd(libc::STDERR_FILENO, PROTOCOL_LOG);
+        write_fd(
+            libc::STDERR_FILENO,
+            if plugin {
+                PROTOCOL_LOG
+            } else {
+                PROTOCOL_HOST_LOG
+            },
+        );
         return 1;
     }
     let out = stdio::host_stdout_fd();
@@ -84,7 +108,12 @@ fn answer() -> libc::c_int {
         // A document another thread claimed is being printed; a second must not follow it.
         Unanswered::Document => {
             if claim_stdout() {
-                write_fd(out, CRASH_DOCUMENT.as_bytes());
+                let document = if plugin {
+                    CRASH_DOCUMENT
+                } else {
+                    HOST_CRASH_DOCUMENT
+                };
+                write_fd(out, document.as_bytes());
                 write_fd(out, b"\n");
             }
         }

@@ -322,6 +322,18 @@ pub const CRASH_DOCUMENT: &str = concat!(
     r#"plugin's native code) before plenum answered"}}"#
 );
 
+/// The document for a crash before any plugin's code ran: then it was Plenum's own.
+pub const HOST_CRASH_MESSAGE: &str = "plenum crashed (an abort or a memory fault) before it \
+    answered, with no plugin loaded: a bug in plenum; please report it with the command line";
+
+/// [`Envelope::failure`] of [`HOST_CRASH_MESSAGE`] as an internal error (a test holds them
+/// equal).
+pub const HOST_CRASH_DOCUMENT: &str = concat!(
+    r#"{"ok":false,"engine":null,"command":"unknown","error":{"code":"INTERNAL_ERROR","#,
+    r#""message":"plenum crashed (an abort or a memory fault) before it answered, with no "#,
+    r#"plugin loaded: a bug in plenum; please report it with the command line"}}"#
+);
+
 /// The end of a started stream, for a crash: [`streamed_failure_tail`] of [`CRASH_MESSAGE`].
 pub const CRASH_STREAM_TAIL: &str = concat!(
     r#","rows_affected":null},"error":{"code":"PLUGIN_ERROR","#,
@@ -363,6 +375,16 @@ mod tests {
         assert_eq!(
             CRASH_STREAM_TAIL,
             streamed_failure_tail(&failure, &sanitizer)
+        );
+        assert_eq!(
+            HOST_CRASH_DOCUMENT,
+            Envelope::failure(
+                None,
+                "unknown",
+                &Failure::internal(HOST_CRASH_MESSAGE),
+                &sanitizer
+            )
+            .to_json()
         );
         parse(CRASH_DOCUMENT);
         // A stream's end completes `"data":{…,"rows":[…]`, whatever came before it.

@@ -227,6 +227,7 @@ fn create_private_folder(folder: &Path) -> std::io::Result<()> {
 /// Opens the library, runs its root-module constructor and asks it what it is. This is where
 /// the library's code first runs.
 fn open(path: &Path) -> Result<Opened, String> {
+    crate::services::output::crash::plugin_code_runs();
     let module = load_root_module_remembering(path, layout_memo().as_deref())
         .map_err(|error| describe_library_error(&error))?;
     // The version is checked before any other call: a newer plugin's functions may expect
