@@ -48,9 +48,9 @@ pub fn main(front: Front) -> ExitCode {
     output::stdio::take_stdout();
     output::guard_exit(front.protocol);
     if !one_shot(&args, front) {
-        let code = run(args, front);
+        let code = output::stdio::exit_code(i32::from(run(args, front)));
         output::stdio::host_exits();
-        return ExitCode::from(code);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     // This thread keeps the command's time (timeouts, the plugin load's limit, SIGINT and
     // SIGTERM) while the command runs on a thread of its own, which ends the process.

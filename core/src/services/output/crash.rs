@@ -97,7 +97,7 @@ fn answer() -> libc::c_int {
     let out = stdio::host_stdout_fd();
     match stdio::unanswered() {
         Unanswered::Nothing => {}
-        Unanswered::Printed(code) => return libc::c_int::from(code),
+        Unanswered::Printed(code) => return stdio::exit_code(libc::c_int::from(code)),
         Unanswered::Stream(rows_open) => {
             if rows_open {
                 write_fd(out, b"]");

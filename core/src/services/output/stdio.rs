@@ -86,16 +86,42 @@ pub fn give_back_stdout() -> bool {
     true
 }
 
-/// Writes `bytes` to the host's stdout (the private handle when it was taken).
+/// Set when the host's output could not be written, other than to a reader that left: the
+/// caller did not get the answer, whatever it said.
+static OUTPUT_LOST: AtomicBool = AtomicBool::new(false);
+
+/// Writes `bytes` to the host's stdout (the private handle when it was taken). A failure other
+/// than a closed pipe (a full disk, a broken device) makes the exit code 1 ([`exit_code`]).
 pub fn write_all(bytes: &[u8]) -> std::io::Result<()> {
-    match HOST_STDOUT.get() {
+    let written = match HOST_STDOUT.get() {
         Some(file) => (&*file).write_all(bytes),
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            lock.write_all(bytes)?;
-            lock.flush()
+            lock.write_all(bytes).and_then(|()| lock.flush())
         }
+    };
+    if let Err(error) = &written {
+        // A reader that stopped reading (`| head`) chose to; the answer was not lost to it.
+        if error.kind() != std::io::ErrorKind::BrokenPipe
+            && !OUTPUT_LOST.swap(true, Ordering::SeqCst)
+        {
+            let _ = writeln!(
+                std::io::stderr(),
+                "plenum: the answer could not be written to stdout ({error}); exit code 1"
+            );
+        }
+    }
+    written
+}
+
+/// The exit code for a process that means to exit with `code`: 1 when its answer could not
+/// be written (see [`write_all`]).
+pub fn exit_code(code: i32) -> i32 {
+    if OUTPUT_LOST.load(Ordering::SeqCst) && code == 0 {
+        1
+    } else {
+        code
     }
 }
 
@@ -185,7 +211,7 @@ pub fn host_exits() {
 /// Ends the process by the host's decision, with `code`.
 pub fn exit(code: i32) -> ! {
     host_exits();
-    std::process::exit(code)
+    std::process::exit(exit_code(code))
 }
 
 /// Ends the process at once with `code`, running no exit handler: for a thread that answered
@@ -197,7 +223,7 @@ pub fn exit_now(code: i32) -> ! {
     host_exits();
     // SAFETY: `_exit` takes no pointer and ends the process; nothing of Rust's runs after it,
     // so no destructor or lock is left half done that anything could observe.
-    unsafe { libc::_exit(code) }
+    unsafe { libc::_exit(exit_code(code)) }
 }
 
 /// Without `_exit`, the ordinary exit.
@@ -238,7 +264,7 @@ extern "C" fn on_exit() {
     let code = std::panic::catch_unwind(answer_for_the_plugin).unwrap_or(1);
     // SAFETY: `_exit` ends the process at once; calling `exit` again from an exit handler
     // would be undefined behaviour, and nothing may run after this handler anyway.
-    unsafe { libc::_exit(code) }
+    unsafe { libc::_exit(exit_code(code)) }
 }
 
 /// A plugin ended the process: the exit code the caller must see, after printing the
