@@ -183,10 +183,16 @@ impl McpServer {
     /// Waits for the process to exit; its exit code, or `None` if it is still running after
     /// `timeout` (it is then killed).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        self.wait_status(timeout).and_then(|status| status.code())
+    }
+
+    /// How the process ended, or `None` if it is still running after `timeout` (it is then
+    /// killed).
+    pub fn wait_status(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
+                return Some(status);
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();

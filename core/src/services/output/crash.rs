@@ -7,8 +7,9 @@
 //! of the signal with nothing, or half a stream, on stdout. [`guard`] installs a handler for
 //! those signals that finishes what is on stdout with a `PLUGIN_ERROR` (a whole document, or
 //! the end of a started stream; an `INTERNAL_ERROR` when no plugin's code had run yet, which
-//! makes the crash Plenum's own), or keeps the code of a document already printed, and ends
-//! the process with `_exit`. It only reads atomics and writes fixed bytes: no lock, no
+//! makes the crash Plenum's own) and then lets the signal end the process as it would have
+//! (a core dump for whoever debugs the plugin; a wait status that names the signal), or exits
+//! with the code of a document already printed. It only reads atomics and writes fixed bytes: no lock, no
 //! allocation, as a signal handler must. What memory corruption does before any signal (or
 //! instead of one) stays out of reach.
 #![allow(unsafe_code)]
@@ -71,17 +72,44 @@ pub fn guard() {
 #[cfg(not(unix))]
 pub fn guard() {}
 
+/// How the process ends after the handler answered.
 #[cfg(unix)]
-extern "C" fn on_crash(_signal: libc::c_int) {
-    let code = answer();
+enum Ending {
+    /// With this exit code: the document out before the crash decides it.
+    Exit(libc::c_int),
+    /// By the signal itself, its default action (a core dump where the system keeps them),
+    /// so whoever debugs the plugin, and the parent's wait status, see the crash as it was.
+    Signal,
+}
+
+#[cfg(unix)]
+extern "C" fn on_crash(signal: libc::c_int) {
+    let code = match answer() {
+        Ending::Exit(code) => stdio::exit_code(code),
+        Ending::Signal => {
+            // SAFETY: `sigemptyset`, `sigaddset` and `pthread_sigmask` only touch the local
+            // set and this thread's mask; `raise` is async-signal-safe. `SA_RESETHAND` made
+            // the action the default one on entry, so the signal, unblocked and raised, ends
+            // the process here.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::raise(signal);
+            }
+            // Only if something made the signal harmless again since.
+            1
+        }
+    };
     // SAFETY: `_exit` is async-signal-safe and ends the process at once; nothing else may run
     // in a process that just crashed.
     unsafe { libc::_exit(code) }
 }
 
-/// Finishes stdout for a crash; the exit code.
+/// Finishes stdout for a crash; how the process then ends.
 #[cfg(unix)]
-fn answer() -> libc::c_int {
+fn answer() -> Ending {
     let plugin = PLUGIN_CODE_RAN.load(Ordering::SeqCst);
     if stdio::protocol() {
         write_fd(
@@ -92,12 +120,12 @@ fn answer() -> libc::c_int {
                 PROTOCOL_HOST_LOG
             },
         );
-        return 1;
+        return Ending::Signal;
     }
     let out = stdio::host_stdout_fd();
     match stdio::unanswered() {
         Unanswered::Nothing => {}
-        Unanswered::Printed(code) => return stdio::exit_code(libc::c_int::from(code)),
+        Unanswered::Printed(code) => return Ending::Exit(libc::c_int::from(code)),
         Unanswered::Stream(rows_open) => {
             if rows_open {
                 write_fd(out, b"]");
@@ -118,7 +146,7 @@ fn answer() -> libc::c_int {
             }
         }
     }
-    1
+    Ending::Signal
 }
 
 /// Writes all of `bytes` to `fd` with `write(2)`, the async-signal-safe way; errors end it.
