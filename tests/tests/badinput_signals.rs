@@ -66,11 +66,9 @@ fn sigint_during_a_long_write_rolls_it_back_and_prints_the_envelope() {
     interrupted_write_rolls_back("INT", "SIGINT");
 }
 
-#[test]
-fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
-    let db = SqliteFixture::new(SCHEMA);
-    let before = db.snapshot();
-    // Waiting for the SQL on a standard input that never ends: no statement to cancel yet.
+/// Sends `signal` to a write query that waits for its SQL on a standard input that never
+/// ends (before any statement runs, and before the engine's plugin is loaded); its answer.
+fn signalled_while_waiting_for_the_sql(db: &SqliteFixture, signal: &str) -> plenum_e2e::Run {
     let mut child = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
         .args([db.file.as_os_str()])
         .args(["--sql-file", "-"])
@@ -78,10 +76,19 @@ fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
     // Held open until plenum has answered (waiting on the child would close it).
     let stdin = child.stdin.take();
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Instant::now();
-    send_signal(&child, "TERM");
+    send_signal(&child, signal);
     let run = finish(child);
     drop(stdin);
+    run
+}
+
+#[test]
+fn a_signal_while_nothing_can_be_cancelled_still_ends_in_one_envelope() {
+    let db = SqliteFixture::new(SCHEMA);
+    let before = db.snapshot();
+    // No statement to cancel yet.
+    let sent = Instant::now();
+    let run = signalled_while_waiting_for_the_sql(&db, "TERM");
     run.assert_error("TIMEOUT");
     assert!(run.error_message().contains("SIGTERM"), "{}", run.stdout);
     assert!(
@@ -97,16 +104,8 @@ fn a_crash_before_any_plugin_loads_is_plenums_own_internal_error() {
     for (signal, name) in [("ABRT", "SIGABRT"), ("SEGV", "SIGSEGV"), ("BUS", "SIGBUS")] {
         let db = SqliteFixture::new(SCHEMA);
         let before = db.snapshot();
-        // Waiting for the SQL, which is read before the engine's plugin is loaded.
-        let mut child = Plenum::new(["query", "--engine", "sqlite", "--allow-write", "--file"])
-            .args([db.file.as_os_str()])
-            .args(["--sql-file", "-"])
-            .spawn_waiting_on_stdin();
-        let stdin = child.stdin.take();
-        std::thread::sleep(Duration::from_millis(300));
-        send_signal(&child, signal);
-        let run = finish(child);
-        drop(stdin);
+        // The SQL is read before the engine's plugin is loaded.
+        let run = signalled_while_waiting_for_the_sql(&db, signal);
         run.assert_error("INTERNAL_ERROR");
         // After the answer the signal ends the process (-1: no exit code).
         assert_eq!(run.code, -1, "{name}");

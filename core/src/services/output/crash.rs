@@ -9,8 +9,8 @@
 //! the end of a started stream; an `INTERNAL_ERROR` when no plugin's code had run yet, which
 //! makes the crash Plenum's own) and then lets the signal end the process as it would have
 //! (a core dump for whoever debugs the plugin; a wait status that names the signal), or exits
-//! with the code of a document already printed. It only reads atomics and writes fixed bytes: no lock, no
-//! allocation, as a signal handler must. What memory corruption does before any signal (or
+//! with the code of a document already printed. It only reads atomics and writes fixed bytes:
+//! no lock, no allocation, as a signal handler must. What memory corruption does before any signal (or
 //! instead of one) stays out of reach.
 #![allow(unsafe_code)]
 
@@ -31,7 +31,7 @@ const CRASH_SIGNALS: [libc::c_int; 5] = [
     libc::SIGFPE,
 ];
 
-/// What `plenum mcp` logs before it exits 1 for a crash (its stdout is the protocol).
+/// What `plenum mcp` logs for a crash before the signal ends it (its stdout is the protocol).
 const PROTOCOL_LOG: &[u8] = b"plenum mcp: the process crashed (an abort or a memory fault, \
     most likely in a plugin's native code); exiting\n";
 

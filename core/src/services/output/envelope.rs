@@ -310,35 +310,50 @@ impl Response {
     }
 }
 
+/// The message of a crash once plugin code ran, as a literal for `concat!`.
+macro_rules! crash_message {
+    () => {
+        "the process crashed (an abort or a memory fault, most likely in the plugin's native \
+         code) before plenum answered"
+    };
+}
+
+/// The message of a crash before any plugin's code ran, as a literal for `concat!`.
+macro_rules! host_crash_message {
+    () => {
+        "plenum crashed (an abort or a memory fault) before it answered, with no plugin \
+         loaded: a bug in plenum; please report it with the command line"
+    };
+}
+
 /// The message of the document that answers for a crash (see `super::crash`).
-pub const CRASH_MESSAGE: &str = "the process crashed (an abort or a memory fault, most likely in \
-    the plugin's native code) before plenum answered";
+pub const CRASH_MESSAGE: &str = crash_message!();
 
 /// The whole document that answers for a crash, written by a signal handler that may not
 /// build one: what [`Envelope::failure`] makes of [`CRASH_MESSAGE`] (a test holds them equal).
 pub const CRASH_DOCUMENT: &str = concat!(
-    r#"{"ok":false,"engine":null,"command":"unknown","error":{"code":"PLUGIN_ERROR","#,
-    r#""message":"the process crashed (an abort or a memory fault, most likely in the "#,
-    r#"plugin's native code) before plenum answered"}}"#
+    r#"{"ok":false,"engine":null,"command":"unknown","error":{"code":"PLUGIN_ERROR","message":""#,
+    crash_message!(),
+    r#""}}"#
 );
 
-/// The document for a crash before any plugin's code ran: then it was Plenum's own.
-pub const HOST_CRASH_MESSAGE: &str = "plenum crashed (an abort or a memory fault) before it \
-    answered, with no plugin loaded: a bug in plenum; please report it with the command line";
+/// The end of a started stream, for a crash: [`streamed_failure_tail`] of [`CRASH_MESSAGE`].
+pub const CRASH_STREAM_TAIL: &str = concat!(
+    r#","rows_affected":null},"error":{"code":"PLUGIN_ERROR","message":""#,
+    crash_message!(),
+    r#""},"ok":false}"#
+);
+
+/// The message for a crash before any plugin's code ran: then it was Plenum's own.
+pub const HOST_CRASH_MESSAGE: &str = host_crash_message!();
 
 /// [`Envelope::failure`] of [`HOST_CRASH_MESSAGE`] as an internal error (a test holds them
 /// equal).
 pub const HOST_CRASH_DOCUMENT: &str = concat!(
     r#"{"ok":false,"engine":null,"command":"unknown","error":{"code":"INTERNAL_ERROR","#,
-    r#""message":"plenum crashed (an abort or a memory fault) before it answered, with no "#,
-    r#"plugin loaded: a bug in plenum; please report it with the command line"}}"#
-);
-
-/// The end of a started stream, for a crash: [`streamed_failure_tail`] of [`CRASH_MESSAGE`].
-pub const CRASH_STREAM_TAIL: &str = concat!(
-    r#","rows_affected":null},"error":{"code":"PLUGIN_ERROR","#,
-    r#""message":"the process crashed (an abort or a memory fault, most likely in the "#,
-    r#"plugin's native code) before plenum answered"},"ok":false}"#
+    r#""message":""#,
+    host_crash_message!(),
+    r#""}}"#
 );
 
 /// Prints the failure document for a plugin that ended the process with `message`: the end

@@ -168,6 +168,7 @@ pub(super) enum Unanswered {
     Document,
 }
 
+/// What stdout still needs (see [`Unanswered`]).
 pub(super) fn unanswered() -> Unanswered {
     if MODE.load(Ordering::SeqCst) != MODE_DOCUMENT {
         return Unanswered::Nothing;

@@ -1,24 +1,21 @@
 //! The engine `test-crash`: a plugin whose native code ends the process the ways no Rust
-//! error handling sees. The statement names the crash:
+//! error handling sees. The statement names the crash in a string (`SELECT 'abort'`):
 //!
 //! * `abort`: calls `abort()`;
 //! * `fault`: writes through a pointer to memory that is not mapped;
 //! * `overflow`: recurses until its thread's stack runs out;
 //! * `thread-exit`: ends the thread that called it (`pthread_exit`), not the process;
-//! * `stream <crash>`: returns rows of 1 KiB text, enough to stream, and crashes in a fetch
-//!   once 4 MiB of them went out.
+//! * with `'stream'` too (`SELECT 'stream', 'abort'`): returns rows of 1 KiB text, enough to
+//!   stream, and crashes in a fetch once 4 MiB of them went out.
+//!
+//! The session is the test plugin's ordinary one; only its `execute` is this module's.
 #![allow(unsafe_code)]
 
 use plenum_plugin_api::abi_stable::std_types::RVec;
-use plenum_plugin_api::{
-    Column, Connection, Cursor, NoCancel, PluginError, PluginResult, ServerInfo, Value,
-};
+use plenum_plugin_api::{Column, Cursor, PluginError, PluginResult, Value};
 
 /// The engine this module serves.
 pub const ENGINE: &str = "test-crash";
-
-/// A session that crashes as its statements say.
-pub struct Crashing;
 
 /// The crashes a statement may name.
 const CRASHES: [&str; 4] = ["abort", "fault", "overflow", "thread-exit"];
@@ -58,44 +55,16 @@ fn overflow(depth: u64) -> u64 {
     overflow(depth + 1).wrapping_add(frame[(depth % 512) as usize])
 }
 
-impl Connection for Crashing {
-    fn begin(&mut self) -> PluginResult<()> {
-        Ok(())
+/// What `execute` does for this engine: the crash the statement names, at once or in a
+/// later fetch.
+pub fn execute<'a>(sql: &str) -> PluginResult<Box<dyn Cursor + 'a>> {
+    if sql.contains("'stream'") {
+        return Ok(Box::new(Stream {
+            sql: sql.to_owned(),
+            bytes: 0,
+        }));
     }
-
-    fn execute<'a>(
-        &'a mut self,
-        sql: &str,
-        _params: &[Value],
-        _row_limit_hint: u64,
-    ) -> PluginResult<Box<dyn Cursor + 'a>> {
-        if sql.contains("'stream'") {
-            return Ok(Box::new(Stream {
-                sql: sql.to_owned(),
-                bytes: 0,
-            }));
-        }
-        Err(crash(sql))
-    }
-
-    fn commit(&mut self) -> PluginResult<()> {
-        Ok(())
-    }
-
-    fn rollback(&mut self) -> PluginResult<()> {
-        Ok(())
-    }
-
-    fn cancel_handle(&self) -> PluginResult<Box<dyn plenum_plugin_api::CancelHandle>> {
-        Ok(Box::new(NoCancel))
-    }
-
-    fn server_info(&mut self) -> PluginResult<ServerInfo> {
-        Ok(ServerInfo {
-            version: "test".into(),
-            ..ServerInfo::default()
-        })
-    }
+    Err(crash(sql))
 }
 
 /// Rows until 4 MiB went out, then the crash.

@@ -79,9 +79,6 @@ impl Plugin for TestPlugin {
         if let Some(connection) = hostile::connect(&engine, params) {
             return Ok(connection);
         }
-        if engine == crash::ENGINE {
-            return Ok(Box::new(crash::Crashing));
-        }
         let log = params
             .file
             .as_ref()
@@ -157,6 +154,7 @@ impl Connection for TestConnection {
             },
             "test-liar" => Ok(Box::new(LiarCursor { done: false })),
             "test-leaky" => leaky::execute(sql),
+            crash::ENGINE => crash::execute(sql),
             "test-rows" => Ok(Box::new(EndlessCursor {
                 next: 0,
                 requested: Arc::clone(&self.rows_requested),
